@@ -1,0 +1,233 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/cuecontext"
+	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/token"
+)
+
+// CUE paths of the embedded schema that Go reads.
+var (
+	platformDef = cue.ParsePath("#Platform")
+	envPath     = cue.ParsePath("env")
+	rulesPath   = cue.ParsePath("rules")
+	k8sPath     = cue.ParsePath("kubernetes.version")
+)
+
+// Platform is an evaluated environment: the unified CUE value and every
+// finding about it. Findings hold schema errors and violated rules; when
+// there is a schema error the rules are not evaluated.
+type Platform struct {
+	Environment Environment
+	// Value is #Platform unified with the environment; valid only when Valid.
+	Value    cue.Value
+	Findings []Finding
+}
+
+// Valid reports whether the environment has no error findings.
+func (p *Platform) Valid() bool {
+	return !slices.ContainsFunc(p.Findings, func(f Finding) bool { return f.Severity == SeverityError })
+}
+
+// KubernetesVersion is the Kubernetes version the cluster runs, derived
+// from the OKD release on OKD.
+func (p *Platform) KubernetesVersion() (string, error) {
+	return p.Value.LookupPath(k8sPath).String()
+}
+
+// Evaluate loads env, checks it against the schema and, when it conforms,
+// evaluates every compatibility rule. The error is for failures to load
+// at all (a missing directory, a CUE syntax error is a finding).
+func Evaluate(ctx context.Context, env Environment) (*Platform, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cctx := cuecontext.New()
+	schema, err := loadSchema(cctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &Platform{Environment: env}
+	user, err := loadEnvironment(cctx, env)
+	if err != nil {
+		p.Findings = cueFindings(env, err)
+		return p, nil
+	}
+	p.Value = schema.LookupPath(platformDef).FillPath(envPath, user)
+	if err := p.Value.LookupPath(envPath).Validate(cue.Concrete(true), cue.Final(), cue.All()); err != nil {
+		p.Findings = cueFindings(env, err)
+		return p, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rules, err := decodeRules(p.Value.LookupPath(rulesPath))
+	if err != nil {
+		return nil, fmt.Errorf("environment %s: evaluating rules: %w", env.Name, err)
+	}
+	for _, r := range rules {
+		if r.Violated {
+			p.Findings = append(p.Findings, ruleFinding(env, user, r))
+		}
+	}
+	sortFindings(p.Findings)
+	return p, nil
+}
+
+// Rules returns the compatibility rules as the embedded schema defines
+// them, in id order, without evaluating any environment.
+func Rules() ([]Rule, error) {
+	schema, err := loadSchema(cuecontext.New())
+	if err != nil {
+		return nil, err
+	}
+	return decodeRules(schema.LookupPath(platformDef).LookupPath(rulesPath))
+}
+
+func decodeRules(v cue.Value) ([]Rule, error) {
+	iter, err := v.Fields()
+	if err != nil {
+		return nil, err
+	}
+	var rules []Rule
+	for iter.Next() {
+		rv := iter.Value()
+		var r Rule
+		r.ID = iter.Selector().Unquoted()
+		for field, dst := range map[string]*string{
+			"severity": (*string)(&r.Severity), "condition": &r.Condition, "message": &r.Message, "source": &r.Source,
+		} {
+			if *dst, err = rv.LookupPath(cue.ParsePath(field)).String(); err != nil {
+				return nil, fmt.Errorf("rule %s: %s: %w", r.ID, field, err)
+			}
+		}
+		if err := rv.LookupPath(cue.ParsePath("paths")).Decode(&r.Paths); err != nil {
+			return nil, fmt.Errorf("rule %s: paths: %w", r.ID, err)
+		}
+		// Without an environment, violated is a default only; that is fine for Rules().
+		if violated := rv.LookupPath(cue.ParsePath("violated")); violated.IsConcrete() {
+			if r.Violated, err = violated.Bool(); err != nil {
+				return nil, fmt.Errorf("rule %s: violated: %w", r.ID, err)
+			}
+		}
+		if d := rv.LookupPath(cue.ParsePath("detail")); d.Exists() {
+			if r.Detail, err = d.String(); err != nil {
+				return nil, fmt.Errorf("rule %s: detail: %w", r.ID, err)
+			}
+		}
+		rules = append(rules, r)
+	}
+	slices.SortFunc(rules, func(a, b Rule) int { return strings.Compare(a.ID, b.ID) })
+	return rules, nil
+}
+
+// ruleFinding places a violated rule at the first of its paths that the
+// environment's own files set, or at the environment directory.
+func ruleFinding(env Environment, user cue.Value, r Rule) Finding {
+	f := Finding{
+		Environment: env.Name,
+		Rule:        r.ID,
+		Severity:    r.Severity,
+		Message:     r.Message,
+		Detail:      r.Detail,
+		Source:      r.Source,
+		Position:    Position{File: relPath(env.Root, env.Dir)},
+	}
+	if len(r.Paths) > 0 {
+		f.Path = r.Paths[0]
+	}
+	for _, p := range r.Paths {
+		v := user.LookupPath(cue.ParsePath(p))
+		if !v.Exists() {
+			continue
+		}
+		if pos := v.Pos(); pos.IsValid() {
+			f.Path = p
+			f.Position = position(env.Root, pos)
+			break
+		}
+	}
+	return f
+}
+
+// cueFindings turns a CUE error list into findings, preferring for each
+// error a position in the environment's files over one in the schema.
+func cueFindings(env Environment, err error) []Finding {
+	var out []Finding
+	seen := map[string]bool{}
+	for _, e := range cueerrors.Errors(err) {
+		format, args := e.Msg()
+		f := Finding{
+			Environment: env.Name,
+			Rule:        RuleSchema,
+			Severity:    SeverityError,
+			Path:        strings.Join(e.Path(), "."),
+			Message:     fmt.Sprintf(format, args...),
+			Position:    Position{File: relPath(env.Root, env.Dir)},
+		}
+		positions := append([]token.Pos{e.Position()}, e.InputPositions()...)
+		var schemaPos []string
+		for _, pos := range positions {
+			if !pos.IsValid() {
+				continue
+			}
+			if isSchemaFile(pos.Filename()) {
+				schemaPos = append(schemaPos, fmt.Sprintf("%s:%d:%d", pos.Filename(), pos.Line(), pos.Column()))
+				continue
+			}
+			if f.Position.Line == 0 {
+				f.Position = position(env.Root, pos)
+			}
+		}
+		if len(schemaPos) > 0 {
+			slices.Sort(schemaPos)
+			f.Source = "schema " + strings.Join(slices.Compact(schemaPos), ", ")
+		}
+		key := f.Position.String() + f.Path + f.Message
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, f)
+		}
+	}
+	sortFindings(out)
+	return out
+}
+
+func isSchemaFile(name string) bool {
+	return strings.HasPrefix(name, schemaDir+"/") && !filepath.IsAbs(name)
+}
+
+func position(root string, pos token.Pos) Position {
+	return Position{File: relPath(root, pos.Filename()), Line: pos.Line(), Column: pos.Column()}
+}
+
+// relPath names files relative to the repository root, slash-separated,
+// so that messages are the same on every machine.
+func relPath(root, name string) string {
+	if rel, err := filepath.Rel(root, name); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel)
+	}
+	return filepath.ToSlash(name)
+}
+
+func sortFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		if c := strings.Compare(string(a.Severity), string(b.Severity)); c != 0 {
+			return c // errors before warnings
+		}
+		if c := strings.Compare(a.Position.File, b.Position.File); c != 0 {
+			return c
+		}
+		if a.Position.Line != b.Position.Line {
+			return a.Position.Line - b.Position.Line
+		}
+		return strings.Compare(a.Rule, b.Rule)
+	})
+}
