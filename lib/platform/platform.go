@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -57,12 +58,12 @@ func Evaluate(ctx context.Context, env Environment) (*Platform, error) {
 	p := &Platform{Environment: env}
 	user, err := loadEnvironment(cctx, env)
 	if err != nil {
-		p.Findings = cueFindings(env, err)
+		p.Findings = cueFindings(env, err, schema)
 		return p, nil
 	}
 	p.Value = schema.LookupPath(platformDef).FillPath(envPath, user)
 	if err := p.Value.LookupPath(envPath).Validate(cue.Concrete(true), cue.Final(), cue.All()); err != nil {
-		p.Findings = cueFindings(env, err)
+		p.Findings = cueFindings(env, err, schema)
 		return p, nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -159,17 +160,21 @@ func ruleFinding(env Environment, user cue.Value, r Rule) Finding {
 
 // cueFindings turns a CUE error list into findings, preferring for each
 // error a position in the environment's files over one in the schema.
-func cueFindings(env Environment, err error) []Finding {
-	var out []Finding
-	seen := map[string]bool{}
+func cueFindings(env Environment, err error, schema cue.Value) []Finding {
+	friendly := patternNames(schema)
+	var all []Finding
 	for _, e := range cueerrors.Errors(err) {
 		format, args := e.Msg()
+		msg := friendly.Replace(fmt.Sprintf(format, args...))
+		if disjunctionHeader.MatchString(msg) {
+			continue // its branches follow as errors of their own
+		}
 		f := Finding{
 			Environment: env.Name,
 			Rule:        RuleSchema,
 			Severity:    SeverityError,
-			Path:        strings.Join(e.Path(), "."),
-			Message:     fmt.Sprintf(format, args...),
+			Path:        strings.TrimPrefix(strings.Join(e.Path(), "."), "#Platform.env."),
+			Message:     msg,
 			Position:    Position{File: relPath(env.Root, env.Dir)},
 		}
 		positions := append([]token.Pos{e.Position()}, e.InputPositions()...)
@@ -190,8 +195,33 @@ func cueFindings(env Environment, err error) []Finding {
 			slices.Sort(schemaPos)
 			f.Source = "schema " + strings.Join(slices.Compact(schemaPos), ", ")
 		}
-		key := f.Position.String() + f.Path + f.Message
-		if !seen[key] {
+		all = append(all, f)
+	}
+	return dropDefaultConflicts(all)
+}
+
+// disjunctionHeader matches CUE's summary of a failed disjunction; the
+// branch errors it summarises are reported on their own.
+var disjunctionHeader = regexp.MustCompile(`^\d+ errors in empty disjunction:?$`)
+
+// literalConflict matches a conflict between two literals. Next to another
+// error at the same place, it is the user's value against the schema's
+// default (e.g. "three" against *3 | int) and only adds noise.
+var literalConflict = regexp.MustCompile(`^conflicting values ("[^"]*"|[-0-9.eE+]+|true|false|null) and ("[^"]*"|[-0-9.eE+]+|true|false|null)( \(mismatched types \w+ and \w+\))?$`)
+
+func dropDefaultConflicts(all []Finding) []Finding {
+	type place struct{ pos, path string }
+	count := map[place]int{}
+	for _, f := range all {
+		count[place{f.Position.String(), f.Path}]++
+	}
+	var out []Finding
+	seen := map[string]bool{}
+	for _, f := range all {
+		if count[place{f.Position.String(), f.Path}] > 1 && literalConflict.MatchString(f.Message) {
+			continue
+		}
+		if key := f.Position.String() + " " + f.Path + " " + f.Message; !seen[key] {
 			seen[key] = true
 			out = append(out, f)
 		}
@@ -199,6 +229,26 @@ func cueFindings(env Environment, err error) []Finding {
 	sortFindings(out)
 	return out
 }
+
+// patternNames rewrites the schema's regular expressions, as CUE prints
+// them in errors, to what they stand for.
+func patternNames(schema cue.Value) *strings.Replacer {
+	var pairs []string
+	for def, name := range map[string]string{
+		"#Version":  "a version such as 1.34.2, v26.7.0 or 26.03",
+		"#Name":     "a DNS-1123 label: lowercase letters, digits and '-', at most 63",
+		"#Quantity": "a Kubernetes quantity such as 500m, 64 or 256Gi",
+		"#Duration": "a duration such as 90s, 10m or 1h30m",
+		"#URL":      "a URL: https://, oci://, file:// or ssh://",
+	} {
+		if re := schemaRegexp.FindString(fmt.Sprint(schema.LookupPath(cue.ParsePath(def)))); re != "" {
+			pairs = append(pairs, "(out of bound "+re+")", "(want "+name+")", re, def)
+		}
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+var schemaRegexp = regexp.MustCompile(`=~"(\\.|[^"\\])*"`)
 
 func isSchemaFile(name string) bool {
 	return strings.HasPrefix(name, schemaDir+"/") && !filepath.IsAbs(name)

@@ -1,0 +1,152 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/plinth-platform/plinth/lib/platform"
+	"github.com/plinth-platform/plinth/lib/sandbox"
+)
+
+// Exit codes shared by every command.
+const (
+	exitOK = 0
+	// exitFindings: the command ran and found problems (invalid environment, a diff, drift).
+	exitFindings = 1
+	// exitError: the command could not do its work (usage, missing input, budget exceeded).
+	exitError = 2
+)
+
+// exitError carries an exit code through cobra; its message is already printed.
+type exitCodeError struct{ code int }
+
+func (e exitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// Streams are where a command writes: data to Out, messages to Err.
+type Streams struct {
+	Out io.Writer
+	Err io.Writer
+}
+
+// Main runs plinth with os.Args and returns the process exit code.
+func Main() int {
+	sandbox.Serve(sandboxHandlers())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, os.Args[1:], Streams{Out: os.Stdout, Err: os.Stderr})
+}
+
+// Run executes one plinth command line and returns its exit code.
+func Run(ctx context.Context, args []string, s Streams) int {
+	root := NewRootCommand(s)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	var ec exitCodeError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ec):
+		return ec.code
+	default:
+		fmt.Fprintf(s.Err, "plinth: %v\n", err)
+		return exitError
+	}
+}
+
+// globalFlags are the flags every command shares.
+type globalFlags struct {
+	root string
+}
+
+// NewRootCommand builds the plinth command tree.
+func NewRootCommand(s Streams) *cobra.Command {
+	g := &globalFlags{}
+	cmd := &cobra.Command{
+		Use:   "plinth",
+		Short: "Run an on-prem ML platform the GitOps way",
+		Long: `plinth validates, renders, diffs and applies the environments of an ML
+platform (Kubernetes or OKD, Rancher, Kubeflow, monitoring, Nexus, GPUs,
+storage) described in CUE under environments/<env>/.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.SetOut(s.Out)
+	cmd.SetErr(s.Err)
+	cmd.PersistentFlags().StringVar(&g.root, "root", "", "repository root holding environments/ (default: the nearest parent directory that has one)")
+	cmd.AddCommand(newVetCommand(g, s))
+	return cmd
+}
+
+// repoRoot returns --root, or the nearest directory from the working
+// directory up that holds an environments/ directory, or ".".
+func (g *globalFlags) repoRoot() (string, error) {
+	if g.root != "" {
+		return filepath.Abs(g.root)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if fi, err := os.Stat(filepath.Join(dir, platform.EnvironmentsDir)); err == nil && fi.IsDir() {
+			return dir, nil
+		}
+		if filepath.Dir(dir) == dir {
+			return wd, nil
+		}
+	}
+}
+
+// environments resolves the ENV arguments of a command: all environments
+// of the repository when there are none.
+func (g *globalFlags) environments(args []string) ([]platform.Environment, error) {
+	root, err := g.repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	if len(args) == 0 {
+		if args, err = platform.List(root); err != nil {
+			return nil, err
+		}
+		if len(args) == 0 {
+			return nil, fmt.Errorf("no environments under %s", filepath.Join(root, platform.EnvironmentsDir))
+		}
+	}
+	var envs []platform.Environment
+	var errs []error
+	for _, a := range args {
+		env, err := platform.Resolve(root, a)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		envs = append(envs, env)
+	}
+	return envs, errors.Join(errs...)
+}
+
+// outputFormat is a validated -o value.
+type outputFormat struct {
+	value   string
+	allowed []string
+}
+
+func (o *outputFormat) String() string { return o.value }
+func (o *outputFormat) Type() string   { return "format" }
+func (o *outputFormat) Set(v string) error {
+	for _, a := range o.allowed {
+		if v == a {
+			o.value = v
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown output format %q, want one of %v", v, o.allowed)
+}
