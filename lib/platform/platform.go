@@ -69,7 +69,12 @@ func Evaluate(ctx context.Context, env Environment) (*Platform, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	rules, err := decodeRules(p.Value.LookupPath(rulesPath))
+	// A rule that cannot be evaluated is plinth's bug, never a silent pass.
+	rulesValue := p.Value.LookupPath(rulesPath)
+	if err := rulesValue.Validate(cue.Concrete(true)); err != nil {
+		return nil, fmt.Errorf("environment %s: evaluating rules: %w", env.Name, err)
+	}
+	rules, err := decodeRules(rulesValue)
 	if err != nil {
 		return nil, fmt.Errorf("environment %s: evaluating rules: %w", env.Name, err)
 	}

@@ -1,0 +1,207 @@
+package platform
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// baseline is layered under every rule case (as environments/common.cue):
+// a valid, unremarkable cluster whose values a case may override.
+const baseline = `package plinth
+cluster: {
+	distribution: *"kubernetes" | _
+	version:      *"1.34.4" | _
+	runtime:      *"containerd" | _
+	nodes: {controlPlane: *3 | _, workers: *3 | _, gpuWorkers: *0 | _}
+}
+storage: default: *"nfs" | _
+storage: nfs: {server: "10.0.0.1", path: "/exports"}
+`
+
+// kubeflow enables Kubeflow with the prerequisites it needs.
+const kubeflow = "components: {certManager: enabled: true, istio: enabled: true, kubeflow: enabled: true}\n"
+
+// ruleCases gives every rule environments that violate it and one close
+// to them that does not. Cases are layered over baseline unless bare.
+var ruleCases = []struct {
+	rule string
+	fail []string
+	pass string
+	bare bool
+}{
+	{rule: "KF-VER-1", fail: []string{kubeflow + `components: kubeflow: version: "1.12.0"`}, pass: kubeflow + `components: kubeflow: version: "26.03"`},
+	{rule: "KF-K8S-1", fail: []string{kubeflow + `cluster: version: "1.33.2"`, kubeflow + `cluster: {distribution: "okd", version: "3.11", runtime: "cri-o"}, components: kubeflow: version: "1.2.0"`}, pass: kubeflow + `cluster: version: "1.34.0"`},
+	{rule: "KF-K8S-2", fail: []string{kubeflow + `cluster: version: "1.22.0", components: kubeflow: version: "1.5.0"`, kubeflow + `cluster: version: "1.21.3", components: kubeflow: version: "1.2.0"`}, pass: kubeflow + `cluster: version: "1.21.0", components: kubeflow: version: "1.5.0"`},
+	{rule: "KF-K8S-2.validated", fail: []string{kubeflow + `cluster: version: "1.30.0", components: kubeflow: version: "1.9.1"`}, pass: kubeflow + `cluster: version: "1.29.4", components: kubeflow: version: "1.9.1"`},
+	{rule: "KF-TOOL-1", fail: []string{kubeflow + `cluster: version: "1.19.0", components: kubeflow: version: "1.4.1"`, kubeflow + `cluster: version: "1.19.0", components: kubeflow: version: "1.2.0"`}, pass: kubeflow + `cluster: version: "1.24.0", components: kubeflow: version: "1.7.0"`},
+	{rule: "KF-DEP-1", fail: []string{kubeflow + `components: certManager: version: "v1.18.2"`, kubeflow + `components: istio: version: "1.28.0"`}, pass: kubeflow},
+	{rule: "KF-DEP-2", fail: []string{`components: kubeflow: enabled: true`, `components: {kubeflow: enabled: true, certManager: enabled: true}`}, pass: kubeflow},
+	{rule: "ARGO-EXEC-1", fail: []string{
+		kubeflow + `cluster: version: "1.19.0", components: kubeflow: {version: "1.2.0", pipelines: argoExecutor: "docker"}`,
+		kubeflow + `cluster: {version: "1.23.0", runtime: "docker"}, components: kubeflow: {version: "1.9.0", pipelines: {argoExecutor: "docker", argoVersion: "3.4.17"}}`,
+	}, pass: kubeflow + `cluster: {version: "1.19.0", runtime: "docker"}, components: kubeflow: {version: "1.2.0", pipelines: argoExecutor: "docker"}`},
+	{rule: "ARGO-EXEC-2", fail: []string{
+		kubeflow + `cluster: version: "1.29.0", components: kubeflow: {version: "1.9.0", pipelines: argoExecutor: "pns"}`,
+		kubeflow + `cluster: version: "1.17.0", components: kubeflow: {version: "1.3.0", pipelines: argoExecutor: "emissary"}`,
+	}, pass: kubeflow + `cluster: version: "1.19.0", components: kubeflow: {version: "1.4.0", pipelines: argoExecutor: "emissary"}`},
+	{rule: "ARGO-EXEC-3", fail: []string{kubeflow + `cluster: version: "1.19.0", components: kubeflow: {version: "1.4.0", pipelines: argoExecutor: "k8sapi"}`}, pass: kubeflow + `cluster: version: "1.19.0", components: kubeflow: {version: "1.4.0", pipelines: argoExecutor: "emissary"}`},
+	{rule: "ARGO-EXEC-4", fail: []string{kubeflow + `cluster: version: "1.19.0", components: kubeflow: {version: "1.4.0", pipelines: argoExecutor: "pns"}`}, pass: kubeflow + `cluster: version: "1.19.0", components: kubeflow: {version: "1.4.0", pipelines: argoExecutor: "emissary"}`},
+	{rule: "ARGO-EXEC-4.okd", fail: []string{kubeflow + `cluster: {distribution: "okd", version: "4.8", runtime: "cri-o"}, components: kubeflow: {version: "1.4.0", pipelines: argoExecutor: "pns"}`}, pass: kubeflow + `cluster: {distribution: "okd", version: "4.8", runtime: "cri-o"}, components: kubeflow: {version: "1.4.0", pipelines: argoExecutor: "emissary"}`},
+	{rule: "RT-K8S-1", fail: []string{`cluster: {version: "1.24.0", runtime: "docker"}`}, pass: `cluster: {version: "1.24.0", runtime: "docker", criDockerd: true}`},
+	{rule: "OCP-1", fail: []string{`cluster: {distribution: "okd", version: "4.99.0", runtime: "cri-o"}`}, pass: `cluster: {distribution: "okd", version: "4.19.0-okd-scos.1", runtime: "cri-o"}`},
+	{rule: "OCP-1.runtime", fail: []string{`cluster: {distribution: "okd", version: "4.19.0", runtime: "containerd"}`, `cluster: {distribution: "okd", version: "4.4.0", runtime: "docker"}`}, pass: `cluster: {distribution: "okd", version: "4.19.0", runtime: "cri-o"}`},
+	{rule: "OCP-2", fail: []string{`cluster: {distribution: "okd", version: "4.19.0", runtime: "cri-o", nodes: controlPlane: 1}`, `cluster: {distribution: "okd", version: "4.19.0", runtime: "cri-o", nodes: workers: 1}`}, pass: `cluster: {distribution: "okd", version: "4.19.0", runtime: "cri-o", nodes: {controlPlane: 3, workers: 0}}`},
+	{rule: "OCP-3", fail: []string{`cluster: {distribution: "okd", version: "4.19.0", runtime: "cri-o", os: "fcos"}`, `cluster: {distribution: "okd", version: "4.15.0", runtime: "cri-o", os: "scos"}`}, pass: `cluster: {distribution: "okd", version: "4.19.0", runtime: "cri-o", os: "scos"}`},
+	{rule: "OCP-4", fail: []string{`cluster: {distribution: "okd", version: "4.1.0", runtime: "cri-o"}, network: {airGapped: true, mirrors: images: "registry.local"}`}, pass: `cluster: {distribution: "okd", version: "4.2.0", runtime: "cri-o"}, network: {airGapped: true, mirrors: images: "registry.local"}`},
+	{rule: "TEKTON-1", fail: []string{kubeflow + `cluster: version: "1.32.0", components: kubeflow: {version: "1.10.0", pipelines: engine: "tekton"}`}, pass: kubeflow + `cluster: version: "1.29.0", components: kubeflow: {version: "1.9.0", pipelines: engine: "tekton"}`},
+	{rule: "RANCHER-1", fail: []string{`components: {certManager: enabled: true, rancher: {enabled: true, version: "2.12.3"}}`, `cluster: version: "1.20.1", components: {certManager: enabled: true, rancher: {enabled: true, version: "2.5.5"}}`}, pass: `components: {certManager: enabled: true, rancher: {enabled: true, version: "2.15.0"}}`},
+	{rule: "RANCHER-2", fail: []string{`cluster: version: "1.33.0", components: {certManager: enabled: true, rancher: {enabled: true, version: "2.12.1", downstream: ["1.31.4", "1.30.2"]}}`}, pass: `cluster: version: "1.33.0", components: {certManager: enabled: true, rancher: {enabled: true, version: "2.12.1", downstream: ["1.31.4"]}}`},
+	{rule: "RANCHER-3", fail: []string{`components: rancher: enabled: true`, `components: rancher: {enabled: true, tls: "letsEncrypt"}`}, pass: `components: rancher: {enabled: true, tls: "secret"}`},
+	{rule: "CM-K8S-1", fail: []string{`components: certManager: {enabled: true, version: "v1.12.0"}`}, pass: `components: certManager: {enabled: true, version: "v1.19.4"}`},
+	{rule: "GPU-1", fail: []string{`cluster: {version: "1.15.0", runtime: "docker", nodes: gpuWorkers: 1}, components: gpu: {enabled: true, operatorVersion: "1.6.2"}`}, pass: `cluster: {version: "1.16.0", runtime: "docker", nodes: gpuWorkers: 1}, components: gpu: {enabled: true, operatorVersion: "1.6.2"}`},
+	{rule: "GPU-1.validated", fail: []string{`cluster: nodes: gpuWorkers: 1, components: gpu: {enabled: true, operatorVersion: "v24.3.0"}`}, pass: `cluster: nodes: gpuWorkers: 1, components: gpu: {enabled: true, operatorVersion: "v26.7.0"}`},
+	{rule: "GPU-1.okd", fail: []string{`cluster: {distribution: "okd", version: "4.19.0", runtime: "cri-o", nodes: gpuWorkers: 1}, components: gpu: enabled: true`}, pass: `cluster: {distribution: "okd", version: "4.19.0", runtime: "cri-o", os: "rhcos", nodes: gpuWorkers: 1}, components: gpu: enabled: true`},
+	{rule: "GPU-2", fail: []string{`cluster: {version: "1.23.0", runtime: "docker", nodes: gpuWorkers: 1}, components: gpu: {enabled: true, operatorVersion: "v23.3.2"}`}, pass: `cluster: {version: "1.23.0", runtime: "docker", nodes: gpuWorkers: 1}, components: gpu: {enabled: true, operatorVersion: "1.10.1"}`},
+	{rule: "GPU-3", fail: []string{`cluster: {version: "1.19.0", nodes: gpuWorkers: 1}, components: gpu: {enabled: true, operatorVersion: "1.6.2", mig: "single"}`}, pass: `cluster: {version: "1.19.0", nodes: gpuWorkers: 1}, components: gpu: {enabled: true, operatorVersion: "1.7.0", mig: "single"}`},
+	{rule: "GPU-4", fail: []string{`components: gpu: enabled: true`}, pass: `cluster: nodes: gpuWorkers: 2, components: gpu: enabled: true`},
+	{rule: "MON-1", fail: []string{`cluster: version: "1.24.0", components: monitoring: enabled: true`, `cluster: version: "1.18.0", components: monitoring: {enabled: true, version: "55.0.0"}`}, pass: `cluster: version: "1.25.0", components: monitoring: enabled: true`},
+	{rule: "MON-1.registry", fail: []string{`cluster: version: "1.24.0", network: {airGapped: true, mirrors: images: "nexus.local"}, components: monitoring: {enabled: true, version: "41.0.0"}`}, pass: `cluster: version: "1.24.0", network: {airGapped: true, mirrors: images: "nexus.local"}, components: monitoring: {enabled: true, version: "42.0.0"}`},
+	{rule: "NEXUS-1", fail: []string{`cluster: version: "1.18.0", components: nexus: enabled: true`, `components: nexus: {enabled: true, version: "65.0.0"}`}, pass: `components: nexus: {enabled: true, version: "64.2.0"}`},
+	{rule: "NEXUS-1.deprecated", fail: []string{`components: nexus: enabled: true`}, pass: `components: nexus: enabled: false`},
+	{rule: "MIRROR-1", fail: []string{`network: airGapped: true`}, pass: `network: {airGapped: true, mirrors: images: "nexus.bank.local:8443/proxy"}`},
+	{rule: "EGRESS-1", fail: []string{
+		`network: allowedEgress: ["nexus.bank.local"], components: monitoring: enabled: true`,
+		`network: {airGapped: true, mirrors: images: "nexus.bank.local:8443", allowedEgress: ["git.bank.local"]}`,
+	}, pass: `network: allowedEgress: ["quay.io", "registry.k8s.io", "docker.io", "ghcr.io", "*.github.io", "registry.k8s.io"], components: monitoring: enabled: true`},
+	{rule: "STORE-1", bare: true, fail: []string{"package plinth\ncluster: version: \"1.34.1\"\n" + kubeflow}, pass: "package plinth\ncluster: version: \"1.34.1\"\nstorage: {default: \"nfs\", nfs: {server: \"nfs\", path: \"/x\"}}\n" + kubeflow},
+	{rule: "STORE-1.rwx", fail: []string{kubeflow + `storage: {default: "ceph", ceph: filesystem: "rbd"}`, kubeflow + `storage: default: "local"`, kubeflow + `cluster: version: "1.25.0", storage: {default: "longhorn", longhorn: version: "1.0.2"}`}, pass: kubeflow + `storage: {default: "ceph", ceph: filesystem: "cephfs"}`},
+	{rule: "STORE-2.glusterfs", fail: []string{`cluster: version: "1.26.0", storage: glusterfs: inTree: true`, `cluster: {distribution: "okd", version: "4.12.0", runtime: "cri-o"}, storage: glusterfs: inTree: true`}, pass: `cluster: version: "1.25.9", storage: glusterfs: inTree: true`},
+	{rule: "STORE-2.ceph", fail: []string{`cluster: version: "1.31.0", storage: ceph: inTree: true`}, pass: `cluster: version: "1.30.0", storage: ceph: inTree: true`},
+	{rule: "STORE-2.rook", fail: []string{`cluster: version: "1.30.0", storage: ceph: rook: "v1.20.6"`}, pass: `cluster: version: "1.31.0", storage: ceph: rook: "v1.20.6"`},
+	{rule: "STORE-2.rook-validated", fail: []string{`cluster: version: "1.30.0", storage: ceph: rook: "v1.14.9"`}, pass: `cluster: version: "1.29.0", storage: ceph: rook: "v1.14.9"`},
+	{rule: "STORE-2.longhorn", fail: []string{`cluster: version: "1.24.0", storage: longhorn: version: "1.8.0"`}, pass: `cluster: version: "1.25.0", storage: longhorn: version: "1.8.0"`},
+	{rule: "STORE-3", fail: []string{`storage: default: "ceph"`, `storage: default: "longhorn"`}, pass: `storage: {default: "ceph", ceph: {}}`},
+	{rule: "IMG-1", fail: []string{
+		kubeflow + `cluster: {version: "1.19.0", runtime: "docker"}, components: kubeflow: version: "1.2.0"`,
+		kubeflow + `cluster: {version: "1.19.0", runtime: "docker", imagePullProgressDeadline: "45s"}, components: kubeflow: version: "1.2.0"`,
+	}, pass: kubeflow + `cluster: {version: "1.19.0", runtime: "docker", imagePullProgressDeadline: "30m"}, components: kubeflow: version: "1.2.0"`},
+	{rule: "KSPRAY-1", fail: []string{`cluster: {version: "1.21.0", runtime: "docker", installer: {kind: "kubespray", version: "v2.15.0"}}`}, pass: `cluster: {version: "1.19.7", runtime: "docker", installer: {kind: "kubespray", version: "v2.15.0"}}`},
+	{rule: "TENANT-1", fail: []string{`tenants: ds: {quota: {cpu: "4", memory: "8Gi", gpu: 1}, owners: ["group:ds"]}`}, pass: `tenants: ds: {quota: {cpu: "4", memory: "8Gi"}, owners: ["group:ds"]}`},
+}
+
+// evaluate writes files into a fresh repository and evaluates environments/env.
+func evaluate(t *testing.T, files map[string]string) *Platform {
+	t.Helper()
+	root := t.TempDir()
+	for name, content := range files {
+		path := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env, err := Resolve(root, "env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Evaluate(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func ruleCase(src string, bare bool) map[string]string {
+	if bare {
+		return map[string]string{"environments/env/env.cue": src}
+	}
+	return map[string]string{
+		"environments/common.cue":  baseline,
+		"environments/env/env.cue": "package plinth\n" + src + "\n",
+	}
+}
+
+func ruleIDs(fs []Finding) []string {
+	var ids []string
+	for _, f := range fs {
+		ids = append(ids, f.Rule)
+	}
+	return ids
+}
+
+func TestRules(t *testing.T) {
+	for _, c := range ruleCases {
+		t.Run(c.rule, func(t *testing.T) {
+			t.Parallel()
+			for i, src := range c.fail {
+				p := evaluate(t, ruleCase(src, c.bare))
+				ids := ruleIDs(p.Findings)
+				if slices.Contains(ids, RuleSchema) {
+					t.Fatalf("failing case %d is not schema-valid: %v", i, p.Findings)
+				}
+				if !slices.Contains(ids, c.rule) {
+					t.Errorf("failing case %d: rule %s did not fire; findings: %v", i, c.rule, ids)
+					continue
+				}
+				f := p.Findings[slices.Index(ids, c.rule)]
+				if f.Detail == "" || f.Message == "" || f.Source == "" || f.Path == "" {
+					t.Errorf("failing case %d: finding lacks detail, message, source or path: %+v", i, f)
+				}
+			}
+			p := evaluate(t, ruleCase(c.pass, c.bare))
+			ids := ruleIDs(p.Findings)
+			if slices.Contains(ids, RuleSchema) {
+				t.Fatalf("passing case is not schema-valid: %v", p.Findings)
+			}
+			if slices.Contains(ids, c.rule) {
+				t.Errorf("passing case: rule %s fired: %v", c.rule, p.Findings)
+			}
+		})
+	}
+}
+
+// TestEveryRuleHasCases keeps the table above complete as rules are added.
+func TestEveryRuleHasCases(t *testing.T) {
+	rules, err := Rules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered := map[string]bool{}
+	for _, c := range ruleCases {
+		if covered[c.rule] {
+			t.Errorf("rule %s has two entries", c.rule)
+		}
+		covered[c.rule] = true
+		if len(c.fail) == 0 || c.pass == "" {
+			t.Errorf("rule %s needs a failing and a passing case", c.rule)
+		}
+	}
+	for _, r := range rules {
+		if !covered[r.ID] {
+			t.Errorf("rule %s has no test case", r.ID)
+		}
+		delete(covered, r.ID)
+		if r.Message == "" || r.Source == "" || r.Condition == "" || len(r.Paths) == 0 {
+			t.Errorf("rule %s lacks message, source, condition or paths", r.ID)
+		}
+		if strings.Contains(r.Message, "\n") {
+			t.Errorf("rule %s: message must be one line", r.ID)
+		}
+	}
+	for id := range covered {
+		t.Errorf("test case for unknown rule %s", id)
+	}
+}
+
+func TestBaselineIsClean(t *testing.T) {
+	p := evaluate(t, ruleCase("", false))
+	if len(p.Findings) != 0 {
+		t.Fatalf("baseline has findings: %v", p.Findings)
+	}
+}
