@@ -174,6 +174,9 @@ func cueFindings(env Environment, err error, schema cue.Value) []Finding {
 		if disjunctionHeader.MatchString(msg) {
 			continue // its branches follow as errors of their own
 		}
+		if msg == "field not allowed" {
+			msg += notAllowedHint(schema, e.Path())
+		}
 		f := Finding{
 			Environment: env.Name,
 			Rule:        RuleSchema,
@@ -209,22 +212,42 @@ func cueFindings(env Environment, err error, schema cue.Value) []Finding {
 // branch errors it summarises are reported on their own.
 var disjunctionHeader = regexp.MustCompile(`^\d+ errors in empty disjunction:?$`)
 
-// literalConflict matches a conflict between two literals. Next to another
-// error at the same place, it is the user's value against the schema's
-// default (e.g. "three" against *3 | int) and only adds noise.
+// literalConflict matches a conflict between two literals: the user's
+// value against one branch of a schema disjunction, e.g. "rkt" against
+// "containerd", or "three" against the default of *3 | int.
 var literalConflict = regexp.MustCompile(`^conflicting values ("[^"]*"|[-0-9.eE+]+|true|false|null) and ("[^"]*"|[-0-9.eE+]+|true|false|null)( \(mismatched types \w+ and \w+\))?$`)
 
+// dropDefaultConflicts folds the branch errors of one failed disjunction:
+// next to a type or constraint error, conflicts with literals are noise;
+// when only literals conflict, they are the allowed values.
 func dropDefaultConflicts(all []Finding) []Finding {
 	type place struct{ pos, path string }
-	count := map[place]int{}
-	for _, f := range all {
-		count[place{f.Position.String(), f.Path}]++
+	groups := map[place][]int{}
+	for i, f := range all {
+		k := place{f.Position.String(), f.Path}
+		groups[k] = append(groups[k], i)
 	}
 	var out []Finding
 	seen := map[string]bool{}
-	for _, f := range all {
-		if count[place{f.Position.String(), f.Path}] > 1 && literalConflict.MatchString(f.Message) {
-			continue
+	for i, f := range all {
+		group := groups[place{f.Position.String(), f.Path}]
+		if len(group) > 1 && literalConflict.MatchString(f.Message) {
+			var left, right []string
+			for _, j := range group {
+				if m := literalConflict.FindStringSubmatch(all[j].Message); m != nil {
+					left, right = append(left, m[1]), append(right, m[2])
+				}
+			}
+			if len(left) < len(group) || i != group[0] {
+				continue // a type or constraint error at this place says it better
+			}
+			// The user's value is the side common to every branch.
+			value, allowed := left[0], right
+			if len(slices.Compact(slices.Clone(left))) > 1 {
+				value, allowed = right[0], left
+			}
+			slices.Sort(allowed)
+			f.Message = fmt.Sprintf("invalid value %s (want one of %s)", value, strings.Join(slices.Compact(allowed), ", "))
 		}
 		if key := f.Position.String() + " " + f.Path + " " + f.Message; !seen[key] {
 			seen[key] = true
@@ -233,6 +256,71 @@ func dropDefaultConflicts(all []Finding) []Finding {
 	}
 	sortFindings(out)
 	return out
+}
+
+// notAllowedHint suggests the field the user probably meant, or lists
+// the fields allowed where an unknown one was written.
+func notAllowedHint(schema cue.Value, path []string) string {
+	if len(path) < 3 || path[0] != "#Platform" || path[1] != "env" {
+		return ""
+	}
+	parent := schema.LookupPath(cue.ParsePath("#Environment"))
+	for _, p := range path[2 : len(path)-1] {
+		next := parent.LookupPath(cue.MakePath(cue.Str(p)))
+		if !next.Exists() {
+			if parent.Allows(cue.Str("a")) { // a map whose names follow a pattern, like tenants
+				return fmt.Sprintf(" (%q is not a DNS-1123 label: use lowercase letters, digits and '-')", p)
+			}
+			return ""
+		}
+		parent = next
+	}
+	var names []string
+	iter, err := parent.Fields(cue.Optional(true))
+	if err != nil {
+		return ""
+	}
+	for iter.Next() {
+		names = append(names, iter.Selector().Unquoted())
+	}
+	name := path[len(path)-1]
+	if len(names) == 0 {
+		if parent.Allows(cue.Str("a")) {
+			return fmt.Sprintf(" (%q is not a DNS-1123 label: use lowercase letters, digits and '-')", name)
+		}
+		return ""
+	}
+	best, bestDist := "", len(name)/3+1
+	for _, n := range names {
+		if d := editDistance(strings.ToLower(name), strings.ToLower(n)); d <= bestDist {
+			best, bestDist = n, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf(" (did you mean %s?)", best)
+	}
+	return " (allowed: " + strings.Join(names, ", ") + ")"
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // patternNames rewrites the schema's regular expressions, as CUE prints
@@ -245,6 +333,7 @@ func patternNames(schema cue.Value) *strings.Replacer {
 		"#Quantity": "a Kubernetes quantity such as 500m, 64 or 256Gi",
 		"#Duration": "a duration such as 90s, 10m or 1h30m",
 		"#URL":      "a URL: https://, oci://, file:// or ssh://",
+		"#Subject":  "a subject such as group:risk-ds or user:jdoe",
 	} {
 		if re := schemaRegexp.FindString(fmt.Sprint(schema.LookupPath(cue.ParsePath(def)))); re != "" {
 			pairs = append(pairs, "(out of bound "+re+")", "(want "+name+")", re, def)

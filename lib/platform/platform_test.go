@@ -1,0 +1,214 @@
+package platform
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"cuelang.org/go/cue"
+)
+
+// TestCaseStudy evaluates the reference case study's three attempts
+// (testdata/casestudy): the two failed stacks are rejected by the rules
+// that explain their failure, the stack that worked is accepted.
+func TestCaseStudy(t *testing.T) {
+	for _, c := range []struct {
+		env      string
+		errors   []string
+		warnings []string
+	}{
+		// OKD 3.11 is Kubernetes 1.11, too old for Kubeflow 1.2; Argo's docker executor cannot run under OKD's SCC.
+		{env: "attempt1-okd311", errors: []string{"ARGO-EXEC-1", "KF-K8S-1"}, warnings: []string{"IMG-1", "KF-DEP-1", "KF-TOOL-1"}},
+		// OKD 4 on two hosts; CRI-O has no Docker daemon for the docker executor.
+		{env: "attempt2-okd4", errors: []string{"ARGO-EXEC-1", "OCP-2"}, warnings: []string{"KF-TOOL-1"}},
+		// Kubernetes 1.19 + Docker + Rancher 2.5 + Kubeflow 1.2 + GlusterFS + GPU operator 1.6.
+		{env: "attempt3-final", warnings: []string{"IMG-1", "KF-DEP-1", "KF-TOOL-1"}},
+	} {
+		t.Run(c.env, func(t *testing.T) {
+			p := evaluateDir(t, "../../testdata/casestudy", c.env)
+			errs, warns := bySeverity(p.Findings)
+			if !slices.Equal(errs, c.errors) || !slices.Equal(warns, c.warnings) {
+				t.Errorf("got errors %v warnings %v, want errors %v warnings %v\n%s", errs, warns, c.errors, c.warnings, findingsText(p.Findings))
+			}
+			if p.Valid() != (len(c.errors) == 0) {
+				t.Errorf("Valid() = %v", p.Valid())
+			}
+		})
+	}
+}
+
+// TestExampleEnvironments keeps the bundled examples vet-clean.
+func TestExampleEnvironments(t *testing.T) {
+	want := map[string][]string{
+		"dev":  nil,
+		"okd":  nil,
+		"prod": {"NEXUS-1.deprecated"}, // nexus-repository-manager 64.2.0 is the fixture chart, and deprecated upstream
+	}
+	names, err := List("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(names, []string{"dev", "okd", "prod"}) {
+		t.Fatalf("environments: %v", names)
+	}
+	for _, name := range names {
+		p := evaluateDir(t, "../..", name)
+		errs, warns := bySeverity(p.Findings)
+		if len(errs) > 0 || !slices.Equal(warns, want[name]) {
+			t.Errorf("%s: errors %v warnings %v, want warnings %v\n%s", name, errs, warns, want[name], findingsText(p.Findings))
+		}
+	}
+	p := evaluateDir(t, "../..", "okd")
+	if v, err := p.KubernetesVersion(); err != nil || v != "1.32" {
+		t.Errorf("okd: Kubernetes version %q, %v; want 1.32 (OKD 4.19)", v, err)
+	}
+}
+
+// TestSchemaErrors covers bad input: each error names the file, line and
+// column in the environment, the field's path and what is wrong.
+func TestSchemaErrors(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		src  string
+		want []string // Finding.String() of every finding, in order
+	}{
+		{
+			name: "unknown fields",
+			src:  "cluster: {version: \"1.34.1\", runtme: \"docker\"}\ncomponents: kubeflw: enabled: true\nnetwork: mirrors: {image: \"nexus.local\"}\n",
+			want: []string{
+				"environments/env/env.cue:2:30: error SCHEMA cluster.runtme: field not allowed (did you mean runtime?)",
+				"environments/env/env.cue:3:13: error SCHEMA components.kubeflw: field not allowed (did you mean kubeflow?)",
+				"environments/env/env.cue:4:20: error SCHEMA network.mirrors.image: field not allowed (did you mean images?)",
+			},
+		},
+		{
+			name: "wrong types",
+			src:  "cluster: {version: 1.34, nodes: workers: \"three\"}\nnetwork: airGapped: \"yes\"\n",
+			want: []string{
+				"environments/env/env.cue:2:20: error SCHEMA cluster.version: conflicting values 1.34 and #Version (mismatched types float and string)",
+				"environments/env/env.cue:2:42: error SCHEMA cluster.nodes.workers: conflicting values \"three\" and int (mismatched types string and int)",
+				"environments/env/env.cue:3:21: error SCHEMA network.airGapped: conflicting values \"yes\" and bool (mismatched types string and bool)",
+			},
+		},
+		{
+			name: "not a version",
+			src:  "cluster: version: \"latest\"\ncomponents: gpu: operatorVersion: \"v26\"\n",
+			want: []string{
+				"environments/env/env.cue:2:19: error SCHEMA cluster.version: invalid value \"latest\" (want a version such as 1.34.2, v26.7.0 or 26.03)",
+				"environments/env/env.cue:3:35: error SCHEMA components.gpu.operatorVersion: invalid value \"v26\" (want a version such as 1.34.2, v26.7.0 or 26.03)",
+			},
+		},
+		{
+			name: "value not allowed",
+			src:  "cluster: {version: \"1.34.1\", runtime: \"rkt\"}\ntenants: \"Risk_Models\": {quota: {cpu: \"4\", memory: \"8Gi\"}, owners: [\"group:risk\"]}\ntenants: risk: {quota: {cpu: \"4\", memory: \"8Gi\"}, owners: [\"risk\"]}\n",
+			want: []string{
+				"environments/env/env.cue:2:39: error SCHEMA cluster.runtime: invalid value \"rkt\" (want one of \"containerd\", \"cri-o\", \"docker\")",
+				"environments/env/env.cue:3:26: error SCHEMA tenants.Risk_Models.quota: field not allowed (\"Risk_Models\" is not a DNS-1123 label: use lowercase letters, digits and '-')",
+				"environments/env/env.cue:3:60: error SCHEMA tenants.Risk_Models.owners: field not allowed (\"Risk_Models\" is not a DNS-1123 label: use lowercase letters, digits and '-')",
+				"environments/env/env.cue:4:60: error SCHEMA tenants.risk.owners.0: invalid value \"risk\" (want a subject such as group:risk-ds or user:jdoe)",
+			},
+		},
+		{
+			name: "missing required field",
+			src:  "storage: {}\n",
+			want: []string{"environments/env: error SCHEMA cluster.version: field is required but not present"},
+		},
+		{
+			name: "syntax error",
+			src:  "cluster: {version: \"1.34.1\"\n",
+			want: []string{"environments/env/env.cue:2:29: error SCHEMA (environment): expected '}', found 'EOF'"},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := evaluate(t, map[string]string{"environments/env/env.cue": "package plinth\n" + c.src})
+			var got []string
+			for _, f := range p.Findings {
+				got = append(got, f.String())
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			}
+			if p.Valid() {
+				t.Error("Valid() = true")
+			}
+		})
+	}
+}
+
+// TestLayering checks that files of parent directories are unified with
+// the environment's own, and that a conflict between layers is reported
+// at the layer that conflicts.
+func TestLayering(t *testing.T) {
+	p := evaluate(t, map[string]string{
+		"environments/common.cue":  "package plinth\ncluster: runtime: \"cri-o\"\ndrift: policy: \"correct\"\n",
+		"environments/env/env.cue": "package plinth\ncluster: version: \"1.34.1\"\n",
+		"environments/other.txt":   "not CUE",
+		"environments/env/x.json":  "{\"ignored\": true}",
+	})
+	if len(p.Findings) != 0 {
+		t.Fatalf("findings: %v", p.Findings)
+	}
+	if got, _ := p.Value.LookupPath(envPath).LookupPath(cueParse("cluster.runtime")).String(); got != "cri-o" {
+		t.Errorf("cluster.runtime = %q, want cri-o from common.cue", got)
+	}
+	p = evaluate(t, map[string]string{
+		"environments/common.cue":  "package plinth\ncluster: version: \"1.33.0\"\n",
+		"environments/env/env.cue": "package plinth\ncluster: version: \"1.34.1\"\n",
+	})
+	if len(p.Findings) != 1 || !strings.Contains(p.Findings[0].String(), "cluster.version: conflicting values \"1.34.1\" and \"1.33.0\"") {
+		t.Errorf("findings: %v", p.Findings)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	if _, err := Resolve("../..", "staging"); err == nil || !strings.Contains(err.Error(), "environment staging not found") || !strings.Contains(err.Error(), "known: dev, okd, prod") {
+		t.Errorf("missing environment: %v", err)
+	}
+	if _, err := Resolve("../..", "../../testdata/casestudy/environments/attempt1-okd311"); err != nil {
+		t.Errorf("directory inside the root: %v", err)
+	}
+	if _, err := Resolve("../../environments", "/tmp"); err == nil || !strings.Contains(err.Error(), "outside the root") {
+		t.Errorf("directory outside the root: %v", err)
+	}
+	env, err := Resolve("../..", "prod")
+	if err != nil || env.Name != "prod" {
+		t.Errorf("prod: %+v, %v", env, err)
+	}
+}
+
+func evaluateDir(t *testing.T, root, name string) *Platform {
+	t.Helper()
+	env, err := Resolve(root, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Evaluate(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func bySeverity(fs []Finding) (errs, warns []string) {
+	for _, f := range fs {
+		if f.Severity == SeverityError {
+			errs = append(errs, f.Rule)
+		} else {
+			warns = append(warns, f.Rule)
+		}
+	}
+	slices.Sort(errs)
+	slices.Sort(warns)
+	return errs, warns
+}
+
+func findingsText(fs []Finding) string {
+	var b strings.Builder
+	for _, f := range fs {
+		b.WriteString(f.String() + "\n")
+	}
+	return b.String()
+}
+
+func cueParse(p string) cue.Path { return cue.ParsePath(p) }

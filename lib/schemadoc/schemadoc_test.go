@@ -1,0 +1,190 @@
+package schemadoc
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/plinth-platform/plinth/lib/platform"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/*.md")
+
+// docsDir is the repository's docs directory, relative to this package.
+const docsDir = "../../docs"
+
+func TestDocsUpToDate(t *testing.T) {
+	for _, tc := range []struct {
+		file     string
+		generate func(io.Writer) error
+	}{
+		{"environment.md", Environment},
+		{"rules.md", Rules},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			var got bytes.Buffer
+			if err := tc.generate(&got); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(docsDir, tc.file)
+			if *update {
+				if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("docs/%s: %v; run `make docs`", tc.file, err)
+			}
+			if bytes.Equal(got.Bytes(), want) {
+				return
+			}
+			line, committed, generated := firstDiff(string(want), got.String())
+			t.Errorf("docs/%s is stale: run `make docs` and commit the result.\nfirst difference at line %d:\n  committed: %q\n  generated: %q",
+				tc.file, line, committed, generated)
+		})
+	}
+}
+
+// firstDiff returns the 1-based number of the first line where a and b
+// differ and the two lines ("" past the end).
+func firstDiff(a, b string) (int, string, string) {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < max(len(al), len(bl)); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y || i >= len(al) || i >= len(bl) {
+			return i + 1, x, y
+		}
+	}
+	return 0, "", ""
+}
+
+func TestEnvironmentDoc(t *testing.T) {
+	var b bytes.Buffer
+	if err := Environment(&b); err != nil {
+		t.Fatal(err)
+	}
+	doc := b.String()
+	for _, tc := range []struct {
+		path               string
+		typ, def, required string
+		typContains        []string
+	}{
+		{path: "cluster.version", typ: "`#Version`", def: "—", required: "yes"},
+		{path: "cluster.distribution", typ: "`\"kubernetes\" \\| \"okd\"`", def: "`\"kubernetes\"`", required: "no"},
+		{path: "cluster.runtime", def: "`\"containerd\"`", required: "no", typContains: []string{`"containerd"`, `"cri-o"`, `"docker"`}},
+		{path: "cluster.os", typ: "`string`", def: "—", required: "no"},
+		{path: "cluster.nodes.controlPlane", typ: "`int & >=1`", def: "`3`", required: "no"},
+		{path: "components.kubeflow.pipelines.argoExecutor", def: "`\"emissary\"`", required: "no"},
+		{path: "components.kubeflow.version", typ: "`#Version`", def: "`\"26.03\"`", required: "no"},
+		{path: "components.<component>.values", typ: "map (free-form)", def: "—", required: "no"},
+		{path: "components.<component>.dependsOn", def: "`[]`", required: "no", typContains: []string{"list of", `"kubeflow"`}},
+		{path: "storage.nfs.server", typ: "`string`", required: "yes"},
+		{path: "tenants.<name>.quota.cpu", typ: "`#Quantity`", def: "—", required: "yes"},
+		{path: "tenants.<name>.quota.gpu", def: "`0`", required: "no"},
+		{path: "objects[].kind", typ: "`string`", required: "yes"},
+	} {
+		cells := tableRow(doc, "`"+tc.path+"`")
+		if cells == nil {
+			t.Errorf("no row for %s", tc.path)
+			continue
+		}
+		if len(cells) != 5 {
+			t.Errorf("%s: %d cells, want 5: %q", tc.path, len(cells), cells)
+			continue
+		}
+		typ, def, required := cells[1], cells[2], cells[3]
+		if tc.typ != "" && typ != tc.typ {
+			t.Errorf("%s: type %s, want %s", tc.path, typ, tc.typ)
+		}
+		for _, s := range tc.typContains {
+			if !strings.Contains(typ, s) {
+				t.Errorf("%s: type %s does not mention %s", tc.path, typ, s)
+			}
+		}
+		if tc.def != "" && def != tc.def {
+			t.Errorf("%s: default %s, want %s", tc.path, def, tc.def)
+		}
+		if required != tc.required {
+			t.Errorf("%s: required %s, want %s", tc.path, required, tc.required)
+		}
+	}
+	for _, heading := range []string{"## cluster", "## network", "## storage", "## components", "### kubeflow", "## tenants", "## drift", "## objects", "## Patterns"} {
+		if !strings.Contains(doc, "\n"+heading+"\n") {
+			t.Errorf("no section %q", heading)
+		}
+	}
+	if cells := tableRow(doc, "`#Version`"); cells == nil || !strings.Contains(cells[1], `^v?[0-9]+\.[0-9]+`) {
+		t.Errorf("Patterns: #Version row %q lacks its regular expression", cells)
+	}
+}
+
+func TestRulesDoc(t *testing.T) {
+	var b bytes.Buffer
+	if err := Rules(&b); err != nil {
+		t.Fatal(err)
+	}
+	doc := b.String()
+	cells := tableRow(doc, "RT-K8S-1")
+	if cells == nil {
+		t.Fatal("no row for RT-K8S-1")
+	}
+	if cells[1] != "error" {
+		t.Errorf("RT-K8S-1: severity %s, want error", cells[1])
+	}
+	if !strings.Contains(cells[5], "`cluster.runtime`") {
+		t.Errorf("RT-K8S-1: fields %s lack cluster.runtime", cells[5])
+	}
+	rules, err := platform.Rules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rules {
+		if c := tableRow(doc, r.ID); c == nil || c[1] != string(r.Severity) {
+			t.Errorf("rule %s: row %q, want severity %s", r.ID, c, r.Severity)
+		}
+	}
+	for _, id := range []string{"KF-K8S-3", "MIRROR-2", "OCP-KF-1", "mirrorKind"} {
+		if !strings.Contains(doc, id) {
+			t.Errorf("the render-time rules do not mention %s", id)
+		}
+	}
+}
+
+// tableRow returns the cells of the table row whose first cell is first,
+// trimmed but otherwise as written (| stays \|), or nil.
+func tableRow(doc, first string) []string {
+	for _, line := range strings.Split(doc, "\n") {
+		if !strings.HasPrefix(line, "| "+first+" |") {
+			continue
+		}
+		var cells []string
+		var cell strings.Builder
+		body := strings.TrimSuffix(strings.TrimPrefix(line, "|"), "|")
+		for i := 0; i < len(body); i++ {
+			switch {
+			case body[i] == '\\' && i+1 < len(body) && body[i+1] == '|':
+				cell.WriteString(`\|`)
+				i++
+			case body[i] == '|':
+				cells = append(cells, strings.TrimSpace(cell.String()))
+				cell.Reset()
+			default:
+				cell.WriteByte(body[i])
+			}
+		}
+		return append(cells, strings.TrimSpace(cell.String()))
+	}
+	return nil
+}
