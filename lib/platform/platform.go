@@ -63,7 +63,9 @@ func Evaluate(ctx context.Context, env Environment) (*Platform, error) {
 	}
 	p.Value = schema.LookupPath(platformDef).FillPath(envPath, user)
 	if err := p.Value.LookupPath(envPath).Validate(cue.Concrete(true), cue.Final(), cue.All()); err != nil {
-		p.Findings = cueFindings(env, err, schema)
+		// CUE stops checking a struct at its first failed disjunction, so
+		// unknown fields next to another error would go unreported.
+		p.Findings = dropBelowUnknown(dropDefaultConflicts(append(cueFindings(env, err, schema), unknownFields(env, schema, user)...)))
 		return p, nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -258,6 +260,57 @@ func dropDefaultConflicts(all []Finding) []Finding {
 	return out
 }
 
+// unknownFields reports every field of the user's environment that the
+// schema does not allow, walking structs the schema defines.
+func unknownFields(env Environment, schema, user cue.Value) []Finding {
+	var out []Finding
+	var walk func(def, val cue.Value, path []string)
+	walk = func(def, val cue.Value, path []string) {
+		iter, err := val.Fields()
+		if err != nil {
+			return
+		}
+		for iter.Next() {
+			sel := iter.Selector()
+			if sel.IsDefinition() || sel.PkgPath() != "" || sel.Type()&cue.HiddenLabel != 0 {
+				continue // the user's own definitions and hidden helpers
+			}
+			name := sel.Unquoted()
+			full := append(slices.Clone(path), name)
+			if !def.Allows(sel) {
+				out = append(out, Finding{
+					Environment: env.Name,
+					Rule:        RuleSchema,
+					Severity:    SeverityError,
+					Path:        strings.Join(full, "."),
+					Message:     "field not allowed" + notAllowedHint(schema, append([]string{"#Platform", "env"}, full...)),
+					Position:    position(env.Root, iter.Value().Pos()),
+				})
+				continue
+			}
+			if child := def.LookupPath(cue.MakePath(sel)); child.Exists() && child.IncompleteKind() == cue.StructKind {
+				walk(child, iter.Value(), full)
+			}
+		}
+	}
+	walk(schema.LookupPath(cue.ParsePath("#Environment")), user, nil)
+	return out
+}
+
+// dropBelowUnknown drops findings inside a field that is itself not
+// allowed: the unknown field is the one thing to fix.
+func dropBelowUnknown(fs []Finding) []Finding {
+	var unknown []string
+	for _, f := range fs {
+		if strings.HasPrefix(f.Message, "field not allowed") {
+			unknown = append(unknown, f.Path+".")
+		}
+	}
+	return slices.DeleteFunc(fs, func(f Finding) bool {
+		return slices.ContainsFunc(unknown, func(u string) bool { return strings.HasPrefix(f.Path, u) })
+	})
+}
+
 // notAllowedHint suggests the field the user probably meant, or lists
 // the fields allowed where an unknown one was written.
 func notAllowedHint(schema cue.Value, path []string) string {
@@ -328,12 +381,15 @@ func editDistance(a, b string) int {
 func patternNames(schema cue.Value) *strings.Replacer {
 	var pairs []string
 	for def, name := range map[string]string{
-		"#Version":  "a version such as 1.34.2, v26.7.0 or 26.03",
-		"#Name":     "a DNS-1123 label: lowercase letters, digits and '-', at most 63",
-		"#Quantity": "a Kubernetes quantity such as 500m, 64 or 256Gi",
-		"#Duration": "a duration such as 90s, 10m or 1h30m",
-		"#URL":      "a URL: https://, oci://, file:// or ssh://",
-		"#Subject":  "a subject such as group:risk-ds or user:jdoe",
+		"#Version":   "a version such as 1.34.2, v26.7.0 or 26.03",
+		"#Name":      "a DNS-1123 label: lowercase letters, digits and '-', at most 63",
+		"#Quantity":  "a Kubernetes quantity such as 500m, 64 or 256Gi",
+		"#Duration":  "a duration such as 90s, 10m or 1h30m",
+		"#URL":       "a URL: https://, oci://, file:// or ssh://",
+		"#Subject":   "a subject such as group:risk-ds or user:jdoe",
+		"#HTTPURL":   "an http:// or https:// URL",
+		"#Registry":  "a registry host[:port][/path] such as nexus.bank.local:8443",
+		"#Retention": "a retention such as 15d, 12h or 1y",
 	} {
 		if re := schemaRegexp.FindString(fmt.Sprint(schema.LookupPath(cue.ParsePath(def)))); re != "" {
 			pairs = append(pairs, "(out of bound "+re+")", "(want "+name+")", re, def)
@@ -371,6 +427,9 @@ func sortFindings(fs []Finding) {
 		}
 		if a.Position.Line != b.Position.Line {
 			return a.Position.Line - b.Position.Line
+		}
+		if a.Position.Column != b.Position.Column {
+			return a.Position.Column - b.Position.Column
 		}
 		return strings.Compare(a.Rule, b.Rule)
 	})

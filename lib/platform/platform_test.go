@@ -104,9 +104,17 @@ func TestSchemaErrors(t *testing.T) {
 			src:  "cluster: {version: \"1.34.1\", runtime: \"rkt\"}\ntenants: \"Risk_Models\": {quota: {cpu: \"4\", memory: \"8Gi\"}, owners: [\"group:risk\"]}\ntenants: risk: {quota: {cpu: \"4\", memory: \"8Gi\"}, owners: [\"risk\"]}\n",
 			want: []string{
 				"environments/env/env.cue:2:39: error SCHEMA cluster.runtime: invalid value \"rkt\" (want one of \"containerd\", \"cri-o\", \"docker\")",
-				"environments/env/env.cue:3:26: error SCHEMA tenants.Risk_Models.quota: field not allowed (\"Risk_Models\" is not a DNS-1123 label: use lowercase letters, digits and '-')",
-				"environments/env/env.cue:3:60: error SCHEMA tenants.Risk_Models.owners: field not allowed (\"Risk_Models\" is not a DNS-1123 label: use lowercase letters, digits and '-')",
+				"environments/env/env.cue:3:10: error SCHEMA tenants.Risk_Models: field not allowed (\"Risk_Models\" is not a DNS-1123 label: use lowercase letters, digits and '-')",
 				"environments/env/env.cue:4:60: error SCHEMA tenants.risk.owners.0: invalid value \"risk\" (want a subject such as group:risk-ds or user:jdoe)",
+			},
+		},
+		{
+			// CUE alone would not report runtme next to the failed disjunction of distribution.
+			name: "unknown field next to another error",
+			src:  "cluster: {version: \"1.34.1\", runtme: \"docker\", distribution: \"openshift\"}\n",
+			want: []string{
+				"environments/env/env.cue:2:30: error SCHEMA cluster.runtme: field not allowed (did you mean runtime?)",
+				"environments/env/env.cue:2:62: error SCHEMA cluster.distribution: invalid value \"openshift\" (want one of \"kubernetes\", \"okd\")",
 			},
 		},
 		{

@@ -147,8 +147,8 @@ func (g *envDoc) write() error {
 This file is generated from ` + "`cue/schema.cue`" + ` by ` + "`make docs`" + `; do not edit it by hand.
 
 `)
-	fmt.Fprintf(b, "%s An environment is the directory `environments/<env>/`: CUE files of package `plinth` that together give one `#Environment`. The sections below list every field by its full path.\n\n", g.md.text(docText(env.Doc())))
-	b.WriteString(`- **Type**: names starting with ` + "`#`" + ` are patterns, listed under [Patterns](#patterns) at the end; a list of quoted values means one of them.
+	fmt.Fprintf(b, "%s An environment is a directory `environments/<env>/` of CUE files in package `plinth`, layered with the same-package files of its parent directories; their top-level fields are the fields of `#Environment`. The sections below list every field by its full path.\n\n", g.md.text(docText(env.Doc())))
+	b.WriteString(`- **Type**: names starting with ` + "`#`" + ` are patterns, listed under [Patterns](#patterns) at the end; quoted values separated by ` + "`|`" + ` mean one of these values.
 - **Default**: the value plinth uses when the field is not set.
 - **Required**: *yes* means ` + "`plinth vet`" + ` fails when the field is missing, because the schema marks it with ` + "`!`" + ` or gives it neither a default nor a fixed value. Inside an optional block (` + "`storage.nfs.server`" + `) or a map or list entry (` + "`tenants.<name>.quota.cpu`" + `) it applies only when the block or entry is present.
 
@@ -527,7 +527,7 @@ func (g *envDoc) disjunction(alts []ast.Expr) typ {
 	if allCode {
 		return codeType(strings.Join(strs, " | "))
 	}
-	return prose(strings.Join(strs, " or "))
+	return proseType(strings.Join(strs, " or "))
 }
 
 // structType renders a struct literal: a free-form map, a map with typed

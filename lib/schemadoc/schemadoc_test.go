@@ -162,6 +162,30 @@ func TestRulesDoc(t *testing.T) {
 	}
 }
 
+func TestProseText(t *testing.T) {
+	schema, err := platform.Schema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := newProse(schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		`owners are "user:<name>" subjects`:             `owners are "user:\<name>" subjects`,
+		"Argo < 3.1 or > 3.4":                           "Argo < 3.1 or > 3.4",
+		"add the storage.<backend> block":               "add the `storage.<backend>` block",
+		"set cluster.runtime to \"cri-o\".":             "set `cluster.runtime` to \"cri-o\".",
+		"see https://okd.io/docs and a.cluster.version": "see https://okd.io/docs and a.cluster.version",
+		"SYS_PTRACE and dsl/_volume_op.py, *not* this":  `SYS_PTRACE and dsl/\_volume_op.py, \*not\* this`,
+		"#Version is a `code_span` here":                "`#Version` is a `code_span` here",
+	} {
+		if got := md.text(in); got != want {
+			t.Errorf("text(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // tableRow returns the cells of the table row whose first cell is first,
 // trimmed but otherwise as written (| stays \|), or nil.
 func tableRow(doc, first string) []string {
