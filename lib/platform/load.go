@@ -40,6 +40,9 @@ type Environment struct {
 	Root string
 }
 
+// RelDir is the environment's directory relative to the root, slash-separated.
+func (e Environment) RelDir() string { return relPath(e.Root, e.Dir) }
+
 // Resolve finds the environment arg names under root: a name under
 // root/environments, or a path to an environment directory inside root.
 func Resolve(root, arg string) (Environment, error) {

@@ -102,7 +102,7 @@ func vetOne(ctx context.Context, env platform.Environment, limits sandbox.Limits
 			Environment: env.Name,
 			Rule:        RuleBudget,
 			Severity:    platform.SeverityError,
-			Position:    platform.Position{File: relDir(env)},
+			Position:    platform.Position{File: env.RelDir()},
 			Detail:      budget.Reason,
 			Message:     "simplify the environment's CUE (cycles, huge lists, exponential disjunctions) or raise --timeout/--max-memory",
 		}}
@@ -137,10 +137,6 @@ func sandboxHandlers() map[string]sandbox.Handler {
 			return p.Findings, nil
 		},
 	}
-}
-
-func relDir(env platform.Environment) string {
-	return platform.Position{File: env.Dir}.File
 }
 
 func printVet(s Streams, format string, reports []vetReport) error {
