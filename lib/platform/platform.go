@@ -56,6 +56,10 @@ func Evaluate(ctx context.Context, env Environment) (*Platform, error) {
 		return nil, err
 	}
 	p := &Platform{Environment: env}
+	if p.Findings = checkFiles(env); len(p.Findings) > 0 {
+		sortFindings(p.Findings)
+		return p, nil
+	}
 	user, err := loadEnvironment(cctx, env)
 	if err != nil {
 		p.Findings = cueFindings(env, err, schema)

@@ -169,6 +169,31 @@ func TestLayering(t *testing.T) {
 	}
 }
 
+// TestFileChecks: a file the loader would skip or an import it would fetch
+// is an error at that file, not silence or a registry request.
+func TestFileChecks(t *testing.T) {
+	p := evaluate(t, map[string]string{
+		"environments/common.cue":    "package plinth\nimport \"tool/exec\"\n",
+		"environments/env/env.cue":   "package plinth\nimport \"example.com/lib@v0\"\ncluster: version: \"1.34.1\"\n",
+		"environments/env/typo.cue":  "package plinht\ncluster: runtime: \"cri-o\"\n",
+		"environments/env/plain.cue": "cluster: nodes: workers: 5\n",
+		"other.cue":                  "package tooling\n", // the root may hold other packages
+	})
+	want := []string{
+		"environments/common.cue:2:8: error SCHEMA (environment): import \"tool/exec\" is not allowed: plinth never runs CUE tool tasks",
+		"environments/env/env.cue:2:8: error SCHEMA (environment): import \"example.com/lib@v0\" is not allowed: environments may import only CUE's standard library (plinth fetches no CUE modules)",
+		"environments/env/plain.cue:1:1: error SCHEMA (environment): file has no package clause: environment files start with \"package plinth\"",
+		"environments/env/typo.cue:1:9: error SCHEMA (environment): file is package plinht, so it would be ignored: environment files are package plinth",
+	}
+	var got []string
+	for _, f := range p.Findings {
+		got = append(got, f.String())
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestResolve(t *testing.T) {
 	if _, err := Resolve("../..", "staging"); err == nil || !strings.Contains(err.Error(), "environment staging not found") || !strings.Contains(err.Error(), "known: dev, okd, prod") {
 		t.Errorf("missing environment: %v", err)
