@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -65,6 +66,25 @@ func TestExampleEnvironments(t *testing.T) {
 	}
 }
 
+// TestDesignBriefExample: the example of the design brief is valid; its
+// cert-manager and Istio are switched on and versioned by its Kubeflow.
+func TestDesignBriefExample(t *testing.T) {
+	p := evaluateDir(t, "../../testdata/design", "brief")
+	errs, warns := bySeverity(p.Findings)
+	if want := []string{"GPU-1.validated", "KF-K8S-2.validated", "NEXUS-1.deprecated"}; len(errs) > 0 || !slices.Equal(warns, want) {
+		t.Fatalf("errors %v warnings %v, want warnings %v\n%s", errs, warns, want, findingsText(p.Findings))
+	}
+	for path, want := range map[string]string{
+		"components.certManager.enabled": "true", "components.certManager.version": `"v1.14.5"`,
+		"components.istio.enabled": "true", "components.istio.version": `"1.22.1"`,
+	} {
+		v, _ := p.Value.LookupPath(envPath).LookupPath(cueParse(path)).Default()
+		if got := fmt.Sprint(v); got != want {
+			t.Errorf("%s = %s, want %s (Kubeflow 1.9 bundles cert-manager 1.14.5 and Istio 1.22.1)", path, got, want)
+		}
+	}
+}
+
 // TestSchemaErrors covers bad input: each error names the file, line and
 // column in the environment, the field's path and what is wrong.
 func TestSchemaErrors(t *testing.T) {
@@ -93,10 +113,11 @@ func TestSchemaErrors(t *testing.T) {
 		},
 		{
 			name: "not a version",
-			src:  "cluster: version: \"latest\"\ncomponents: gpu: operatorVersion: \"v26\"\n",
+			src:  "cluster: version: \"latest\"\ncomponents: gpu: operatorVersion: \"v26\"\ncomponents: kubeflow: {enabled: true, version: \"1.x\"}\n",
 			want: []string{
 				"environments/env/env.cue:2:19: error SCHEMA cluster.version: invalid value \"latest\" (want a version such as 1.34.2, v26.7.0 or 26.03)",
 				"environments/env/env.cue:3:35: error SCHEMA components.gpu.operatorVersion: invalid value \"v26\" (want a version such as 1.34.2, v26.7.0 or 26.03)",
+				"environments/env/env.cue:4:48: error SCHEMA components.kubeflow.version: invalid value \"1.x\" (want a version such as 1.34.2, v26.7.0 or 26.03)",
 			},
 		},
 		{

@@ -509,7 +509,9 @@ func (g *envDoc) disjunction(alts []ast.Expr) typ {
 	allCode := true
 	for _, x := range alts {
 		inner := stripDefault(x)
-		if wide && inner != x && isLiteral(inner) {
+		// A default has its own column; here it only adds noise, or the
+		// name of a hidden helper, unless it is one value of an enumeration.
+		if inner != x && (wide || !isLiteral(inner)) {
 			continue
 		}
 		t := g.typeOf(inner)
