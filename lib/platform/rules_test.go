@@ -1,7 +1,6 @@
 package platform
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -106,15 +105,7 @@ func evaluate(t *testing.T, files map[string]string) *Platform {
 			t.Fatal(err)
 		}
 	}
-	env, err := Resolve(root, "env")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := Evaluate(context.Background(), env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return evaluateDir(t, root, "env")
 }
 
 func ruleCase(src string, bare bool) map[string]string {
