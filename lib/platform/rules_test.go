@@ -42,11 +42,13 @@ var ruleCases = []struct {
 	{rule: "ARGO-EXEC-1", fail: []string{
 		kubeflow + `cluster: version: "1.19.0", components: kubeflow: {version: "1.2.0", pipelines: argoExecutor: "docker"}`,
 		kubeflow + `cluster: {version: "1.23.0", runtime: "docker"}, components: kubeflow: {version: "1.9.0", pipelines: {argoExecutor: "docker", argoVersion: "3.4.17"}}`,
+		kubeflow + `cluster: {version: "1.25.0", runtime: "docker", criDockerd: true}, components: kubeflow: {version: "1.8.0", pipelines: {argoExecutor: "docker", argoVersion: "3.4.0"}}`,
 	}, pass: kubeflow + `cluster: {version: "1.19.0", runtime: "docker"}, components: kubeflow: {version: "1.2.0", pipelines: argoExecutor: "docker"}`},
 	{rule: "ARGO-EXEC-2", fail: []string{
 		kubeflow + `cluster: version: "1.29.0", components: kubeflow: {version: "1.9.0", pipelines: argoExecutor: "pns"}`,
 		kubeflow + `cluster: version: "1.17.0", components: kubeflow: {version: "1.3.0", pipelines: argoExecutor: "emissary"}`,
-	}, pass: kubeflow + `cluster: version: "1.19.0", components: kubeflow: {version: "1.4.0", pipelines: argoExecutor: "emissary"}`},
+		kubeflow + `cluster: version: "1.25.0", components: kubeflow: {version: "1.8.0", pipelines: {argoExecutor: "pns", argoVersion: "v3.4.2"}}`,
+	}, pass: kubeflow + `cluster: version: "1.25.0", components: kubeflow: {version: "1.8.0", pipelines: {argoExecutor: "pns", argoVersion: "3.3.9"}}`},
 	{rule: "ARGO-EXEC-3", fail: []string{kubeflow + `cluster: version: "1.19.0", components: kubeflow: {version: "1.4.0", pipelines: argoExecutor: "k8sapi"}`}, pass: kubeflow + `cluster: version: "1.19.0", components: kubeflow: {version: "1.4.0", pipelines: argoExecutor: "emissary"}`},
 	{rule: "ARGO-EXEC-4", fail: []string{kubeflow + `cluster: version: "1.19.0", components: kubeflow: {version: "1.4.0", pipelines: argoExecutor: "pns"}`}, pass: kubeflow + `cluster: version: "1.19.0", components: kubeflow: {version: "1.4.0", pipelines: argoExecutor: "emissary"}`},
 	{rule: "ARGO-EXEC-4.okd", fail: []string{kubeflow + `cluster: {distribution: "okd", version: "4.8", runtime: "cri-o"}, components: kubeflow: {version: "1.4.0", pipelines: argoExecutor: "pns"}`}, pass: kubeflow + `cluster: {distribution: "okd", version: "4.8", runtime: "cri-o"}, components: kubeflow: {version: "1.4.0", pipelines: argoExecutor: "emissary"}`},
