@@ -1,5 +1,3 @@
-// Command plinth runs an on-prem ML platform the GitOps way: it validates,
-// renders, diffs and applies environments described in CUE.
 package main
 
 import (
