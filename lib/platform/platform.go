@@ -62,14 +62,14 @@ func Evaluate(ctx context.Context, env Environment) (*Platform, error) {
 	}
 	user, err := loadEnvironment(cctx, env)
 	if err != nil {
-		p.Findings = cueFindings(env, err, schema)
+		p.Findings = tidy(cueFindings(env, err, schema))
 		return p, nil
 	}
 	p.Value = schema.LookupPath(platformDef).FillPath(envPath, user)
 	if err := p.Value.LookupPath(envPath).Validate(cue.Concrete(true), cue.Final(), cue.All()); err != nil {
 		// CUE stops checking a struct at its first failed disjunction, so
 		// unknown fields next to another error would go unreported.
-		p.Findings = dropBelowUnknown(dropDefaultConflicts(append(cueFindings(env, err, schema), unknownFields(env, schema, user)...)))
+		p.Findings = tidy(append(cueFindings(env, err, schema), unknownFields(env, schema, user)...))
 		return p, nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -211,7 +211,13 @@ func cueFindings(env Environment, err error, schema cue.Value) []Finding {
 		}
 		all = append(all, f)
 	}
-	return dropDefaultConflicts(all)
+	return all
+}
+
+// tidy turns raw schema findings into what a person should read: one
+// finding per failed disjunction, nothing inside an unknown field, sorted.
+func tidy(fs []Finding) []Finding {
+	return dropBelowUnknown(dropDefaultConflicts(fs))
 }
 
 // disjunctionHeader matches CUE's summary of a failed disjunction; the
