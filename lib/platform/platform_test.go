@@ -61,8 +61,8 @@ func TestExampleEnvironments(t *testing.T) {
 		}
 	}
 	p := evaluateDir(t, "../..", "okd")
-	if v, err := p.KubernetesVersion(); err != nil || v != "1.32" {
-		t.Errorf("okd: Kubernetes version %q, %v; want 1.32 (OKD 4.19)", v, err)
+	if v, err := p.KubernetesVersion(); err != nil || v != "1.34" {
+		t.Errorf("okd: Kubernetes version %q, %v; want 1.34 (OKD 4.21)", v, err)
 	}
 }
 

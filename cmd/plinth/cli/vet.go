@@ -125,6 +125,8 @@ const sandboxVet = "vet"
 
 func sandboxHandlers() map[string]sandbox.Handler {
 	return map[string]sandbox.Handler{
+		sandboxRender: handleRender,
+		sandboxPlan:   handlePlan,
 		sandboxVet: func(ctx context.Context, input json.RawMessage) (any, error) {
 			var env platform.Environment
 			if err := json.Unmarshal(input, &env); err != nil {

@@ -1,0 +1,267 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/plinth-platform/plinth/lib/platform"
+	"github.com/plinth-platform/plinth/lib/policy"
+	"github.com/plinth-platform/plinth/lib/render"
+	"github.com/plinth-platform/plinth/lib/sandbox"
+	"github.com/plinth-platform/plinth/lib/source"
+)
+
+// Where an environments repository keeps its vendored sources, their lock
+// and the rendered output, relative to its root.
+const (
+	defaultVendorDir = "vendor"
+	defaultLockFile  = "plinth.lock"
+	defaultDeployDir = "deploy"
+)
+
+// sourceFlags locate the vendored sources; render, images and vendor share them.
+type sourceFlags struct {
+	vendorDir string
+	lockFile  string
+}
+
+func (f *sourceFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.vendorDir, "vendor-dir", "", "directory of vendored sources (default <root>/"+defaultVendorDir+")")
+	cmd.Flags().StringVar(&f.lockFile, "lock", "", "lock file pinning the sources (default <root>/"+defaultLockFile+")")
+}
+
+func (f *sourceFlags) resolve(root string) (vendorDir, lockFile string) {
+	vendorDir, lockFile = f.vendorDir, f.lockFile
+	if vendorDir == "" {
+		vendorDir = filepath.Join(root, defaultVendorDir)
+	}
+	if lockFile == "" {
+		lockFile = filepath.Join(root, defaultLockFile)
+	}
+	a, _ := filepath.Abs(vendorDir)
+	b, _ := filepath.Abs(lockFile)
+	return a, b
+}
+
+type renderFlags struct {
+	sources sourceFlags
+	out     string
+	check   bool
+	timeout time.Duration
+	memory  int64
+}
+
+func newRenderCommand(g *globalFlags, s Streams) *cobra.Command {
+	f := &renderFlags{}
+	limits := renderLimits()
+	cmd := &cobra.Command{
+		Use:   "render [ENV...]",
+		Short: "Render environments to Kubernetes manifests in deploy/<env>/",
+		Long: `render turns each environment (all of them when none is named) into plain,
+deterministic YAML: deploy/<env>/<component>.yaml per component, in apply
+order, a kustomization.yaml listing them in dependency order, and images.txt.
+
+Render is hermetic: sources come only from the vendor directory, verified
+against plinth.lock (run plinth vendor first); no network, no programs.
+Every image is rewritten to network.mirrors.images. Policy checks (APIs the
+target Kubernetes no longer serves, images outside the mirror, hosts
+outside network.allowedEgress) fail the render. The output of an
+environment is replaced atomically: a failed render leaves it untouched.
+
+Exit status: 0 rendered (or up to date with --check), 1 an environment
+failed or, with --check, is stale, 2 render could not run.`,
+		Example: `  # Render every environment into deploy/
+  plinth render
+
+  # In CI: fail when deploy/ is not what the environments render to
+  plinth render --check
+
+  # Render prod somewhere else
+  plinth render prod --out /tmp/deploy`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			envs, err := g.environments(args)
+			if err != nil {
+				fmt.Fprintf(s.Err, "plinth render: %v\n", err)
+				return exitCodeError{exitError}
+			}
+			root, _ := g.repoRoot()
+			vendorDir, lockFile := f.sources.resolve(root)
+			out := f.out
+			if out == "" {
+				out = filepath.Join(root, defaultDeployDir)
+			}
+			failed := false
+			for _, env := range envs {
+				reply, err := renderInSandbox(cmd.Context(), env, vendorDir, lockFile, sandbox.Limits{Timeout: f.timeout, Memory: f.memory})
+				if err != nil {
+					failed = true
+					fmt.Fprintf(s.Err, "plinth render: %v\n", err)
+					continue
+				}
+				for _, w := range reply.Warnings {
+					fmt.Fprintf(s.Err, "warning: %s: %s\n", env.Name, w)
+				}
+				dir := filepath.Join(out, env.Name)
+				if f.check {
+					stale, err := render.Stale(dir, reply.Files)
+					if err != nil {
+						return err
+					}
+					for _, name := range stale {
+						failed = true
+						fmt.Fprintf(s.Err, "stale: %s\n", filepath.Join(dir, name))
+					}
+					if len(stale) == 0 {
+						fmt.Fprintf(s.Err, "up to date: %s\n", dir)
+					}
+					continue
+				}
+				if err := render.Write(dir, reply.Files); err != nil {
+					failed = true
+					fmt.Fprintf(s.Err, "plinth render: environment %s: writing %s: %v\n", env.Name, dir, err)
+					continue
+				}
+				fmt.Fprintf(s.Err, "rendered %s: %d component(s), %d image(s) -> %s\n", env.Name, reply.Components, len(reply.Images), dir)
+			}
+			if failed {
+				return exitCodeError{exitFindings}
+			}
+			return nil
+		},
+	}
+	f.sources.add(cmd)
+	cmd.Flags().StringVar(&f.out, "out", "", "output directory (default <root>/"+defaultDeployDir+")")
+	cmd.Flags().BoolVar(&f.check, "check", false, "write nothing; fail naming every file that differs from a fresh render")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", limits.Timeout, "time budget for rendering one environment")
+	cmd.Flags().Int64Var(&f.memory, "max-memory", limits.Memory, "memory budget in bytes for rendering one environment")
+	return cmd
+}
+
+// renderLimits: rendering Kubeflow takes seconds and some hundred MiB.
+func renderLimits() sandbox.Limits {
+	return sandbox.Limits{Timeout: 5 * time.Minute, Memory: 4 << 30}
+}
+
+// renderRequest and renderReply cross the sandbox boundary as JSON.
+type renderRequest struct {
+	Env       platform.Environment
+	VendorDir string
+	LockFile  string
+}
+
+type renderReply struct {
+	Files      map[string][]byte
+	Images     map[string]string
+	Warnings   []string
+	Components int
+}
+
+const sandboxRender = "render"
+
+func renderInSandbox(ctx context.Context, env platform.Environment, vendorDir, lockFile string, limits sandbox.Limits) (*renderReply, error) {
+	var reply renderReply
+	err := sandbox.Run(ctx, sandboxRender, limits, renderRequest{Env: env, VendorDir: vendorDir, LockFile: lockFile}, &reply)
+	var budget *sandbox.BudgetError
+	if errors.As(err, &budget) {
+		return nil, fmt.Errorf("environment %s: %w", env.Name, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &reply, nil
+}
+
+// handleRender runs in the sandbox child: evaluate, render, check policy.
+// The child has no network and no programs to run: render is hermetic by
+// construction, not only by care.
+func handleRender(ctx context.Context, input json.RawMessage) (any, error) {
+	var req renderRequest
+	if err := json.Unmarshal(input, &req); err != nil {
+		return nil, err
+	}
+	denyNetworkAndExec()
+	result, err := renderEnvironment(ctx, req.Env, req.VendorDir, req.LockFile)
+	if err != nil {
+		return nil, err
+	}
+	files, err := render.Files(result)
+	if err != nil {
+		return nil, fmt.Errorf("environment %s: %w", req.Env.Name, err)
+	}
+	reply := renderReply{Files: files, Images: result.Images, Components: len(result.Components)}
+	for _, c := range result.Components {
+		for _, w := range c.Warnings {
+			reply.Warnings = append(reply.Warnings, c.Name+": "+w)
+		}
+	}
+	return reply, nil
+}
+
+// renderEnvironment evaluates env, renders it and applies the policy; any
+// finding or violation is an error listing all of them.
+func renderEnvironment(ctx context.Context, env platform.Environment, vendorDir, lockFile string) (*render.Result, error) {
+	p, err := platform.Evaluate(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Valid() {
+		var errs []error
+		for _, f := range p.Findings {
+			if f.Severity == platform.SeverityError {
+				errs = append(errs, errors.New(f.String()))
+			}
+		}
+		return nil, fmt.Errorf("environment %s is not valid (plinth vet):\n%w", env.Name, errors.Join(errs...))
+	}
+	// Without a lock, only environments that need no sources render (dev);
+	// the others fail naming the first source missing from it.
+	lock, err := source.ReadLock(lockFile)
+	if errors.Is(err, os.ErrNotExist) {
+		lock, err = &source.Lock{Version: 1}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("environment %s: %w", env.Name, err)
+	}
+	result, err := render.Render(ctx, p, render.Options{VendorDir: vendorDir, Lock: lock})
+	if err != nil {
+		return nil, err
+	}
+	facts, err := render.PolicyFacts(p)
+	if err != nil {
+		return nil, err
+	}
+	var comps []policy.Component
+	for _, c := range result.Components {
+		comps = append(comps, policy.Component{Name: c.Name, Objects: c.Objects})
+	}
+	if vs := policy.Check(facts, comps); len(vs) > 0 {
+		var errs []error
+		for _, v := range vs {
+			errs = append(errs, errors.New(v.String()))
+		}
+		return nil, fmt.Errorf("environment %s violates policy:\n%w", env.Name, errors.Join(errs...))
+	}
+	return result, nil
+}
+
+// denyNetworkAndExec makes the sandbox child unable to reach the network
+// through Go's default HTTP client or to find a program to run (kustomize
+// runs git for remote bases).
+func denyNetworkAndExec() {
+	http.DefaultTransport = offline{}
+	os.Setenv("PATH", "")
+}
+
+type offline struct{}
+
+func (offline) RoundTrip(r *http.Request) (*http.Response, error) {
+	return nil, fmt.Errorf("render is offline: refused to fetch %s", r.URL.Redacted())
+}

@@ -1,0 +1,180 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+
+	"cuelang.org/go/cue"
+	"github.com/spf13/cobra"
+
+	"github.com/plinth-platform/plinth/lib/platform"
+	"github.com/plinth-platform/plinth/lib/render"
+	"github.com/plinth-platform/plinth/lib/sandbox"
+	"github.com/plinth-platform/plinth/lib/source"
+)
+
+type vendorFlags struct {
+	sources      sourceFlags
+	chartsMirror string
+	gitMirror    string
+	update       bool
+}
+
+func newVendorCommand(g *globalFlags, s Streams) *cobra.Command {
+	f := &vendorFlags{}
+	cmd := &cobra.Command{
+		Use:   "vendor [ENV...]",
+		Short: "Fetch the charts and git sources environments need into vendor/ and pin them in plinth.lock",
+		Long: `vendor fetches every Helm chart (HTTP repository or OCI) and git source
+(a tag, branch or commit) that the environments render from into the
+vendor directory, and records each with its resolved commit and sha256
+digest in plinth.lock. It is the only plinth command that uses the network.
+
+Each environment's network.mirrors and network.proxy are honoured; when
+network.allowedEgress is set, no other host is contacted. --charts-mirror
+and --git-mirror override the mirrors: an upstream URL maps to
+<mirror>/<host>/<path>, and a directory works as a mirror too (a Helm
+repository with index.yaml, or a tree of git repositories).
+
+A source already vendored with the digest the lock records is not fetched
+again. A fetched source whose digest differs from the lock is an error
+unless --update.`,
+		Example: `  # Vendor every environment's sources through their configured mirrors
+  plinth vendor
+
+  # Vendor prod from a local chart repository and a directory of git mirrors
+  plinth vendor prod --charts-mirror ./mirror/charts --git-mirror ./mirror/git`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			envs, err := g.environments(args)
+			if err != nil {
+				fmt.Fprintf(s.Err, "plinth vendor: %v\n", err)
+				return exitCodeError{exitError}
+			}
+			root, _ := g.repoRoot()
+			vendorDir, lockFile := f.sources.resolve(root)
+			lock, err := source.ReadLock(lockFile)
+			if errors.Is(err, os.ErrNotExist) {
+				lock, err = &source.Lock{Version: 1}, nil
+			}
+			if err != nil {
+				fmt.Fprintf(s.Err, "plinth vendor: %v\n", err)
+				return exitCodeError{exitError}
+			}
+			for _, env := range envs {
+				var plan vendorPlan
+				if err := sandbox.Run(cmd.Context(), sandboxPlan, sandbox.DefaultLimits(), env, &plan); err != nil {
+					fmt.Fprintf(s.Err, "plinth vendor: environment %s: %v\n", env.Name, err)
+					return exitCodeError{exitFindings}
+				}
+				opts, err := plan.options(vendorDir, f)
+				if err != nil {
+					fmt.Fprintf(s.Err, "plinth vendor: environment %s: %v\n", env.Name, err)
+					return exitCodeError{exitError}
+				}
+				if lock, err = source.Vendor(cmd.Context(), plan.Sources, lock, opts); err != nil {
+					fmt.Fprintf(s.Err, "plinth vendor: environment %s: %v\n", env.Name, err)
+					return exitCodeError{exitFindings}
+				}
+				fmt.Fprintf(s.Err, "vendored %s: %d source(s)\n", env.Name, len(plan.Sources))
+			}
+			if err := lock.Write(lockFile); err != nil {
+				fmt.Fprintf(s.Err, "plinth vendor: %v\n", err)
+				return exitCodeError{exitError}
+			}
+			return nil
+		},
+	}
+	f.sources.add(cmd)
+	cmd.Flags().StringVar(&f.chartsMirror, "charts-mirror", "", "Helm chart mirror (URL or directory), overriding network.mirrors.charts")
+	cmd.Flags().StringVar(&f.gitMirror, "git-mirror", "", "git mirror (URL or directory), overriding network.mirrors.git")
+	cmd.Flags().BoolVar(&f.update, "update", false, "re-resolve sources and rewrite their lock entries")
+	return cmd
+}
+
+// vendorPlan is what vendor needs of an environment: its sources and how
+// to reach them. The sandbox child evaluates the environment to make it.
+type vendorPlan struct {
+	Sources       []source.Source
+	ChartsMirror  string
+	GitMirror     string
+	Proxy         string
+	NoProxy       []string
+	AllowedEgress []string
+}
+
+func (p vendorPlan) options(vendorDir string, f *vendorFlags) (source.VendorOptions, error) {
+	opts := source.VendorOptions{
+		Dir:          vendorDir,
+		ChartsMirror: p.ChartsMirror,
+		GitMirror:    p.GitMirror,
+		NoProxy:      p.NoProxy,
+		AllowedHosts: p.AllowedEgress,
+		Update:       f.update,
+	}
+	if f.chartsMirror != "" {
+		opts.ChartsMirror = f.chartsMirror
+	}
+	if f.gitMirror != "" {
+		opts.GitMirror = f.gitMirror
+	}
+	if p.Proxy != "" {
+		u, err := url.Parse(p.Proxy)
+		if err != nil {
+			return opts, fmt.Errorf("network.proxy: %w", err)
+		}
+		opts.Proxy = u
+	}
+	return opts, nil
+}
+
+const sandboxPlan = "plan"
+
+func handlePlan(ctx context.Context, input json.RawMessage) (any, error) {
+	var env platform.Environment
+	if err := json.Unmarshal(input, &env); err != nil {
+		return nil, err
+	}
+	p, err := platform.Evaluate(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Valid() {
+		return nil, fmt.Errorf("environment %s is not valid: run plinth vet %s", env.Name, env.Name)
+	}
+	comps, err := render.Catalog(p)
+	if err != nil {
+		return nil, err
+	}
+	var network struct {
+		Proxy *struct {
+			HTTP    string   `json:"http"`
+			HTTPS   string   `json:"https"`
+			NoProxy []string `json:"noProxy"`
+		} `json:"proxy"`
+		Mirrors struct {
+			Charts string `json:"charts"`
+			Git    string `json:"git"`
+		} `json:"mirrors"`
+		AllowedEgress []string `json:"allowedEgress"`
+	}
+	if err := p.Value.LookupPath(cue.ParsePath("env.network")).Decode(&network); err != nil {
+		return nil, err
+	}
+	plan := vendorPlan{
+		Sources:       render.Sources(comps),
+		ChartsMirror:  network.Mirrors.Charts,
+		GitMirror:     network.Mirrors.Git,
+		AllowedEgress: network.AllowedEgress,
+	}
+	if network.Proxy != nil {
+		plan.Proxy, plan.NoProxy = network.Proxy.HTTPS, network.Proxy.NoProxy
+		if plan.Proxy == "" {
+			plan.Proxy = network.Proxy.HTTP
+		}
+	}
+	return plan, nil
+}

@@ -1,0 +1,327 @@
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"sigs.k8s.io/yaml"
+)
+
+// Parse decodes a stream of Kubernetes objects: YAML documents separated by
+// "---" lines, or a sequence of JSON objects.
+//
+// Empty and comment-only documents are skipped, and the items of a List
+// (kind "List" or any kind ending in "List" with an items list) are
+// flattened into the result; items of a typed list such as ConfigMapList
+// that lack apiVersion or kind take them from the list. Every object must
+// have an apiVersion, a kind and a metadata.name: a metadata.generateName
+// alone is an error too, as plinth applies with server-side apply, which
+// needs a name.
+//
+// Errors name the document (counting from 1, empty documents not counted)
+// and the line it starts on, e.g. "document 3 (line 42): missing kind".
+func Parse(data []byte) ([]*unstructured.Unstructured, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	docs, err := split(data)
+	if err != nil {
+		return nil, err
+	}
+	var objs []*unstructured.Unstructured
+	for i, d := range docs {
+		found, err := decodeDocument(d.json)
+		if err != nil {
+			return nil, fmt.Errorf("document %d (line %d): %w", i+1, d.line, err)
+		}
+		objs = append(objs, found...)
+	}
+	return objs, nil
+}
+
+// document is one non-empty document of a stream, as JSON.
+type document struct {
+	line int // line of the stream the document starts on, from 1
+	json []byte
+}
+
+// split cuts a stream into its non-empty documents, converted to JSON. A
+// stream that starts with '{' is a sequence of JSON values, unless it has
+// "---" separator lines: then it is YAML, whose documents may be JSON.
+func split(data []byte) ([]document, error) {
+	if trimmed := bytes.TrimLeft(data, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '{' {
+		docs, err := splitJSON(data)
+		if err == nil || !hasSeparator(data) {
+			return docs, err
+		}
+	}
+	return splitYAML(data)
+}
+
+func hasSeparator(data []byte) bool {
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if isSeparator(line) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitJSON reads a sequence of JSON values.
+func splitJSON(data []byte) ([]document, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var docs []document
+	line, counted := 1, 0 // line of data[counted]
+	for n := 1; ; n++ {
+		start := int(dec.InputOffset())
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		// The value starts after the whitespace the decoder skipped.
+		start += len(data[start:]) - len(bytes.TrimLeft(data[start:], " \t\r\n"))
+		line += bytes.Count(data[counted:start], []byte("\n"))
+		counted = start
+		if err != nil {
+			return nil, fmt.Errorf("document %d (line %d): %w", n, line, err)
+		}
+		if string(raw) == "null" {
+			n--
+			continue
+		}
+		docs = append(docs, document{line: line, json: raw})
+	}
+}
+
+// splitYAML cuts a YAML stream at its "---" separator lines. A line is a
+// separator when it starts with "---" and the rest is blank or a comment,
+// as in the Kubernetes YAML reader.
+func splitYAML(data []byte) ([]document, error) {
+	var docs []document
+	var cur bytes.Buffer
+	first := 0 // first content line of the current document; 0 while there is none
+	begin := 1 // line of the stream the current document's text begins on
+	flush := func() error {
+		defer cur.Reset()
+		if first == 0 {
+			return nil // nothing but blank lines and comments
+		}
+		if err := trailingJSON(cur.Bytes()); err != nil {
+			return fmt.Errorf("document %d (line %d): %w", len(docs)+1, first, err)
+		}
+		j, err := yaml.YAMLToJSON(cur.Bytes())
+		if err != nil {
+			return fmt.Errorf("document %d (line %d): %w", len(docs)+1, first, streamLine(err, begin))
+		}
+		if string(bytes.TrimSpace(j)) == "null" {
+			return nil
+		}
+		docs = append(docs, document{line: first, json: j})
+		return nil
+	}
+	line := 0
+	for len(data) > 0 {
+		line++
+		var l []byte
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			l, data = data[:i+1], data[i+1:]
+		} else {
+			l, data = data, nil
+		}
+		if isSeparator(l) {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			first, begin = 0, line+1
+			continue
+		}
+		if first == 0 {
+			if t := strings.TrimSpace(string(l)); t != "" && !strings.HasPrefix(t, "#") {
+				first = line
+			}
+		}
+		cur.Write(l)
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return docs, nil
+}
+
+// yamlLineRe matches the line number in the YAML decoder's errors.
+var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// streamLine rewrites the YAML decoder's "yaml: line N: ..." error, whose N
+// counts from the start of the document, to count from the start of the
+// stream; begin is the stream line the document begins on.
+func streamLine(err error, begin int) error {
+	m := yamlLineRe.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	n, convErr := strconv.Atoi(m[1])
+	if convErr != nil {
+		return err
+	}
+	return fmt.Errorf("line %d: %s", begin+n-1, strings.TrimPrefix(err.Error(), m[0]))
+}
+
+// trailingJSON rejects a YAML document that is a JSON object followed by
+// more content: the YAML decoder would silently drop what follows.
+func trailingJSON(doc []byte) error {
+	trimmed := bytes.TrimLeft(doc, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	var raw json.RawMessage
+	if dec.Decode(&raw) != nil {
+		return nil // not JSON but YAML flow style: the YAML decoder judges it
+	}
+	for _, line := range bytes.Split(trimmed[dec.InputOffset():], []byte("\n")) {
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
+			return fmt.Errorf("unexpected content after the JSON object: %q", truncate(t, 40))
+		}
+	}
+	return nil
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}
+
+func isSeparator(line []byte) bool {
+	if !bytes.HasPrefix(line, []byte("---")) {
+		return false
+	}
+	rest := bytes.TrimSpace(line[3:])
+	return len(rest) == 0 || rest[0] == '#'
+}
+
+// decodeDocument turns one JSON document into objects.
+func decodeDocument(data []byte) ([]*unstructured.Unstructured, error) {
+	var v interface{}
+	if err := utiljson.Unmarshal(data, &v); err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]interface{})
+	if !ok {
+		return nil, fmt.Errorf("not an object but %s", describe(v))
+	}
+	return objects(m, "", "")
+}
+
+// objects validates one decoded object, or flattens a List. listVersion and
+// listKind are those of the enclosing typed list, if any.
+func objects(m map[string]interface{}, listVersion, listKind string) ([]*unstructured.Unstructured, error) {
+	if _, ok := m["apiVersion"]; !ok && listVersion != "" {
+		m["apiVersion"] = listVersion
+	}
+	if _, ok := m["kind"]; !ok && listKind != "" {
+		m["kind"] = listKind
+	}
+	apiVersion, err := requiredString(m, "apiVersion")
+	if err != nil {
+		return nil, err
+	}
+	kind, err := requiredString(m, "kind")
+	if err != nil {
+		return nil, err
+	}
+	if items, ok := m["items"].([]interface{}); ok && strings.HasSuffix(kind, "List") {
+		itemKind := ""
+		if kind != "List" {
+			itemKind = strings.TrimSuffix(kind, "List")
+		}
+		var objs []*unstructured.Unstructured
+		for i, it := range items {
+			im, ok := it.(map[string]interface{})
+			if !ok {
+				return nil, fmt.Errorf("%s item %d: not an object but %s", kind, i+1, describe(it))
+			}
+			itemVersion := ""
+			if itemKind != "" {
+				itemVersion = apiVersion
+			}
+			found, err := objects(im, itemVersion, itemKind)
+			if err != nil {
+				return nil, fmt.Errorf("%s item %d: %w", kind, i+1, err)
+			}
+			objs = append(objs, found...)
+		}
+		return objs, nil
+	}
+	meta, ok := m["metadata"].(map[string]interface{})
+	if !ok {
+		if _, present := m["metadata"]; present {
+			return nil, fmt.Errorf("%s: metadata is not an object", kind)
+		}
+		return nil, fmt.Errorf("%s: missing metadata.name", kind)
+	}
+	name, _ := meta["name"].(string)
+	if name == "" {
+		if g, _ := meta["generateName"].(string); g != "" {
+			return nil, fmt.Errorf("%s %q: metadata.generateName without metadata.name: server-side apply needs a fixed name", kind, g)
+		}
+		if _, present := meta["name"]; present {
+			return nil, fmt.Errorf("%s: metadata.name is not a non-empty string", kind)
+		}
+		return nil, fmt.Errorf("%s: missing metadata.name", kind)
+	}
+	if ns, present := meta["namespace"]; present {
+		if _, ok := ns.(string); !ok && ns != nil {
+			return nil, fmt.Errorf("%s %s: metadata.namespace is not a string", kind, name)
+		}
+	}
+	return []*unstructured.Unstructured{{Object: m}}, nil
+}
+
+func requiredString(m map[string]interface{}, key string) (string, error) {
+	v, ok := m[key]
+	if !ok || v == nil {
+		return "", fmt.Errorf("missing %s", key)
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("%s is not a string but %s", key, describe(v))
+	}
+	if s == "" {
+		return "", fmt.Errorf("missing %s", key)
+	}
+	return s, nil
+}
+
+func describe(v interface{}) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case int64, float64:
+		return "a number"
+	case []interface{}:
+		return "a list"
+	case map[string]interface{}:
+		return "an object"
+	default:
+		return fmt.Sprintf("%T", v)
+	}
+}

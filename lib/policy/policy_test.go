@@ -1,0 +1,582 @@
+package policy
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/plinth-platform/plinth/lib/manifest"
+)
+
+func parse(t *testing.T, s string) []*unstructured.Unstructured {
+	t.Helper()
+	objs, err := manifest.Parse([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
+}
+
+// found is a violation reduced to what the tables compare.
+type found struct {
+	Rule, Object, Path string
+}
+
+func check(t *testing.T, facts Facts, comps ...Component) ([]found, []Violation) {
+	t.Helper()
+	vs := Check(facts, comps)
+	var got []found
+	for _, v := range vs {
+		got = append(got, found{v.Rule, v.Object.String(), v.Path})
+		if v.Message == "" || strings.Contains(v.Message, "\n") {
+			t.Errorf("%s: message %q is not one line", v.Rule, v.Message)
+		}
+	}
+	return got, vs
+}
+
+// only keeps the violations of one rule.
+func only(rule string, fs []found, vs []Violation) ([]found, []Violation) {
+	var kf []found
+	var kv []Violation
+	for i := range vs {
+		if vs[i].Rule == rule {
+			kf, kv = append(kf, fs[i]), append(kv, vs[i])
+		}
+	}
+	return kf, kv
+}
+
+func TestAPIRemoved(t *testing.T) {
+	objs := parse(t, `apiVersion: policy/v1beta1
+kind: PodDisruptionBudget
+metadata: {name: pdb, namespace: kubeflow}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: pdb-ok, namespace: kubeflow}
+---
+apiVersion: batch/v1beta1
+kind: CronJob
+metadata: {name: cj, namespace: kubeflow}
+---
+apiVersion: extensions/v1beta1
+kind: Ingress
+metadata: {name: ing, namespace: kubeflow}
+---
+apiVersion: apiextensions.k8s.io/v1beta1
+kind: CustomResourceDefinition
+metadata: {name: old.example.com}
+---
+apiVersion: flowcontrol.apiserver.k8s.io/v1beta3
+kind: FlowSchema
+metadata: {name: fs}
+---
+apiVersion: autoscaling/v2beta2
+kind: HorizontalPodAutoscaler
+metadata: {name: hpa, namespace: kubeflow}
+---
+apiVersion: policy/v1beta1
+kind: PodSecurityPolicy
+metadata: {name: psp}
+---
+apiVersion: example.com/v1beta1
+kind: CronJob
+metadata: {name: custom, namespace: kubeflow}
+`)
+	tests := []struct {
+		version string
+		want    []string // object IDs flagged
+	}{
+		{"1.21.14", nil},
+		{"1.22", []string{"CustomResourceDefinition.apiextensions.k8s.io/old.example.com", "Ingress.extensions/kubeflow/ing"}},
+		{"1.25.0", []string{"CronJob.batch/kubeflow/cj", "CustomResourceDefinition.apiextensions.k8s.io/old.example.com", "Ingress.extensions/kubeflow/ing", "PodDisruptionBudget.policy/kubeflow/pdb", "PodSecurityPolicy.policy/psp"}},
+		{"v1.31.4", []string{"CronJob.batch/kubeflow/cj", "CustomResourceDefinition.apiextensions.k8s.io/old.example.com", "HorizontalPodAutoscaler.autoscaling/kubeflow/hpa", "Ingress.extensions/kubeflow/ing", "PodDisruptionBudget.policy/kubeflow/pdb", "PodSecurityPolicy.policy/psp"}},
+		{"1.34.4", []string{"CronJob.batch/kubeflow/cj", "CustomResourceDefinition.apiextensions.k8s.io/old.example.com", "FlowSchema.flowcontrol.apiserver.k8s.io/fs", "HorizontalPodAutoscaler.autoscaling/kubeflow/hpa", "Ingress.extensions/kubeflow/ing", "PodDisruptionBudget.policy/kubeflow/pdb", "PodSecurityPolicy.policy/psp"}},
+		{"", nil},
+		{"latest", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.version, func(t *testing.T) {
+			got, _ := check(t, Facts{KubernetesVersion: tt.version}, Component{Name: "c", Objects: objs})
+			var ids []string
+			for _, f := range got {
+				if f.Rule != RuleAPIRemoved || f.Path != "apiVersion" {
+					t.Errorf("unexpected %+v", f)
+				}
+				ids = append(ids, f.Object)
+			}
+			if !reflect.DeepEqual(ids, tt.want) {
+				t.Errorf("flagged %q, want %q", ids, tt.want)
+			}
+		})
+	}
+	_, vs := check(t, Facts{Environment: "prod", KubernetesVersion: "1.34.4"}, Component{Name: "c", Objects: objs[:1]})
+	want := "prod/c: PodDisruptionBudget.policy/kubeflow/pdb: API-REMOVED: policy/v1beta1 PodDisruptionBudget was removed in Kubernetes 1.25; use policy/v1"
+	if len(vs) != 1 || vs[0].String() != want {
+		t.Errorf("got %v, want %s", vs, want)
+	}
+}
+
+func TestTenantScope(t *testing.T) {
+	platform := parse(t, `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  scope: Cluster
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: platform-role}
+`)
+	tenant := parse(t, `apiVersion: v1
+kind: Namespace
+metadata: {name: risk-models}
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: quota, namespace: risk-models}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: owners, namespace: risk-models}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: owners-cluster}
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w}
+---
+apiVersion: kubeflow.org/v1
+kind: Profile
+metadata: {name: risk-models}
+---
+apiVersion: kubeflow.org/v1
+kind: Notebook
+metadata: {name: nb, namespace: risk-models}
+`)
+	got, _ := check(t, Facts{TenantComponents: []string{"tenant-risk-models"}},
+		Component{Name: "platform", Objects: platform},
+		Component{Name: "tenant-risk-models", Objects: tenant})
+	want := []found{
+		{RuleTenantScope, "ClusterRoleBinding.rbac.authorization.k8s.io/owners-cluster", ""},
+		{RuleTenantScope, "Namespace/risk-models", ""},
+		{RuleTenantScope, "Profile.kubeflow.org/risk-models", ""},
+		{RuleTenantScope, "Widget.example.com/w", ""},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	// Not a tenant component: nothing.
+	if got, _ := check(t, Facts{}, Component{Name: "tenant-risk-models", Objects: tenant}); len(got) != 0 {
+		t.Errorf("got %+v for a platform component", got)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	objs := parse(t, `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ok, namespace: kubeflow}
+spec:
+  template:
+    spec:
+      containers:
+      - name: main
+        image: a:1
+        resources:
+          limits: {cpu: 500m, memory: 1Gi}
+      initContainers:
+      - name: init
+        image: a:1
+        resources:
+          limits: {cpu: 1, memory: 64Mi}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bad, namespace: kubeflow}
+spec:
+  template:
+    spec:
+      containers:
+      - name: no-memory
+        image: a:1
+        resources:
+          limits: {cpu: 500m}
+          requests: {memory: 1Gi}
+      - name: nothing
+        image: a:1
+      initContainers:
+      - name: empty-cpu
+        image: a:1
+        resources:
+          limits: {cpu: "", memory: 1Gi}
+---
+apiVersion: serving.kserve.io/v1alpha1
+kind: ClusterServingRuntime
+metadata: {name: sklearn}
+spec:
+  containers:
+  - name: kserve-container
+    image: kserve/sklearnserver:v0.16.0
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c, namespace: kubeflow}
+`)
+	got, vs := check(t, Facts{RequireLimits: true}, Component{Name: "c", Objects: objs})
+	want := []found{
+		{RuleLimits, "ClusterServingRuntime.serving.kserve.io/sklearn", "spec.containers[0].resources.limits"},
+		{RuleLimits, "Deployment.apps/kubeflow/bad", "spec.template.spec.containers[0].resources.limits"},
+		{RuleLimits, "Deployment.apps/kubeflow/bad", "spec.template.spec.containers[1].resources.limits"},
+		{RuleLimits, "Deployment.apps/kubeflow/bad", "spec.template.spec.initContainers[0].resources.limits"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	if m := vs[1].Message; !strings.Contains(m, `container "no-memory" sets no resources.limits.memory:`) {
+		t.Errorf("message %q", m)
+	}
+	if m := vs[2].Message; !strings.Contains(m, "resources.limits.cpu and resources.limits.memory") {
+		t.Errorf("message %q", m)
+	}
+	if got, _ := check(t, Facts{}, Component{Name: "c", Objects: objs}); len(got) != 0 {
+		t.Errorf("limits checked without RequireLimits: %+v", got)
+	}
+}
+
+const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+func TestImageMirror(t *testing.T) {
+	objs := parse(t, `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: workflow-controller, namespace: kubeflow}
+spec:
+  template:
+    spec:
+      containers:
+      - name: workflow-controller
+        image: nexus.bank.local:8443/quay.io/argoproj/workflow-controller:v3.7.3
+        args:
+        - --configmap
+        - workflow-controller-configmap
+        - --executor-image
+        - quay.io/argoproj/argoexec:v3.7.3
+        - --executor-image=nexus.bank.local:8443/quay.io/argoproj/argoexec:v3.7.3
+      - name: proxy
+        image: quay.io/brancz/kube-rbac-proxy:v0.19.1
+        command: ["--upstream-image", "brancz/upstream:v1"]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ml-pipeline, namespace: kubeflow}
+spec:
+  template:
+    spec:
+      containers:
+      - name: ml-pipeline-api-server
+        image: nexus.bank.local:8443/ghcr.io/kubeflow/kfp-api-server:2.16.0
+        env:
+        - name: V2_DRIVER_IMAGE
+          value: ghcr.io/kubeflow/kfp-driver:2.16.0
+        - name: V2_LAUNCHER_IMAGE
+          value: nexus.bank.local:8443/ghcr.io/kubeflow/kfp-launcher:2.16.0
+        - name: FROM_SECRET
+          valueFrom: {secretKeyRef: {name: s, key: k}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: katib-config, namespace: kubeflow}
+data:
+  katib-config.yaml: |
+    runtime:
+      suggestions:
+        - algorithmName: random
+          image: ghcr.io/kubeflow/katib/suggestion-hyperopt:v0.18.0
+        - algorithmName: tpe
+          image: nexus.bank.local:8443/ghcr.io/kubeflow/katib/suggestion-hyperopt:v0.18.0
+  note: see https://github.com/kubeflow/katib for images
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: s, namespace: kubeflow}
+stringData:
+  image: quay.io/secret/image:v1
+---
+apiVersion: serving.kserve.io/v1alpha1
+kind: ClusterServingRuntime
+metadata: {name: triton}
+spec:
+  containers:
+  - name: kserve-container
+    image: nvcr.io/nvidia/tritonserver:23.05-py3@`+digest+`
+`)
+	facts := Facts{Environment: "prod", AirGapped: true, ImageMirror: "nexus.bank.local:8443"}
+	got, vs := check(t, facts, Component{Name: "kubeflow", Objects: objs})
+	got, vs = only(RuleImageMirror, got, vs)
+	want := []found{
+		{RuleImageMirror, "ClusterServingRuntime.serving.kserve.io/triton", "spec.containers[0].image"},
+		{RuleImageMirror, "ConfigMap/kubeflow/katib-config", `data["katib-config.yaml"]`},
+		{RuleImageMirror, "Deployment.apps/kubeflow/ml-pipeline", "spec.template.spec.containers[0].env[0].value"},
+		{RuleImageMirror, "Deployment.apps/kubeflow/workflow-controller", "spec.template.spec.containers[0].args[3]"},
+		{RuleImageMirror, "Deployment.apps/kubeflow/workflow-controller", "spec.template.spec.containers[1].command[1]"},
+		{RuleImageMirror, "Deployment.apps/kubeflow/workflow-controller", "spec.template.spec.containers[1].image"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	if m := vs[0].Message; m != `container "kserve-container": image nvcr.io/nvidia/tritonserver:23.05-py3@`+digest+` is not pulled through the mirror nexus.bank.local:8443: use nexus.bank.local:8443/nvcr.io/nvidia/tritonserver:23.05-py3@`+digest {
+		t.Errorf("message %q", m)
+	}
+	if m := vs[4].Message; !strings.Contains(m, "image docker.io/brancz/upstream:v1 is not pulled through the mirror") {
+		t.Errorf("message %q", m)
+	}
+
+	// A mirror with a path.
+	got, _ = check(t, Facts{AirGapped: true, ImageMirror: "nexus.bank.local:8443/docker"}, Component{Name: "c", Objects: parse(t, `apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: x}
+spec:
+  containers:
+  - {name: ok, image: "nexus.bank.local:8443/docker/quay.io/a/b:1"}
+  - {name: outside, image: "nexus.bank.local:8443/quay.io/a/b:1"}
+  - {name: invalid, image: "Not A Reference"}
+`)})
+	want = []found{
+		{RuleImageMirror, "Pod/x/p", "spec.containers[1].image"},
+		{RuleImageMirror, "Pod/x/p", "spec.containers[2].image"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("mirror with path: got %+v\nwant %+v", got, want)
+	}
+
+	// Air-gapped without a mirror: every image.
+	_, vs = check(t, Facts{AirGapped: true}, Component{Name: "c", Objects: objs[4:]})
+	if len(vs) != 1 || !strings.Contains(vs[0].Message, "has no image mirror: set network.mirrors.images") {
+		t.Errorf("no mirror: %v", vs)
+	}
+
+	// Not air-gapped: nothing.
+	if got, _ := check(t, Facts{ImageMirror: "nexus.bank.local:8443"}, Component{Name: "c", Objects: objs}); len(got) != 0 {
+		t.Errorf("not air-gapped: %+v", got)
+	}
+}
+
+func TestEgress(t *testing.T) {
+	objs := parse(t, `apiVersion: v1
+kind: Namespace
+metadata: {name: kubeflow}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, namespace: kubeflow}
+spec:
+  template:
+    spec:
+      containers:
+      - name: main
+        image: nexus.bank.local:8443/docker.io/library/busybox:1.36
+        command: ["sh", "-c", "curl -fsS https://raw.githubusercontent.com/x/y/main/install.sh | sh"]
+        args:
+        - --listen=http://0.0.0.0:8080
+        - --api=https://kubernetes.default.svc
+        - --db=http://mysql:3306
+        - --minio=http://minio-service.kubeflow:9000
+        - --dex=http://dex.auth.svc.cluster.local:5556/dex
+        - --nexus=https://nexus.bank.local/repository/helm/
+        - --git=ssh://git@git.bank.local:2222/platform/envs.git
+        - --charts=oci://ghcr.io/kubeflow/charts
+        - --ip=http://10.1.2.3:8080
+        - --public-ip=http://8.8.8.8/
+        - --template=http://$(POD_IP):8080
+        - --helm={{ .Values.url }}
+        - --unknown-ns=http://svc.other-ns:80
+        - --bucket=s3://mlpipeline/artifacts
+        env:
+        - name: HTTPS_PROXY
+          value: http://proxy.bank.local:3128
+        - name: UPDATE_URL
+          value: https://api.github.com/repos/x/y/releases
+        - name: USER_INFO
+          value: https://user:secret@private.example.com:8443/path?token=abc
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: grafana, namespace: monitoring}
+data:
+  grafana.ini: |
+    [grafana_net]
+    url = https://grafana.net
+    [server]
+    root_url = http://localhost:3000
+  links.json: '{"url": "HTTPS://www.Kubeflow.org/docs/", "again": "https://www.kubeflow.org/"}'
+  config.yaml: |
+    # Upstream is https://github.com/dexidp/dex/blob/master/examples/k8s/dex.yaml
+    issuer: http://dex.auth.svc.cluster.local:5556/dex  # see https://dexidp.io/docs
+    color: "#fff"
+    menu: {"link": "https://www.kubeflow.org/docs/", href="https://docs.example.org/", "[docs](https://md.example.org/)"}
+  logo.svg: <svg xmlns="http://www.w3.org/2000/svg"><a href="https://www.figma.com"/></svg>
+  _example: |
+    # real configuration would go here: https://knative.dev/docs
+    url: https://example.com
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: dashboard
+  namespace: monitoring
+  labels: {grafana_dashboard: "1"}
+data:
+  coredns.json: '{"links":[{"title":"CoreDNS.io","type":"link","url":"https://coredns.io"}]}'
+`)
+	facts := Facts{
+		Environment:   "prod",
+		AirGapped:     true,
+		ImageMirror:   "nexus.bank.local:8443",
+		AllowedEgress: []string{"nexus.bank.local", "*.bank.local", "private.example.com:8443"},
+	}
+	_, vs := check(t, facts, Component{Name: "c", Objects: objs})
+	type hit struct{ path, host string }
+	var got []hit
+	for _, v := range vs {
+		if v.Rule != RuleEgress {
+			t.Errorf("unexpected %v", v)
+			continue
+		}
+		host := strings.TrimSuffix(strings.Fields(v.Message)[2], ",")
+		got = append(got, hit{v.Path, host})
+		if strings.Contains(v.Message, "secret") || strings.Contains(v.Message, "token") {
+			t.Errorf("message leaks the URL: %q", v.Message)
+		}
+	}
+	want := []hit{
+		{`data["grafana.ini"]`, "grafana.net"},
+		{`data["links.json"]`, "www.kubeflow.org"},
+		{"spec.template.spec.containers[0].args[12]", "svc.other-ns"},
+		{"spec.template.spec.containers[0].args[7]", "ghcr.io"},
+		{"spec.template.spec.containers[0].args[9]", "8.8.8.8"},
+		{"spec.template.spec.containers[0].command[2]", "raw.githubusercontent.com"},
+		{"spec.template.spec.containers[0].env[1].value", "api.github.com"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	if len(vs) > 0 {
+		if want := "prod/c: ConfigMap/monitoring/grafana: EGRESS: connects to grafana.net, which the air-gapped environment does not allow: add it to network.allowedEgress or point to an internal mirror"; vs[0].String() != want {
+			t.Errorf("String() = %q\nwant        %q", vs[0].String(), want)
+		}
+	}
+
+	// "svc.other-ns" is internal once other-ns is a namespace of the set.
+	withNS := append(parse(t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: other-ns}\n"), objs...)
+	_, vs2 := check(t, facts, Component{Name: "c", Objects: withNS})
+	if len(vs2) != len(vs)-1 {
+		t.Errorf("with namespace other-ns: %d violations, want %d", len(vs2), len(vs)-1)
+	}
+	// Not air-gapped: nothing.
+	if got, _ := check(t, Facts{AllowedEgress: facts.AllowedEgress}, Component{Name: "c", Objects: objs}); len(got) != 0 {
+		t.Errorf("not air-gapped: %+v", got)
+	}
+}
+
+func TestURLHosts(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"https://github.com/kubeflow/manifests", []string{"github.com"}},
+		{"git+ssh://git@git.bank.local:2222/x.git and GIT://Example.COM./x", []string{"git.bank.local", "example.com"}},
+		{"http://[fd00::1]:8080/ http://[2001:db8::1]/", []string{"fd00::1", "2001:db8::1"}},
+		{"https://a.example.com https://a.example.com/x", []string{"a.example.com"}},
+		{"xhttps://nope.example.com", nil},
+		{"https://$(HOST)/ https://{{ .Values.host }}/ https://*.example.com/", nil},
+		{"s3://bucket/key gs://bucket/key minio://x", nil},
+		{"no urls, just example.com and 10.0.0.1:80", nil},
+		{`"link": "https://www.kubeflow.org/" href='https://a.example.org' xmlns:xlink="http://www.w3.org/1999/xlink" [x](https://md.example.org)`, nil},
+		{"url = https://grafana.net\nendpoint: \"https://api.example.com\"", []string{"grafana.net", "api.example.com"}},
+	}
+	for _, tt := range tests {
+		if got := urlHosts(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("urlHosts(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestOrderAndString(t *testing.T) {
+	objs := parse(t, `apiVersion: batch/v1beta1
+kind: CronJob
+metadata: {name: b, namespace: x}
+spec:
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+          - {name: c, image: "quay.io/a/b:1"}
+---
+apiVersion: policy/v1beta1
+kind: PodDisruptionBudget
+metadata: {name: a, namespace: x}
+`)
+	facts := Facts{Environment: "dev", KubernetesVersion: "1.30", AirGapped: true, ImageMirror: "m.local", RequireLimits: true}
+	vs := Check(facts, []Component{{Name: "zeta", Objects: objs}, {Name: "alpha", Objects: objs[1:]}})
+	var got []string
+	for _, v := range vs {
+		got = append(got, v.Component+" "+v.Object.String()+" "+v.Rule+" "+v.Path)
+	}
+	want := []string{
+		"alpha PodDisruptionBudget.policy/x/a API-REMOVED apiVersion",
+		"zeta CronJob.batch/x/b API-REMOVED apiVersion",
+		"zeta CronJob.batch/x/b IMAGE-MIRROR spec.jobTemplate.spec.template.spec.containers[0].image",
+		"zeta CronJob.batch/x/b LIMITS spec.jobTemplate.spec.template.spec.containers[0].resources.limits",
+		"zeta PodDisruptionBudget.policy/x/a API-REMOVED apiVersion",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("order:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if s := vs[0].String(); s != "dev/alpha: PodDisruptionBudget.policy/x/a: API-REMOVED: policy/v1beta1 PodDisruptionBudget was removed in Kubernetes 1.25; use policy/v1" {
+		t.Errorf("String() = %q", s)
+	}
+	if vs := Check(Facts{}, nil); vs != nil {
+		t.Errorf("Check of nothing = %v", vs)
+	}
+}
+
+func TestParseMinor(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"1.34.4", 34, true}, {"1.32", 32, true}, {"v1.30.4", 30, true}, {"1.30.4+rke2r1", 30, true},
+		{"1.29-rc", 29, true}, {"2.0", 0, false}, {"", 0, false}, {"1", 0, false}, {"1.x", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := parseMinor(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("parseMinor(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestStripComments(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"a: 1 # https://x\n# full line\nb: 2", "a: 1 " + strings.Repeat(" ", 11) + "\n" + strings.Repeat(" ", 11) + "\nb: 2"},
+		{"color: \"#fff\" url: https://x/#frag", "color: \"#fff\" url: https://x/#frag"},
+		{"#!/bin/sh\ncurl https://x", "         \ncurl https://x"},
+		{"no comment", "no comment"},
+	}
+	for _, tt := range tests {
+		if got := stripComments(tt.in); got != tt.want {
+			t.Errorf("stripComments(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if len(stripComments(tt.in)) != len(tt.in) {
+			t.Errorf("stripComments(%q) changed the length", tt.in)
+		}
+	}
+}

@@ -1,0 +1,110 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/release"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/plinth-platform/plinth/lib/manifest"
+)
+
+// Capabilities are what Helm templates may ask about the target cluster.
+type Capabilities struct {
+	// KubeVersion is the cluster's Kubernetes version, e.g. "v1.34.4".
+	KubeVersion string
+	// APIVersions are group/versions (and group/version/Kind) served in
+	// addition to Helm's built-in list: those of CRDs other components install.
+	APIVersions []string
+}
+
+// renderChart renders one chart archive the way `helm template
+// --include-crds --skip-tests` does, through the SDK in client-only mode:
+// no cluster, so `lookup` finds nothing. Hooks other than tests are kept
+// as ordinary objects (see docs/architecture.md).
+func renderChart(ctx context.Context, archive string, part HelmPart, userValues map[string]any, caps Capabilities) ([]*unstructured.Unstructured, []string, error) {
+	chrt, err := loader.Load(archive)
+	if err != nil {
+		return nil, nil, fmt.Errorf("chart %s %s: loading %s: %w", part.Chart, part.Version, archive, err)
+	}
+	var warnings []string
+	if chrt.Metadata.Deprecated {
+		warnings = append(warnings, fmt.Sprintf("chart %s %s is deprecated upstream", part.Chart, part.Version))
+	}
+	kv, err := chartutil.ParseKubeVersion(caps.KubeVersion)
+	if err != nil {
+		return nil, nil, fmt.Errorf("chart %s %s: Kubernetes version %q: %w", part.Chart, part.Version, caps.KubeVersion, err)
+	}
+	install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
+	install.DryRun = true
+	install.DryRunOption = "client"
+	install.ClientOnly = true
+	install.Replace = true
+	install.IncludeCRDs = true
+	install.ReleaseName = part.Release
+	install.Namespace = part.Namespace
+	install.KubeVersion = kv
+	install.APIVersions = caps.APIVersions
+
+	values := mergeValues(cloneMap(part.Values), userValues)
+	rel, err := install.RunWithContext(ctx, chrt, values)
+	if err != nil {
+		return nil, nil, fmt.Errorf("chart %s %s: %w", part.Chart, part.Version, err)
+	}
+	var b strings.Builder
+	b.WriteString(rel.Manifest)
+	for _, h := range rel.Hooks {
+		if isTestHook(h) {
+			continue
+		}
+		fmt.Fprintf(&b, "\n---\n# Source: %s\n%s\n", h.Path, h.Manifest)
+	}
+	objs, err := manifest.Parse([]byte(b.String()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("chart %s %s: rendered output: %w", part.Chart, part.Version, err)
+	}
+	return objs, warnings, nil
+}
+
+func isTestHook(h *release.Hook) bool {
+	for _, e := range h.Events {
+		if e == release.HookTest {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeValues merges over into base the way Helm merges values files:
+// maps merge key by key, anything else in over replaces base's.
+func mergeValues(base, over map[string]any) map[string]any {
+	if base == nil {
+		base = map[string]any{}
+	}
+	for k, v := range over {
+		if vm, ok := v.(map[string]any); ok {
+			if bm, ok := base[k].(map[string]any); ok {
+				base[k] = mergeValues(bm, vm)
+				continue
+			}
+		}
+		base[k] = v
+	}
+	return base
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if vm, ok := v.(map[string]any); ok {
+			v = cloneMap(vm)
+		}
+		out[k] = v
+	}
+	return out
+}

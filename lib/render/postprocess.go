@@ -1,0 +1,153 @@
+package render
+
+import (
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/plinth-platform/plinth/lib/image"
+	"github.com/plinth-platform/plinth/lib/manifest"
+)
+
+// Labels plinth puts on every object it renders.
+const (
+	LabelManagedBy   = "app.kubernetes.io/managed-by"
+	LabelEnvironment = "plinth.dev/environment"
+	LabelComponent   = "plinth.dev/component"
+)
+
+// defaultNamespace puts the namespaced objects of a chart that name no
+// namespace into the release namespace, as Helm would when installing.
+func defaultNamespace(objs []*unstructured.Unstructured, ns string) {
+	scopes := manifest.CRDScopes(objs)
+	for _, o := range objs {
+		if o.GetNamespace() == "" && !manifest.ClusterScoped(manifest.IDOf(o), scopes) {
+			o.SetNamespace(ns)
+		}
+	}
+}
+
+// postprocess makes a component's objects plinth's: the component's
+// namespace exists, every object carries plinth's labels, and every image
+// (in containers, and where Kubeflow keeps image names in ConfigMaps,
+// arguments and environment variables) points at the mirror.
+func postprocess(env string, c *Component, r *Rendered, scopes map[string]bool, mirror string, images map[string]string) error {
+	if c.Namespace != "" && !hasNamespace(r.Objects, c.Namespace) {
+		ns := &unstructured.Unstructured{}
+		ns.SetAPIVersion("v1")
+		ns.SetKind("Namespace")
+		ns.SetName(c.Namespace)
+		r.Objects = append(r.Objects, ns)
+	}
+	for _, o := range r.Objects {
+		if manifest.ClusterScoped(manifest.IDOf(o), scopes) && o.GetNamespace() != "" {
+			o.SetNamespace("") // charts sometimes set it on cluster-scoped kinds; the API server ignores it
+		}
+		labels := o.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[LabelManagedBy] = "plinth"
+		labels[LabelEnvironment] = env
+		labels[LabelComponent] = c.Name
+		o.SetLabels(labels)
+		if err := rewriteImages(o, mirror, images); err != nil {
+			return fmt.Errorf("%s: %w", manifest.IDOf(o), err)
+		}
+	}
+	return nil
+}
+
+func hasNamespace(objs []*unstructured.Unstructured, name string) bool {
+	for _, o := range objs {
+		if o.GetKind() == "Namespace" && o.GetAPIVersion() == "v1" && o.GetName() == name {
+			return true
+		}
+	}
+	return false
+}
+
+// rewriteImages records every image of o in images (upstream → pulled)
+// and, with a mirror, rewrites it there.
+func rewriteImages(o *unstructured.Unstructured, mirror string, images map[string]string) error {
+	to := func(ref image.Ref) image.Ref {
+		m := ref
+		if mirror != "" {
+			m = image.Mirror(ref, mirror)
+		}
+		images[ref.String()] = m.String()
+		return m
+	}
+	for _, c := range manifest.Containers(o) {
+		ref, err := image.Parse(c.Image)
+		if err != nil {
+			return fmt.Errorf("%s.image: %w", c.Path, err)
+		}
+		if m := to(ref).String(); mirror != "" && m != c.Image {
+			if err := manifest.SetImage(o, c.Path, m); err != nil {
+				return err
+			}
+		}
+	}
+	// Image names in free text: ConfigMap data, container args, commands and env values.
+	rewrite := func(s string) string {
+		out := image.Rewrite(s, to)
+		if mirror == "" {
+			return s
+		}
+		return out
+	}
+	if o.GetKind() == "ConfigMap" && o.GetAPIVersion() == "v1" {
+		if data, ok := o.Object["data"].(map[string]any); ok {
+			for k, v := range data {
+				if s, ok := v.(string); ok {
+					data[k] = rewrite(s)
+				}
+			}
+		}
+	}
+	walkContainers(o.Object, func(c map[string]any) {
+		for _, field := range []string{"args", "command"} {
+			if list, ok := c[field].([]any); ok {
+				for i, v := range list {
+					if s, ok := v.(string); ok {
+						list[i] = rewrite(s)
+					}
+				}
+			}
+		}
+		if envs, ok := c["env"].([]any); ok {
+			for _, e := range envs {
+				if em, ok := e.(map[string]any); ok {
+					if s, ok := em["value"].(string); ok {
+						em["value"] = rewrite(s)
+					}
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// walkContainers calls fn on every element of every containers,
+// initContainers or ephemeralContainers list in v.
+func walkContainers(v any, fn func(map[string]any)) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, child := range v {
+			if list, ok := child.([]any); ok && strings.HasSuffix(strings.ToLower(k), "containers") {
+				for _, c := range list {
+					if cm, ok := c.(map[string]any); ok {
+						fn(cm)
+					}
+				}
+			}
+			walkContainers(child, fn)
+		}
+	case []any:
+		for _, child := range v {
+			walkContainers(child, fn)
+		}
+	}
+}

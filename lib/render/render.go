@@ -1,0 +1,275 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"cuelang.org/go/cue"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/plinth-platform/plinth/lib/manifest"
+	"github.com/plinth-platform/plinth/lib/platform"
+	"github.com/plinth-platform/plinth/lib/source"
+	"github.com/plinth-platform/plinth/overlays"
+)
+
+// Options locate the sources of a render.
+type Options struct {
+	// VendorDir holds the vendored sources; Lock pins them (plinth.lock).
+	VendorDir string
+	Lock      *source.Lock
+}
+
+// Result is a rendered environment.
+type Result struct {
+	Environment string
+	// Components in dependency order, each with its objects in apply order.
+	Components []Rendered
+	// Images maps every image the objects use (as upstream names it) to the image the cluster pulls.
+	Images map[string]string
+}
+
+// Rendered is one rendered component.
+type Rendered struct {
+	Name      string
+	DependsOn []string
+	Objects   []*unstructured.Unstructured
+	// Warnings are what the tools said while rendering (deprecated charts, kustomize deprecations).
+	Warnings []string
+}
+
+// Render renders every component of the evaluated environment p.
+func Render(ctx context.Context, p *platform.Platform, opts Options) (*Result, error) {
+	env := p.Environment.Name
+	comps, err := Catalog(p)
+	if err != nil {
+		return nil, err
+	}
+	order, err := dependencyOrder(comps)
+	if err != nil {
+		return nil, fmt.Errorf("environment %s: %w", env, err)
+	}
+	caps, err := capabilities(p)
+	if err != nil {
+		return nil, fmt.Errorf("environment %s: %w", env, err)
+	}
+	mirror, _ := p.Value.LookupPath(cue.ParsePath("env.network.mirrors.images")).String()
+
+	trees := &treeCache{trees: map[string]filesys.FileSystem{}}
+	results := make([]Rendered, len(order))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, name := range order {
+		c := comps[name]
+		g.Go(func() error {
+			objs, warnings, err := renderComponent(gctx, c, opts, caps, trees)
+			if err != nil {
+				return fmt.Errorf("environment %s: component %s: %w", env, name, err)
+			}
+			results[i] = Rendered{Name: name, DependsOn: c.DependsOn, Objects: objs, Warnings: warnings}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+
+	r := &Result{Environment: env, Components: results, Images: map[string]string{}}
+	scopes := map[string]bool{}
+	for _, c := range results {
+		for k, v := range manifest.CRDScopes(c.Objects) {
+			scopes[k] = v
+		}
+	}
+	for i := range r.Components {
+		c := &r.Components[i]
+		if err := postprocess(env, comps[c.Name], c, scopes, mirror, r.Images); err != nil {
+			return nil, fmt.Errorf("environment %s: component %s: %w", env, c.Name, err)
+		}
+		manifest.Sort(c.Objects)
+	}
+	if err := checkDuplicates(env, r.Components); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func renderComponent(ctx context.Context, c *Component, opts Options, caps Capabilities, trees *treeCache) ([]*unstructured.Unstructured, []string, error) {
+	if c.Unsupported != "" {
+		return nil, nil, fmt.Errorf("%s", c.Unsupported)
+	}
+	var objs []*unstructured.Unstructured
+	var warnings []string
+	for _, h := range c.Helm {
+		archive, err := source.Resolve(opts.VendorDir, opts.Lock, h.Source())
+		if err != nil {
+			return nil, nil, err
+		}
+		o, w, err := renderChart(ctx, archive, h, c.Values, caps)
+		if err != nil {
+			return nil, nil, err
+		}
+		defaultNamespace(o, h.Namespace)
+		objs, warnings = append(objs, o...), append(warnings, w...)
+	}
+	for i, k := range c.Kustomize {
+		mem, label, err := trees.get(opts, k)
+		if err != nil {
+			return nil, nil, err
+		}
+		o, w, err := buildKustomize(mem, label, fmt.Sprintf("%s-%d", c.Name, i), k.Paths)
+		if err != nil {
+			return nil, nil, err
+		}
+		objs, warnings = append(objs, o...), append(warnings, w...)
+	}
+	for i, m := range c.Objects {
+		o := &unstructured.Unstructured{Object: m}
+		if o.GetKind() == "" || o.GetAPIVersion() == "" || o.GetName() == "" {
+			return nil, nil, fmt.Errorf("object %d has no apiVersion, kind or name", i)
+		}
+		objs = append(objs, o)
+	}
+	return objs, warnings, nil
+}
+
+// treeCache shares one in-memory copy of each source tree between the
+// components that build from it (cert-manager, Istio and Kubeflow all
+// come from kubeflow/manifests).
+type treeCache struct {
+	mu    sync.Mutex
+	trees map[string]filesys.FileSystem
+}
+
+func (t *treeCache) get(opts Options, k KustomizePart) (filesys.FileSystem, string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var key, label string
+	var fsys fs.FS
+	switch {
+	case k.Git != nil:
+		src := source.Source{URL: k.Git.URL, Ref: k.Git.Ref}
+		dir, err := source.Resolve(opts.VendorDir, opts.Lock, src)
+		if err != nil {
+			return nil, "", err
+		}
+		key, label, fsys = "git:"+dir, fmt.Sprintf("%s@%s", k.Git.URL, k.Git.Ref), dirFS(dir)
+	case k.Overlay != "":
+		sub, err := fs.Sub(overlays.FS, k.Overlay)
+		if err != nil {
+			return nil, "", err
+		}
+		key, label, fsys = "overlay:"+k.Overlay, "overlays/"+k.Overlay, sub
+	default:
+		return nil, "", fmt.Errorf("a kustomize part needs a git source or an overlay")
+	}
+	if mem, ok := t.trees[key]; ok {
+		return mem, label, nil
+	}
+	mem, err := memTree(fsys, label)
+	if err != nil {
+		return nil, "", err
+	}
+	t.trees[key] = mem
+	return mem, label, nil
+}
+
+// capabilities: the cluster's Kubernetes version as Helm parses it and the
+// extra API versions the catalog lists.
+func capabilities(p *platform.Platform) (Capabilities, error) {
+	v, err := p.KubernetesVersion()
+	if err != nil {
+		return Capabilities{}, err
+	}
+	v = strings.TrimPrefix(v, "v")
+	if strings.Count(v, ".") == 1 {
+		v += ".0"
+	}
+	if i := strings.IndexAny(v, "-+"); i >= 0 {
+		v = v[:i]
+	}
+	var apis []string
+	if err := p.Value.LookupPath(cue.ParsePath("render.apiVersions")).Decode(&apis); err != nil {
+		return Capabilities{}, err
+	}
+	return Capabilities{KubeVersion: "v" + v, APIVersions: apis}, nil
+}
+
+// dependencyOrder sorts components so that each comes after those it
+// depends on; ties go by name. A cycle or a dependency on a component
+// that is not enabled is an error naming them.
+func dependencyOrder(comps map[string]*Component) ([]string, error) {
+	for _, name := range sortedNames(comps) {
+		for _, d := range comps[name].DependsOn {
+			if _, ok := comps[d]; !ok {
+				return nil, fmt.Errorf("component %s depends on %s, which is not enabled", name, d)
+			}
+		}
+	}
+	var order []string
+	state := map[string]int{} // 1 visiting, 2 done
+	var visit func(name string, stack []string) error
+	visit = func(name string, stack []string) error {
+		switch state[name] {
+		case 1:
+			i := slices.Index(stack, name)
+			return fmt.Errorf("dependsOn cycle: %s", strings.Join(append(stack[i:], name), " → "))
+		case 2:
+			return nil
+		}
+		state[name] = 1
+		deps := slices.Clone(comps[name].DependsOn)
+		slices.Sort(deps)
+		for _, d := range slices.Compact(deps) {
+			if err := visit(d, append(stack, name)); err != nil {
+				return err
+			}
+		}
+		state[name] = 2
+		order = append(order, name)
+		return nil
+	}
+	for _, name := range sortedNames(comps) {
+		if err := visit(name, nil); err != nil {
+			return nil, err
+		}
+	}
+	return order, nil
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// checkDuplicates fails when two objects have the same identity: the
+// cluster would see one overwrite the other.
+func checkDuplicates(env string, comps []Rendered) error {
+	where := map[string]string{}
+	var dups []string
+	for _, c := range comps {
+		for _, o := range c.Objects {
+			id := manifest.IDOf(o).String()
+			if prev, ok := where[id]; ok {
+				dups = append(dups, fmt.Sprintf("%s (in %s and %s)", id, prev, c.Name))
+				continue
+			}
+			where[id] = c.Name
+		}
+	}
+	if len(dups) > 0 {
+		return fmt.Errorf("environment %s: objects rendered twice: %s", env, strings.Join(dups, "; "))
+	}
+	return nil
+}

@@ -1,0 +1,74 @@
+// Package source pins and fetches the sources environments render from:
+// Helm charts (from an HTTP(S) chart repository or an OCI registry) and git
+// repositories (at a tag, branch or commit).
+//
+// plinth renders offline from a vendor directory. [Vendor] is the only
+// function in plinth that touches the network: it downloads every [Source]
+// into the vendor directory, directly or through a mirror, and records each
+// one in a [Lock] (the plinth.lock file) with the sha256 digest of what was
+// written. [Resolve] is the render side: it returns a source's vendored path
+// after checking that it exists and still has the digest the lock records,
+// without any network access.
+//
+// # Layout
+//
+// Inside the vendor directory a chart is stored as its archive,
+// charts/<chart>-<version>.tgz, and a git source as a plain tree without
+// .git, git/<host>/<path>@<ref>/ (a "/" in the ref written as "%2F").
+//
+// # Digests
+//
+// A chart's digest is "sha256:" and the hex sha256 of the archive bytes. A
+// git tree's digest is "sha256:" and the hex sha256 of the sorted list of
+// lines
+//
+//	<mode> <hex sha256 of the file's content> <slash-separated path>\n
+//
+// one per regular file of the tree, where mode is 100755 for a file with any
+// execute bit set and 100644 otherwise, and the path is relative to the
+// tree's root. The lines are sorted as byte strings. Directories contribute
+// only through their files, so empty directories do not count. A vendored
+// tree never holds symlinks (see below), so there is no line for them.
+//
+// # Safety
+//
+// Fetched content is treated as hostile:
+//   - Hosts: when [VendorOptions.AllowedHosts] is set, every HTTP request,
+//     including redirects, OCI token requests and chart URLs an index points
+//     to, is checked against it before it is sent.
+//   - Charts: an archive is capped at [MaxChartArchiveSize] compressed and
+//     refused when any entry is an absolute path, has a ".." element, is not a
+//     regular file or directory, or when the whole stream decompresses to more
+//     than Helm's loader.MaxDecompressedChartSize (100 MiB). Helm's
+//     loader.LoadArchive then validates the chart (and applies its own limit
+//     of loader.MaxDecompressedFileSize, 5 MiB, per file), and the chart's
+//     name and version must be the ones asked for. Nothing is written to the
+//     vendor directory before all checks pass.
+//   - Git trees: a remote repository's objects are fetched into a
+//     temporary object store (a local mirror is read in place) and the
+//     commit's tree is written by this package from the objects, never by a
+//     go-git worktree checkout, and no ref the server sends is written
+//     anywhere. Entries named ".", "..", ".git" (in any case, with trailing
+//     dots or spaces, or as "git~1") or holding a path separator, NUL or line
+//     break are refused, and so are submodules. A symlink that stays inside
+//     the tree is written as a copy of its target (a regular file, or a
+//     directory copied recursively), resolved lexically like path.Join; one
+//     that is absolute, leaves the tree, dangles, loops or needs more than 40
+//     hops is refused. A tree is capped at [MaxGitTreeSize] bytes and
+//     [MaxGitTreeFiles] files (copies made for symlinks count), and one
+//     fetch at [MaxGitFetchSize].
+//   - Writes are atomic: a chart archive is written to a temporary file and
+//     renamed, a tree is written to a temporary directory and renamed, so a
+//     failed fetch leaves the vendor directory as it was. The directories
+//     below the vendor directory (charts/, git/<host>/…) must be real
+//     directories: a symlink there, which a hostile commit to a repository
+//     holding vendor/ could add, is refused by [Vendor] and [Resolve].
+//
+// Time is bounded by the caller's context; the HTTP transport adds only a
+// two-minute limit on waiting for response headers.
+//
+// Proxies, mirrors and allowed hosts come only from [VendorOptions], never
+// from the process environment (HTTPS_PROXY and the like are ignored). OCI
+// registries are accessed anonymously: Helm's and Docker's stored
+// credentials are not used.
+package source
