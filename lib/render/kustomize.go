@@ -14,6 +14,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
@@ -106,13 +107,15 @@ func buildKustomize(mem filesys.FileSystem, label, name string, paths []string) 
 
 	krustyMu.Lock()
 	defer krustyMu.Unlock()
-	var logs bytes.Buffer
-	log.SetOutput(&logs)
-	defer log.SetOutput(os.Stderr)
 	opts := krusty.MakeDefaultOptions()
 	opts.PluginConfig = types.DisabledPluginConfig()
 	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
-	m, err := krusty.MakeKustomizer(opts).Run(mem, dir)
+	var m resmap.ResMap
+	printed, err := captureOutput(func() error {
+		var err error
+		m, err = krusty.MakeKustomizer(opts).Run(mem, dir)
+		return err
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: kustomize build: %w", label, err)
 	}
@@ -124,7 +127,34 @@ func buildKustomize(mem filesys.FileSystem, label, name string, paths []string) 
 		}
 		objs = append(objs, &unstructured.Unstructured{Object: obj})
 	}
-	return objs, warningLines(logs.String()), nil
+	return objs, warningLines(printed), nil
+}
+
+// captureOutput runs fn with the standard logger and os.Stderr redirected
+// into the returned text: kustomize prints its deprecation warnings there,
+// and plinth reports them as the component's warnings instead. Callers
+// hold krustyMu; os.Stderr is process-wide.
+func captureOutput(fn func() error) (string, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return "", err
+	}
+	var out bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		out.ReadFrom(r)
+		close(done)
+	}()
+	stderr := os.Stderr
+	os.Stderr = w
+	log.SetOutput(w)
+	err = fn()
+	os.Stderr = stderr
+	log.SetOutput(stderr)
+	w.Close()
+	<-done
+	r.Close()
+	return out.String(), err
 }
 
 func warningLines(s string) []string {
