@@ -5,6 +5,16 @@ GO            ?= go
 BIN           := $(CURDIR)/bin
 STATICCHECK   := $(BIN)/staticcheck
 STATICCHECK_VERSION := v0.8.2
+# The tools a user would run instead of plinth: tests compare plinth's
+# output with theirs, benchmarks its speed. Built from the Go module proxy.
+HELM_VERSION      := v3.22.0
+KUSTOMIZE_VERSION := v5.8.1
+HELM              := $(BIN)/helm-$(HELM_VERSION)
+KUSTOMIZE         := $(BIN)/kustomize-$(KUSTOMIZE_VERSION)
+FIXTURES          ?= $(CURDIR)/../shared/fixtures
+# Where this repository vendors and renders the fixture-based examples:
+# vendor/ at the root would switch the go command to vendor mode.
+EXAMPLES          := $(CURDIR)/tmp/examples
 GO_TEST_ARGS  ?=
 FUZZTIME      ?= 20s
 
@@ -18,8 +28,21 @@ help: ## List the targets.
 build: ## Build bin/plinth.
 	$(GO) build -o $(BIN)/plinth ./cmd/plinth
 
+.PHONY: tools
+tools: $(HELM) $(KUSTOMIZE) ## Build the reference CLIs (helm, kustomize) into bin/.
+
+$(HELM):
+	GOBIN=$(BIN) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	mv $(BIN)/helm $@
+	ln -sf $(notdir $@) $(BIN)/helm
+
+$(KUSTOMIZE):
+	GOBIN=$(BIN) $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+	mv $(BIN)/kustomize $@
+	ln -sf $(notdir $@) $(BIN)/kustomize
+
 .PHONY: test
-test: ## Run every test (unit, rule tables, CLI scripts, docs freshness).
+test: tools ## Run every test (unit, rule tables, renders vs helm/kustomize, CLI scripts, docs).
 	$(GO) test -count=1 $(GO_TEST_ARGS) ./...
 
 .PHONY: race
@@ -37,8 +60,17 @@ $(STATICCHECK):
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 .PHONY: demo
-demo: build ## Run plinth on the bundled example environments.
+demo: build ## Vet the example environments and render dev (from this repository alone).
 	$(BIN)/plinth vet --root $(CURDIR)
+	$(BIN)/plinth render dev --root $(CURDIR)
+	@echo "dev rendered into deploy/dev/: $$(ls deploy/dev | tr '\n' ' ')"
+
+.PHONY: examples
+examples: build ## Vendor prod and okd from ../shared/fixtures and render them into tmp/examples.
+	bench/fixture-mirror.sh $(FIXTURES) $(EXAMPLES)/git-mirror
+	$(BIN)/plinth vendor prod okd --root $(CURDIR) --vendor-dir $(EXAMPLES)/vendor --lock $(EXAMPLES)/plinth.lock \
+		--charts-mirror $(FIXTURES)/charts --git-mirror $(EXAMPLES)/git-mirror
+	$(BIN)/plinth render prod okd --root $(CURDIR) --vendor-dir $(EXAMPLES)/vendor --lock $(EXAMPLES)/plinth.lock --out $(EXAMPLES)/deploy
 
 .PHONY: docs
 docs: ## Regenerate docs/environment.md and docs/rules.md from cue/.
@@ -47,6 +79,8 @@ docs: ## Regenerate docs/environment.md and docs/rules.md from cue/.
 .PHONY: update-golden
 update-golden: docs ## Rewrite expected outputs (CLI scripts, docs); review the diff.
 	UPDATE_SCRIPTS=1 $(GO) test ./cmd/plinth
+	$(GO) test ./lib/render -run TestGolden -update
+	$(BIN)/plinth render dev --root $(CURDIR)
 
 .PHONY: bench
 bench: build ## Measure vet (bench/vet.sh).
