@@ -3,9 +3,13 @@ package render
 import (
 	"context"
 	"fmt"
+	"path"
+	"regexp"
+	"slices"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/release"
@@ -35,6 +39,9 @@ func renderChart(ctx context.Context, archive string, part HelmPart, userValues 
 	var warnings []string
 	if chrt.Metadata.Deprecated {
 		warnings = append(warnings, fmt.Sprintf("chart %s %s is deprecated upstream", part.Chart, part.Version))
+	}
+	for _, file := range lookupCalls(chrt) {
+		warnings = append(warnings, fmt.Sprintf("chart %s %s: %s calls lookup, which finds nothing in an offline render (as with helm template)", part.Chart, part.Version, file))
 	}
 	kv, err := chartutil.ParseKubeVersion(caps.KubeVersion)
 	if err != nil {
@@ -69,6 +76,25 @@ func renderChart(ctx context.Context, archive string, part HelmPart, userValues 
 		return nil, nil, fmt.Errorf("chart %s %s: rendered output: %w", part.Chart, part.Version, err)
 	}
 	return objs, warnings, nil
+}
+
+// lookupRe matches a call of Helm's lookup function in a template action.
+var lookupRe = regexp.MustCompile(`\{\{-?[^}]*\blookup\s+"`)
+
+// lookupCalls names the templates of a chart and its subcharts that call
+// lookup: their output may depend on the cluster, which render cannot see.
+func lookupCalls(c *chart.Chart) []string {
+	var files []string
+	for _, t := range c.Templates {
+		if lookupRe.Match(t.Data) {
+			files = append(files, path.Join(c.ChartFullPath(), t.Name))
+		}
+	}
+	for _, dep := range c.Dependencies() {
+		files = append(files, lookupCalls(dep)...)
+	}
+	slices.Sort(files)
+	return files
 }
 
 func isTestHook(h *release.Hook) bool {

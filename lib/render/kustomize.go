@@ -164,7 +164,8 @@ func warningLines(s string) []string {
 		if f := strings.SplitN(line, " ", 3); len(f) == 3 && strings.Count(f[0], "/") == 2 && strings.Count(f[1], ":") == 2 {
 			line = f[2]
 		}
-		if line = strings.TrimSpace(line); line != "" && !slices.Contains(out, line) {
+		line = strings.TrimPrefix(strings.TrimSpace(line), "# Warning: ")
+		if line != "" && !slices.Contains(out, line) {
 			out = append(out, line)
 		}
 	}

@@ -1,0 +1,258 @@
+package render
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/repo"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/plinth-platform/plinth/lib/platform"
+	"github.com/plinth-platform/plinth/lib/source"
+)
+
+// badChartEnv is an environment whose monitoring component comes from a
+// chart of the test's own, through the component's source override.
+func badChartEnv(t *testing.T, chartName, extra string) *platform.Platform {
+	t.Helper()
+	root := t.TempDir()
+	src := fmt.Sprintf(`package plinth
+cluster: version: "1.34.1"
+components: monitoring: {
+	enabled: true
+	source: {repo: "https://charts.example.com/stable", chart: %q, version: "0.1.0"}
+	%s
+}
+`, chartName, extra)
+	dir := filepath.Join(root, "environments", "bad")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "env.cue"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env, err := platform.Resolve(root, "bad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := platform.Evaluate(context.Background(), env)
+	if err != nil || !p.Valid() {
+		t.Fatalf("%v %v", err, p.Findings)
+	}
+	return p
+}
+
+// vendorChart packages a chart, serves it from a chart mirror directory
+// with an index and vendors it as plinth vendor would.
+func vendorChart(t *testing.T, p *platform.Platform, c *chart.Chart) (string, *source.Lock) {
+	t.Helper()
+	mirror := t.TempDir()
+	if _, err := chartutil.Save(c, mirror); err != nil {
+		t.Fatal(err)
+	}
+	index, err := repo.IndexDirectory(mirror, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := index.WriteFile(filepath.Join(mirror, "index.yaml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	comps, err := Catalog(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vendorDir := filepath.Join(t.TempDir(), "vendor")
+	lock, err := source.Vendor(context.Background(), Sources(comps), &source.Lock{Version: 1}, source.VendorOptions{Dir: vendorDir, ChartsMirror: mirror})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vendorDir, lock
+}
+
+func testChart(name string, templates map[string]string, schema string) *chart.Chart {
+	c := &chart.Chart{Metadata: &chart.Metadata{APIVersion: "v2", Name: name, Version: "0.1.0"}, Values: map[string]any{}}
+	for file, data := range templates {
+		c.Templates = append(c.Templates, &chart.File{Name: "templates/" + file, Data: []byte(data)})
+	}
+	if schema != "" {
+		c.Schema = []byte(schema)
+	}
+	return c
+}
+
+func TestBadCharts(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		chart     *chart.Chart
+		values    string
+		wantError []string
+	}{
+		{
+			name:      "malformed template output",
+			chart:     testChart("broken", map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata: {a: [}\n"}, ""),
+			wantError: []string{"environment bad", "component monitoring", "chart broken 0.1.0", "broken/templates/cm.yaml"},
+		},
+		{
+			name:      "values violating values.schema.json",
+			chart:     testChart("strict", map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"}, `{"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {"replicas": {"type": "integer"}}}`),
+			values:    `values: replicas: "three"`,
+			wantError: []string{"environment bad", "component monitoring", "chart strict 0.1.0", "replicas"},
+		},
+		{
+			name:      "template failing",
+			chart:     testChart("failing", map[string]string{"cm.yaml": `{{ fail "set .Values.hostname" }}`}, ""),
+			wantError: []string{"environment bad", "component monitoring", "chart failing 0.1.0", "set .Values.hostname"},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := badChartEnv(t, c.chart.Metadata.Name, c.values)
+			dir, lock := vendorChart(t, p, c.chart)
+			r, err := Render(context.Background(), p, Options{VendorDir: dir, Lock: lock})
+			if err == nil || r != nil {
+				t.Fatalf("rendered: %v", r)
+			}
+			for _, want := range c.wantError {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not name %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+// TestLookupWarns: a chart calling lookup renders as helm template would
+// (lookup finds nothing), with a warning naming the template.
+func TestLookupWarns(t *testing.T) {
+	c := testChart("looker", map[string]string{"cm.yaml": "{{- $s := lookup \"v1\" \"Secret\" \"ns\" \"x\" }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: found-{{ len $s }}\n"}, "")
+	p := badChartEnv(t, "looker", "")
+	dir, lock := vendorChart(t, p, c)
+	r, err := Render(context.Background(), p, Options{VendorDir: dir, Lock: lock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mon := r.Components[0]
+	if len(mon.Objects) != 2 || mon.Objects[1].GetName() != "found-0" { // the Namespace, then the ConfigMap
+		t.Errorf("objects: %v", mon.Objects)
+	}
+	if len(mon.Warnings) != 1 || !strings.Contains(mon.Warnings[0], "looker/templates/cm.yaml calls lookup") {
+		t.Errorf("warnings: %v", mon.Warnings)
+	}
+}
+
+// TestTamperedVendor: an archive changed after vendoring fails the
+// render naming the chart and both digests.
+func TestTamperedVendor(t *testing.T) {
+	c := testChart("fine", map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"}, "")
+	p := badChartEnv(t, "fine", "")
+	dir, lock := vendorChart(t, p, c)
+	archive := filepath.Join(dir, lock.Sources[0].Path)
+	if err := os.WriteFile(archive, []byte("not the chart"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Render(context.Background(), p, Options{VendorDir: dir, Lock: lock})
+	if err == nil || !strings.Contains(err.Error(), "fine") || strings.Count(err.Error(), "sha256:") < 2 {
+		t.Fatalf("got %v, want a digest mismatch naming the chart and both digests", err)
+	}
+}
+
+// TestHostileArchive: an archive whose lock entry was forged to match (so
+// that vendor's own checks were bypassed) is still refused by the loader,
+// with an error and no panic: a path escaping the chart, and a
+// decompression bomb beyond Helm's limit.
+func TestHostileArchive(t *testing.T) {
+	for name, entries := range map[string]map[string][]byte{
+		"path traversal":     {"evil/Chart.yaml": []byte("apiVersion: v2\nname: evil\nversion: 0.1.0\n"), "evil/../../../etc/cron.d/x": []byte("x")},
+		"decompression bomb": {"evil/Chart.yaml": []byte("apiVersion: v2\nname: evil\nversion: 0.1.0\n"), "evil/templates/bomb.yaml": bytes.Repeat([]byte{'a'}, 110<<20)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := badChartEnv(t, "evil", "")
+			dir := t.TempDir()
+			data := tgz(t, entries)
+			if err := os.MkdirAll(filepath.Join(dir, "charts"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "charts", "evil-0.1.0.tgz"), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s := source.Source{Repo: "https://charts.example.com/stable", Chart: "evil", Version: "0.1.0"}
+			lock := &source.Lock{Version: 1, Sources: []source.Locked{{
+				Key: s.Key(), Kind: s.Kind(), Repo: s.Repo, Chart: s.Chart, Version: s.Version,
+				Path: "charts/evil-0.1.0.tgz", Digest: fmt.Sprintf("sha256:%x", sha256.Sum256(data)),
+			}}}
+			_, err := Render(context.Background(), p, Options{VendorDir: dir, Lock: lock})
+			if err == nil || !strings.Contains(err.Error(), "chart evil 0.1.0") {
+				t.Fatalf("got %v, want the loader's refusal naming the chart", err)
+			}
+		})
+	}
+}
+
+func tgz(t *testing.T, entries map[string][]byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	gz := gzip.NewWriter(&b)
+	tw := tar.NewWriter(gz)
+	for _, name := range sortedNames(entries) {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(entries[name])), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(entries[name]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestKustomizeConfinement: a base reaching outside the source tree finds
+// nothing (the tree is all krusty can see), a remote base is refused
+// before krusty would fetch it, and a symlink in a source is refused.
+func TestKustomizeConfinement(t *testing.T) {
+	tree := fstest.MapFS{
+		"escape/kustomization.yaml":    {Data: []byte("resources:\n- ../../../../../etc\n")},
+		"remote/kustomization.yaml":    {Data: []byte("resources:\n- ok\n")},
+		"remote/ok/kustomization.yaml": {Data: []byte("resources:\n- https://github.com/argoproj/argo-workflows/manifests/base?ref=v3.7.3\n")},
+		"plain/kustomization.yaml":     {Data: []byte("resources:\n- cm.yaml\n")},
+		"plain/cm.yaml":                {Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")},
+	}
+	mem, err := memTree(tree, "test-tree")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := buildKustomize(mem, "test-tree", "escape", []string{"escape"}); err == nil {
+		t.Error("a base outside the tree was built")
+	}
+	_, _, err = buildKustomize(mem, "test-tree", "remote", []string{"remote"})
+	if err == nil || !strings.Contains(err.Error(), "remote/ok/kustomization.yaml refers to the remote") {
+		t.Errorf("remote base: %v", err)
+	}
+	if _, _, err := buildKustomize(mem, "test-tree", "outside", []string{"../etc"}); err == nil || !strings.Contains(err.Error(), "outside the source") {
+		t.Errorf("path outside: %v", err)
+	}
+	objs, _, err := buildKustomize(mem, "test-tree", "plain", []string{"plain"})
+	if err != nil || len(objs) != 1 {
+		t.Errorf("plain: %v %v", objs, err)
+	}
+	linked := fstest.MapFS{"a/kustomization.yaml": {Data: []byte("resources: []\n")}, "a/passwd": {Data: []byte("/etc/passwd"), Mode: fs.ModeSymlink}}
+	if _, err := memTree(linked, "linked"); err == nil || !strings.Contains(err.Error(), "a/passwd is a symlink") {
+		t.Errorf("symlink: %v", err)
+	}
+	var _ filesys.FileSystem = mem
+}
