@@ -37,7 +37,7 @@ This is the list a Nexus mirroring job consumes.`,
 			}
 			root, _ := g.repoRoot()
 			vendorDir, lockFile := f.sources.resolve(root)
-			reply, err := renderInSandbox(cmd.Context(), envs[0], vendorDir, lockFile, renderLimits())
+			reply, err := renderInSandbox(cmd.Context(), renderRequest{Env: envs[0], VendorDir: vendorDir, LockFile: lockFile}, renderLimits())
 			if err != nil {
 				fmt.Fprintf(s.Err, "plinth images: %v\n", err)
 				return exitCodeError{exitFindings}

@@ -55,6 +55,7 @@ type renderFlags struct {
 	sources sourceFlags
 	out     string
 	check   bool
+	noCache bool
 	timeout time.Duration
 	memory  int64
 }
@@ -100,7 +101,7 @@ failed or, with --check, is stale, 2 render could not run.`,
 			}
 			failed := false
 			for _, env := range envs {
-				reply, err := renderInSandbox(cmd.Context(), env, vendorDir, lockFile, sandbox.Limits{Timeout: f.timeout, Memory: f.memory})
+				reply, err := renderInSandbox(cmd.Context(), renderRequest{Env: env, VendorDir: vendorDir, LockFile: lockFile, NoCache: f.noCache}, sandbox.Limits{Timeout: f.timeout, Memory: f.memory})
 				if err != nil {
 					failed = true
 					fmt.Fprintf(s.Err, "plinth render: %v\n", err)
@@ -110,8 +111,12 @@ failed or, with --check, is stale, 2 render could not run.`,
 					fmt.Fprintf(s.Err, "warning: %s: %s\n", env.Name, w)
 				}
 				dir := filepath.Join(out, env.Name)
+				files, err := reply.files()
+				if err != nil {
+					return err
+				}
 				if f.check {
-					stale, err := render.Stale(dir, reply.Files)
+					stale, err := render.Stale(dir, files)
 					if err != nil {
 						return err
 					}
@@ -124,7 +129,7 @@ failed or, with --check, is stale, 2 render could not run.`,
 					}
 					continue
 				}
-				if err := render.Write(dir, reply.Files); err != nil {
+				if err := render.Write(dir, files); err != nil {
 					failed = true
 					fmt.Fprintf(s.Err, "plinth render: environment %s: writing %s: %v\n", env.Name, dir, err)
 					continue
@@ -140,6 +145,7 @@ failed or, with --check, is stale, 2 render could not run.`,
 	f.sources.add(cmd)
 	cmd.Flags().StringVar(&f.out, "out", "", "output directory (default <root>/"+defaultDeployDir+")")
 	cmd.Flags().BoolVar(&f.check, "check", false, "write nothing; fail naming every file that differs from a fresh render")
+	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "render everything again instead of reusing the output of an identical earlier render")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", limits.Timeout, "time budget for rendering one environment")
 	cmd.Flags().Int64Var(&f.memory, "max-memory", limits.Memory, "memory budget in bytes for rendering one environment")
 	return cmd
@@ -155,10 +161,13 @@ type renderRequest struct {
 	Env       platform.Environment
 	VendorDir string
 	LockFile  string
+	NoCache   bool
 }
 
 type renderReply struct {
-	Files      map[string][]byte
+	// Files are the rendered files, or FilesDir the render cache entry holding them.
+	Files      map[string][]byte `json:",omitempty"`
+	FilesDir   string            `json:",omitempty"`
 	Images     map[string]string
 	Warnings   []string
 	Components int
@@ -166,12 +175,12 @@ type renderReply struct {
 
 const sandboxRender = "render"
 
-func renderInSandbox(ctx context.Context, env platform.Environment, vendorDir, lockFile string, limits sandbox.Limits) (*renderReply, error) {
+func renderInSandbox(ctx context.Context, req renderRequest, limits sandbox.Limits) (*renderReply, error) {
 	var reply renderReply
-	err := sandbox.Run(ctx, sandboxRender, limits, renderRequest{Env: env, VendorDir: vendorDir, LockFile: lockFile}, &reply)
+	err := sandbox.Run(ctx, sandboxRender, limits, req, &reply)
 	var budget *sandbox.BudgetError
 	if errors.As(err, &budget) {
-		return nil, fmt.Errorf("environment %s: %w", env.Name, err)
+		return nil, fmt.Errorf("environment %s: %w", req.Env.Name, err)
 	}
 	if err != nil {
 		return nil, err
@@ -188,7 +197,18 @@ func handleRender(ctx context.Context, input json.RawMessage) (any, error) {
 		return nil, err
 	}
 	denyNetworkAndExec()
-	result, err := renderEnvironment(ctx, req.Env, req.VendorDir, req.LockFile)
+	p, lock, err := evaluateForRender(ctx, req.Env, req.LockFile)
+	if err != nil {
+		return nil, err
+	}
+	cache := renderCache(req)
+	key, keyErr := render.Key(p, lock, buildID())
+	if cache != "" && keyErr == nil {
+		if reply, ok := readCached(cache, key); ok {
+			return reply, nil
+		}
+	}
+	result, err := renderEnvironment(ctx, p, req.VendorDir, lock)
 	if err != nil {
 		return nil, err
 	}
@@ -202,15 +222,17 @@ func handleRender(ctx context.Context, input json.RawMessage) (any, error) {
 			reply.Warnings = append(reply.Warnings, c.Name+": "+w)
 		}
 	}
+	if cache != "" && keyErr == nil {
+		writeCached(cache, key, &reply) // a cache that cannot be written only costs time
+	}
 	return reply, nil
 }
 
-// renderEnvironment evaluates env, renders it and applies the policy; any
-// finding or violation is an error listing all of them.
-func renderEnvironment(ctx context.Context, env platform.Environment, vendorDir, lockFile string) (*render.Result, error) {
+// evaluateForRender evaluates env, which must be valid, and reads the lock.
+func evaluateForRender(ctx context.Context, env platform.Environment, lockFile string) (*platform.Platform, *source.Lock, error) {
 	p, err := platform.Evaluate(ctx, env)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !p.Valid() {
 		var errs []error
@@ -219,7 +241,7 @@ func renderEnvironment(ctx context.Context, env platform.Environment, vendorDir,
 				errs = append(errs, errors.New(f.String()))
 			}
 		}
-		return nil, fmt.Errorf("environment %s is not valid (plinth vet):\n%w", env.Name, errors.Join(errs...))
+		return nil, nil, fmt.Errorf("environment %s is not valid (plinth vet):\n%w", env.Name, errors.Join(errs...))
 	}
 	// Without a lock, only environments that need no sources render (dev);
 	// the others fail naming the first source missing from it.
@@ -228,8 +250,15 @@ func renderEnvironment(ctx context.Context, env platform.Environment, vendorDir,
 		lock, err = &source.Lock{Version: 1}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("environment %s: %w", env.Name, err)
+		return nil, nil, fmt.Errorf("environment %s: %w", env.Name, err)
 	}
+	return p, lock, nil
+}
+
+// renderEnvironment renders p and applies the policy; any violation is an
+// error listing all of them.
+func renderEnvironment(ctx context.Context, p *platform.Platform, vendorDir string, lock *source.Lock) (*render.Result, error) {
+	env := p.Environment
 	result, err := render.Render(ctx, p, render.Options{VendorDir: vendorDir, Lock: lock})
 	if err != nil {
 		return nil, err
