@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,7 +36,20 @@ func TestScript(t *testing.T) {
 		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") != "",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("REPO", repo)
+			env.Setenv("FIXTURES", filepath.Join(repo, "..", "shared", "fixtures"))
+			env.Setenv("PLINTH_CACHE_DIR", filepath.Join(env.WorkDir, ".cache"))
 			return nil
+		},
+		// [fixtures]: ../shared/fixtures is beside the repository; CI always has it.
+		Condition: func(cond string) (bool, error) {
+			if cond != "fixtures" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			_, err := os.Stat(filepath.Join(repo, "..", "shared", "fixtures", "charts", "index.yaml"))
+			if err != nil && os.Getenv("CI") == "true" {
+				return false, fmt.Errorf("CI without the shared fixtures: %v", err)
+			}
+			return err == nil, nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode": exitCode,
