@@ -83,8 +83,9 @@ update-golden: docs ## Rewrite expected outputs (CLI scripts, docs); review the 
 	$(BIN)/plinth render dev --root $(CURDIR)
 
 .PHONY: bench
-bench: build ## Measure vet (bench/vet.sh).
+bench: build tools ## Measure vet and render against cue, helm and kustomize (bench/*.sh).
 	bench/vet.sh $(BIN)/plinth
+	FIXTURES=$(FIXTURES) bench/render.sh
 
 .PHONY: clean
 clean: ## Remove build outputs.

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
@@ -110,27 +112,24 @@ func splitJSON(data []byte) ([]document, error) {
 // separator when it starts with "---" and the rest is blank or a comment,
 // as in the Kubernetes YAML reader.
 func splitYAML(data []byte) ([]document, error) {
-	var docs []document
+	// Cut the stream into the text of its documents, then convert them to
+	// JSON concurrently (the conversion is most of Parse's time on a large
+	// chart), and number them in order, skipping empty ones.
+	type raw struct {
+		text         []byte
+		first, begin int // first content line; line the text begins on
+		json         []byte
+		err          error
+	}
+	var raws []*raw
 	var cur bytes.Buffer
 	first := 0 // first content line of the current document; 0 while there is none
 	begin := 1 // line of the stream the current document's text begins on
-	flush := func() error {
-		defer cur.Reset()
-		if first == 0 {
-			return nil // nothing but blank lines and comments
+	flush := func() {
+		if first != 0 { // else nothing but blank lines and comments
+			raws = append(raws, &raw{text: bytes.Clone(cur.Bytes()), first: first, begin: begin})
 		}
-		if err := trailingJSON(cur.Bytes()); err != nil {
-			return fmt.Errorf("document %d (line %d): %w", len(docs)+1, first, err)
-		}
-		j, err := yaml.YAMLToJSON(cur.Bytes())
-		if err != nil {
-			return fmt.Errorf("document %d (line %d): %w", len(docs)+1, first, streamLine(err, begin))
-		}
-		if string(bytes.TrimSpace(j)) == "null" {
-			return nil
-		}
-		docs = append(docs, document{line: first, json: j})
-		return nil
+		cur.Reset()
 	}
 	line := 0
 	for len(data) > 0 {
@@ -142,9 +141,7 @@ func splitYAML(data []byte) ([]document, error) {
 			l, data = data, nil
 		}
 		if isSeparator(l) {
-			if err := flush(); err != nil {
-				return nil, err
-			}
+			flush()
 			first, begin = 0, line+1
 			continue
 		}
@@ -155,8 +152,33 @@ func splitYAML(data []byte) ([]document, error) {
 		}
 		cur.Write(l)
 	}
-	if err := flush(); err != nil {
-		return nil, err
+	flush()
+
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for _, r := range raws {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if r.err = trailingJSON(r.text); r.err == nil {
+				r.json, r.err = yaml.YAMLToJSON(r.text)
+				if r.err != nil {
+					r.err = streamLine(r.err, r.begin)
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	var docs []document
+	for _, r := range raws {
+		if r.err != nil {
+			return nil, fmt.Errorf("document %d (line %d): %w", len(docs)+1, r.first, r.err)
+		}
+		if string(bytes.TrimSpace(r.json)) == "null" {
+			continue
+		}
+		docs = append(docs, document{line: r.first, json: r.json})
 	}
 	return docs, nil
 }

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path"
@@ -86,7 +87,7 @@ var lookupRe = regexp.MustCompile(`\{\{-?[^}]*\blookup\s+"`)
 func lookupCalls(c *chart.Chart) []string {
 	var files []string
 	for _, t := range c.Templates {
-		if lookupRe.Match(t.Data) {
+		if bytes.Contains(t.Data, []byte("lookup")) && lookupRe.Match(t.Data) {
 			files = append(files, path.Join(c.ChartFullPath(), t.Name))
 		}
 	}

@@ -75,8 +75,18 @@ func writeCached(dir, key string, reply *renderReply) error {
 	return nil
 }
 
+// discard removes the reply's temporary files, for callers that do not read them.
+func (r *renderReply) discard() {
+	if r.Temporary != "" {
+		os.RemoveAll(r.Temporary)
+	}
+}
+
 // files returns a reply's files, from the cache directory when it names one.
 func (r *renderReply) files() (map[string][]byte, error) {
+	if r.Temporary != "" {
+		defer os.RemoveAll(r.Temporary)
+	}
 	if r.FilesDir == "" {
 		return r.Files, nil
 	}

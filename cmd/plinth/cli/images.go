@@ -42,6 +42,7 @@ This is the list a Nexus mirroring job consumes.`,
 				fmt.Fprintf(s.Err, "plinth images: %v\n", err)
 				return exitCodeError{exitFindings}
 			}
+			reply.discard()
 			type pair struct {
 				Image  string `json:"image"`
 				Mirror string `json:"mirror"`

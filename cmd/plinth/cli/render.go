@@ -166,8 +166,10 @@ type renderRequest struct {
 
 type renderReply struct {
 	// Files are the rendered files, or FilesDir the render cache entry holding them.
-	Files      map[string][]byte `json:",omitempty"`
-	FilesDir   string            `json:",omitempty"`
+	Files    map[string][]byte `json:",omitempty"`
+	FilesDir string            `json:",omitempty"`
+	// Temporary is a directory holding FilesDir that the parent removes after reading.
+	Temporary  string `json:",omitempty"`
 	Images     map[string]string
 	Warnings   []string
 	Components int
@@ -222,9 +224,20 @@ func handleRender(ctx context.Context, input json.RawMessage) (any, error) {
 			reply.Warnings = append(reply.Warnings, c.Name+": "+w)
 		}
 	}
-	if cache != "" && keyErr == nil {
-		writeCached(cache, key, &reply) // a cache that cannot be written only costs time
+	// The files reach the parent through a directory, not the JSON reply:
+	// the cache entry, or a temporary one the parent removes.
+	if cache != "" && keyErr == nil && writeCached(cache, key, &reply) == nil {
+		return reply, nil
 	}
+	tmp, err := os.MkdirTemp("", "plinth-render-")
+	if err != nil {
+		return reply, nil // the files travel in the reply then
+	}
+	if err := writeCached(tmp, "out", &reply); err != nil {
+		os.RemoveAll(tmp)
+		return reply, nil
+	}
+	reply.Temporary = tmp
 	return reply, nil
 }
 
