@@ -132,22 +132,34 @@ func TestBadCharts(t *testing.T) {
 	}
 }
 
-// TestLookupWarns: a chart calling lookup renders as helm template would
-// (lookup finds nothing), with a warning naming the template.
-func TestLookupWarns(t *testing.T) {
+// TestLookup: a chart calling lookup fails the render naming environment,
+// component and template, unless the catalog vouches for the chart; then
+// it renders as helm template would (lookup finds nothing), with a warning.
+func TestLookup(t *testing.T) {
 	c := testChart("looker", map[string]string{"cm.yaml": "{{- $s := lookup \"v1\" \"Secret\" \"ns\" \"x\" }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: found-{{ len $s }}\n"}, "")
 	p := badChartEnv(t, "looker", "")
 	dir, lock := vendorChart(t, p, c)
-	r, err := Render(context.Background(), p, Options{VendorDir: dir, Lock: lock})
+	_, err := Render(context.Background(), p, Options{VendorDir: dir, Lock: lock})
+	for _, want := range []string{"environment bad", "component monitoring", "chart looker 0.1.0", "looker/templates/cm.yaml calls lookup"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %q", err, want)
+		}
+	}
+
+	archive, err := source.Resolve(dir, lock, source.Source{Repo: "https://charts.example.com/stable", Chart: "looker", Version: "0.1.0"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mon := r.Components[0]
-	if len(mon.Objects) != 2 || mon.Objects[1].GetName() != "found-0" { // the Namespace, then the ConfigMap
-		t.Errorf("objects: %v", mon.Objects)
+	part := HelmPart{Chart: "looker", Version: "0.1.0", Release: "r", Namespace: "ns", Lookup: "warn"}
+	objs, warnings, err := renderChart(context.Background(), archive, part, nil, Capabilities{KubeVersion: "v1.34.1"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(mon.Warnings) != 1 || !strings.Contains(mon.Warnings[0], "looker/templates/cm.yaml calls lookup") {
-		t.Errorf("warnings: %v", mon.Warnings)
+	if len(objs) != 1 || objs[0].GetName() != "found-0" {
+		t.Errorf("objects: %v", objs)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "looker/templates/cm.yaml calls lookup") {
+		t.Errorf("warnings: %v", warnings)
 	}
 }
 

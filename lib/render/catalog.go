@@ -30,6 +30,8 @@ type HelmPart struct {
 	Release   string         `json:"release"`
 	Namespace string         `json:"namespace"`
 	Values    map[string]any `json:"values"`
+	// Lookup is "warn" for charts the catalog knows guard their lookup calls, else "error".
+	Lookup string `json:"lookup"`
 }
 
 // Source is where the chart comes from.
@@ -96,6 +98,9 @@ func (c *Component) override(repo, chart, version, url, ref string) error {
 			return fmt.Errorf("repo, chart and version apply to a component rendered from one Helm chart")
 		}
 		h := &c.Helm[0]
+		if chart != "" && chart != h.Chart {
+			h.Lookup = "error" // the catalog vouches only for its own charts
+		}
 		h.Repo, h.Chart, h.Version = or(repo, h.Repo), or(chart, h.Chart), or(version, h.Version)
 	}
 	if url != "" || ref != "" {

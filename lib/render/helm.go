@@ -30,8 +30,9 @@ type Capabilities struct {
 
 // renderChart renders one chart archive the way `helm template
 // --include-crds --skip-tests` does, through the SDK in client-only mode:
-// no cluster, so `lookup` finds nothing. Hooks other than tests are kept
-// as ordinary objects (see docs/architecture.md).
+// no cluster, so `lookup` finds nothing; a template calling it is an error
+// unless part.Lookup is "warn". Hooks other than tests are kept as
+// ordinary objects (see docs/architecture.md).
 func renderChart(ctx context.Context, archive string, part HelmPart, userValues map[string]any, caps Capabilities) ([]*unstructured.Unstructured, []string, error) {
 	chrt, err := loader.Load(archive)
 	if err != nil {
@@ -42,6 +43,9 @@ func renderChart(ctx context.Context, archive string, part HelmPart, userValues 
 		warnings = append(warnings, fmt.Sprintf("chart %s %s is deprecated upstream", part.Chart, part.Version))
 	}
 	for _, file := range lookupCalls(chrt) {
+		if part.Lookup != "warn" {
+			return nil, nil, fmt.Errorf("chart %s %s: %s calls lookup, which finds nothing in an offline render, so the output may differ from what the chart would install; plinth renders only charts whose lookups its catalog knows to be guarded", part.Chart, part.Version, file)
+		}
 		warnings = append(warnings, fmt.Sprintf("chart %s %s: %s calls lookup, which finds nothing in an offline render (as with helm template)", part.Chart, part.Version, file))
 	}
 	kv, err := chartutil.ParseKubeVersion(caps.KubeVersion)

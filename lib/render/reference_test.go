@@ -72,6 +72,7 @@ func TestHelmMatchesHelmTemplate(t *testing.T) {
 	} {
 		t.Run(c.part.Chart, func(t *testing.T) {
 			archive := filepath.Join(sharedFixtures, "charts", c.archive)
+			c.part.Lookup = "warn" // the comparison is with helm template, whose lookup finds nothing too
 			got, _, err := renderChart(context.Background(), archive, c.part, nil, caps)
 			if err != nil {
 				t.Fatal(err)
