@@ -11,7 +11,6 @@ import (
 	"cuelang.org/go/cue"
 	"github.com/spf13/cobra"
 
-	"github.com/plinth-platform/plinth/lib/platform"
 	"github.com/plinth-platform/plinth/lib/render"
 	"github.com/plinth-platform/plinth/lib/sandbox"
 	"github.com/plinth-platform/plinth/lib/source"
@@ -134,16 +133,12 @@ func (p vendorPlan) options(vendorDir string, f *vendorFlags) (source.VendorOpti
 const sandboxPlan = "plan"
 
 func handlePlan(ctx context.Context, input json.RawMessage) (any, error) {
-	var env platform.Environment
-	if err := json.Unmarshal(input, &env); err != nil {
-		return nil, err
-	}
-	p, err := platform.Evaluate(ctx, env)
+	p, err := evaluateInput(ctx, input)
 	if err != nil {
 		return nil, err
 	}
-	if !p.Valid() {
-		return nil, fmt.Errorf("environment %s is not valid: run plinth vet %s", env.Name, env.Name)
+	if name := p.Environment.Name; !p.Valid() {
+		return nil, fmt.Errorf("environment %s is not valid: run plinth vet %s", name, name)
 	}
 	comps, err := render.Catalog(p)
 	if err != nil {

@@ -128,17 +128,22 @@ func sandboxHandlers() map[string]sandbox.Handler {
 		sandboxRender: handleRender,
 		sandboxPlan:   handlePlan,
 		sandboxVet: func(ctx context.Context, input json.RawMessage) (any, error) {
-			var env platform.Environment
-			if err := json.Unmarshal(input, &env); err != nil {
-				return nil, err
-			}
-			p, err := platform.Evaluate(ctx, env)
+			p, err := evaluateInput(ctx, input)
 			if err != nil {
 				return nil, err
 			}
 			return p.Findings, nil
 		},
 	}
+}
+
+// evaluateInput evaluates the environment a sandbox request names.
+func evaluateInput(ctx context.Context, input json.RawMessage) (*platform.Platform, error) {
+	var env platform.Environment
+	if err := json.Unmarshal(input, &env); err != nil {
+		return nil, err
+	}
+	return platform.Evaluate(ctx, env)
 }
 
 func printVet(s Streams, format string, reports []vetReport) error {
