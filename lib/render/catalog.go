@@ -1,7 +1,10 @@
 package render
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"slices"
 
 	"cuelang.org/go/cue"
 
@@ -101,13 +104,13 @@ func (c *Component) override(repo, chart, version, url, ref string) error {
 		if chart != "" && chart != h.Chart {
 			h.Lookup = "error" // the catalog vouches only for its own charts
 		}
-		h.Repo, h.Chart, h.Version = or(repo, h.Repo), or(chart, h.Chart), or(version, h.Version)
+		h.Repo, h.Chart, h.Version = cmp.Or(repo, h.Repo), cmp.Or(chart, h.Chart), cmp.Or(version, h.Version)
 	}
 	if url != "" || ref != "" {
 		n := 0
 		for i := range c.Kustomize {
 			if g := c.Kustomize[i].Git; g != nil {
-				g.URL, g.Ref = or(url, g.URL), or(ref, g.Ref)
+				g.URL, g.Ref = cmp.Or(url, g.URL), cmp.Or(ref, g.Ref)
 				n++
 			}
 		}
@@ -116,13 +119,6 @@ func (c *Component) override(repo, chart, version, url, ref string) error {
 		}
 	}
 	return nil
-}
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // Sources lists every source the components need from the vendor directory.
@@ -135,7 +131,7 @@ func Sources(comps map[string]*Component) []source.Source {
 			out = append(out, s)
 		}
 	}
-	for _, name := range sortedNames(comps) {
+	for _, name := range slices.Sorted(maps.Keys(comps)) {
 		c := comps[name]
 		for _, h := range c.Helm {
 			add(h.Source())

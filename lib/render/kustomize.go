@@ -7,7 +7,6 @@ import (
 	"log"
 	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -223,6 +222,3 @@ func isRemote(ref string) bool {
 	return strings.Contains(ref, "://") || strings.HasPrefix(ref, "github.com/") || strings.HasPrefix(ref, "git@") ||
 		strings.Contains(ref, "?ref=") || strings.Contains(ref, ".git//") || strings.HasPrefix(ref, "gitlab.com/") || strings.HasPrefix(ref, "bitbucket.org/")
 }
-
-// dirFS is os.DirFS rooted at dir, for memTree.
-func dirFS(dir string) fs.FS { return os.DirFS(filepath.Clean(dir)) }

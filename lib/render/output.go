@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -60,7 +61,7 @@ func Write(dir string, files map[string][]byte) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	for _, name := range sortedNames(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		if err := os.WriteFile(filepath.Join(tmp, name), files[name], 0o644); err != nil {
 			return err
 		}
@@ -85,7 +86,7 @@ func Write(dir string, files map[string][]byte) error {
 // or not rendered any more. An empty list means dir is up to date.
 func Stale(dir string, files map[string][]byte) ([]string, error) {
 	var stale []string
-	for _, name := range sortedNames(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		got, err := os.ReadFile(filepath.Join(dir, name))
 		switch {
 		case os.IsNotExist(err):

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -160,7 +162,7 @@ func (t *treeCache) get(opts Options, k KustomizePart) (filesys.FileSystem, stri
 		if err != nil {
 			return nil, "", err
 		}
-		key, label, fsys = "git:"+dir, fmt.Sprintf("%s@%s", k.Git.URL, k.Git.Ref), dirFS(dir)
+		key, label, fsys = "git:"+dir, fmt.Sprintf("%s@%s", k.Git.URL, k.Git.Ref), os.DirFS(dir)
 	case k.Overlay != "":
 		sub, err := fs.Sub(overlays.FS, k.Overlay)
 		if err != nil {
@@ -206,7 +208,7 @@ func capabilities(p *platform.Platform) (Capabilities, error) {
 // depends on; ties go by name. A cycle or a dependency on a component
 // that is not enabled is an error naming them.
 func dependencyOrder(comps map[string]*Component) ([]string, error) {
-	for _, name := range sortedNames(comps) {
+	for _, name := range slices.Sorted(maps.Keys(comps)) {
 		for _, d := range comps[name].DependsOn {
 			if _, ok := comps[d]; !ok {
 				return nil, fmt.Errorf("component %s depends on %s, which is not enabled", name, d)
@@ -236,21 +238,12 @@ func dependencyOrder(comps map[string]*Component) ([]string, error) {
 		order = append(order, name)
 		return nil
 	}
-	for _, name := range sortedNames(comps) {
+	for _, name := range slices.Sorted(maps.Keys(comps)) {
 		if err := visit(name, nil); err != nil {
 			return nil, err
 		}
 	}
 	return order, nil
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	return names
 }
 
 // checkDuplicates fails when two objects have the same identity: the
