@@ -8,6 +8,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -52,7 +57,10 @@ func TestScript(t *testing.T) {
 			return err == nil, nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode": exitCode,
+			"exitcode":   exitCode,
+			"git-commit": gitCommit,
+			"git-tag":    gitTag,
+			"git-branch": gitBranch,
 		},
 	})
 }
@@ -79,4 +87,53 @@ func exitCode(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
 	}
+}
+
+// The git-* commands build a real repository in $WORK with go-git, as an
+// environments repository would be: no git binary involved.
+
+// gitCommit commits every file of $WORK: git-commit MESSAGE. The first
+// commit creates the repository, on branch main.
+func gitCommit(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: git-commit MESSAGE")
+	}
+	dir := ts.Getenv("WORK")
+	repo, err := git.PlainOpen(dir)
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		repo, err = git.PlainInitWithOptions(dir, &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName("main")}})
+	}
+	ts.Check(err)
+	wt, err := repo.Worktree()
+	ts.Check(err)
+	ts.Check(wt.AddWithOptions(&git.AddOptions{All: true}))
+	sig := &object.Signature{Name: "plinth test", Email: "test@example.invalid", When: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	_, err = wt.Commit(args[0], &git.CommitOptions{Author: sig, Committer: sig, AllowEmptyCommits: true})
+	ts.Check(err)
+}
+
+// gitTag tags HEAD: git-tag NAME.
+func gitTag(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: git-tag NAME")
+	}
+	repo, err := git.PlainOpen(ts.Getenv("WORK"))
+	ts.Check(err)
+	head, err := repo.Head()
+	ts.Check(err)
+	_, err = repo.CreateTag(args[0], head.Hash(), nil)
+	ts.Check(err)
+}
+
+// gitBranch creates a branch at HEAD and checks it out, keeping the
+// working tree: git-branch NAME.
+func gitBranch(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: git-branch NAME")
+	}
+	repo, err := git.PlainOpen(ts.Getenv("WORK"))
+	ts.Check(err)
+	wt, err := repo.Worktree()
+	ts.Check(err)
+	ts.Check(wt.Checkout(&git.CheckoutOptions{Branch: plumbing.NewBranchReferenceName(args[0]), Create: true, Keep: true}))
 }

@@ -1,0 +1,248 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/plinth-platform/plinth/lib/diff"
+	"github.com/plinth-platform/plinth/lib/gitrepo"
+	"github.com/plinth-platform/plinth/lib/manifest"
+	"github.com/plinth-platform/plinth/lib/platform"
+	"github.com/plinth-platform/plinth/lib/sandbox"
+)
+
+// markdownLimit keeps a PR comment under GitHub's 65,536 characters.
+const markdownLimit = 65536
+
+type diffFlags struct {
+	base, head string
+	output     outputFormat
+	sources    sourceFlags
+}
+
+func newDiffCommand(g *globalFlags, s Streams) *cobra.Command {
+	f := &diffFlags{output: outputFormat{value: "text", allowed: []string{"text", "markdown", "json"}}}
+	cmd := &cobra.Command{
+		Use:   "diff [ENV...]",
+		Short: "Show the rendered change between two git revisions, per environment and object",
+		Long: `diff renders the environments (all of them when none is named) at two
+revisions of the repository and compares them object by object: added,
+removed and changed objects, with a unified diff of each change in
+canonical YAML. Secrets show only which keys changed, never values.
+Impact notes come first: deleted PersistentVolumeClaims, CRDs and
+Namespaces, changes to immutable fields, pod template changes on GPU
+workloads, compatibility warnings the change introduces.
+
+--head defaults to the working tree, uncommitted changes included; --base
+to the merge base of HEAD with the default branch (origin's HEAD, main or
+master), or HEAD. Revisions are read with go-git: no git binary needed.
+Each revision renders from its own vendor/ and plinth.lock unless
+--vendor-dir and --lock name others.
+
+Exit status, as diff(1): 0 no change, 1 changes, 2 error.`,
+		Example: `  # What does my branch change, compared with main?
+  plinth diff
+
+  # The PR comment: Markdown, under 65,536 characters
+  plinth diff --base origin/main -o markdown > diff.md
+
+  # prod between two tags, as JSON
+  plinth diff prod --base v1.4.0 --head v1.5.0 -o json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			report, err := runDiff(cmd.Context(), g, f, args)
+			if err != nil {
+				fmt.Fprintf(s.Err, "plinth diff: %v\n", err)
+				return exitCodeError{exitError}
+			}
+			switch f.output.value {
+			case "markdown":
+				err = report.WriteMarkdown(s.Out, markdownLimit)
+			case "json":
+				err = report.WriteJSON(s.Out)
+			default:
+				err = report.WriteText(s.Out)
+			}
+			if err != nil {
+				return err
+			}
+			if report.Changed() {
+				return exitCodeError{exitFindings}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&f.base, "base", "", "base revision (default: merge base of HEAD with the default branch)")
+	cmd.Flags().StringVar(&f.head, "head", "", "head revision (default: the working tree)")
+	cmd.Flags().VarP(&f.output, "output", "o", "output format: text, markdown or json")
+	f.sources.add(cmd)
+	return cmd
+}
+
+// revision is one side of a diff: a tree on disk and how to name it.
+type revision struct {
+	label string
+	root  string // the environments repository's root in that tree
+}
+
+func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string) (*diff.Report, error) {
+	root, err := g.repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	repo, err := gitrepo.Open(root)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := filepath.Rel(repo.Dir, root)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "plinth-diff-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+
+	export := func(name, rev string) (revision, error) {
+		var hash plumbing.Hash
+		var err error
+		label := rev
+		if rev == "" {
+			hash, label, err = repo.DefaultBase()
+		} else {
+			hash, err = repo.Resolve(rev)
+		}
+		if err != nil {
+			return revision{}, err
+		}
+		dir := filepath.Join(tmp, name)
+		if err := repo.Export(ctx, hash, dir); err != nil {
+			return revision{}, err
+		}
+		return revision{label: fmt.Sprintf("%s (%s)", label, gitrepo.Short(hash)), root: filepath.Join(dir, rel)}, nil
+	}
+	base, err := export("base", f.base)
+	if err != nil {
+		return nil, fmt.Errorf("base: %w", err)
+	}
+	head := revision{label: "working tree", root: root}
+	if f.head != "" {
+		if head, err = export("head", f.head); err != nil {
+			return nil, fmt.Errorf("head: %w", err)
+		}
+	}
+
+	names := args
+	if len(names) == 0 {
+		a, _ := platform.List(base.root)
+		b, _ := platform.List(head.root)
+		names = slices.Compact(slices.Sorted(slices.Values(append(a, b...))))
+	}
+	in := diff.Input{
+		Base: diff.Rendered{}, Head: diff.Rendered{},
+		BaseWarnings: map[string][]diff.Warning{}, HeadWarnings: map[string][]diff.Warning{},
+		BaseRef: base.label, HeadRef: head.label,
+	}
+	type job struct {
+		rev      revision
+		name     string
+		rendered diff.Rendered
+		warnings map[string][]diff.Warning
+	}
+	var jobs []job
+	for _, name := range names {
+		for _, side := range []struct {
+			rev      revision
+			rendered diff.Rendered
+			warnings map[string][]diff.Warning
+		}{{base, in.Base, in.BaseWarnings}, {head, in.Head, in.HeadWarnings}} {
+			if !isEnvironment(side.rev.root, name) {
+				continue // added or removed by the change
+			}
+			jobs = append(jobs, job{side.rev, name, side.rendered, side.warnings})
+		}
+	}
+	if len(jobs) == 0 {
+		return nil, fmt.Errorf("no environment %s in either revision", strings.Join(names, ", "))
+	}
+
+	var mu sync.Mutex
+	var errs []error
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			objs, warnings, err := renderRevision(ctx, j.rev, j.name, f)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", j.rev.label, err))
+				return
+			}
+			j.rendered[j.name], j.warnings[j.name] = objs, warnings
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+		return nil, errors.Join(errs...)
+	}
+	return diff.Compare(in), nil
+}
+
+func isEnvironment(root, name string) bool {
+	matches, _ := filepath.Glob(filepath.Join(root, platform.EnvironmentsDir, name, "*.cue"))
+	return len(matches) > 0
+}
+
+// renderRevision renders one environment of one revision in the sandbox,
+// as plinth render would, and collects its vet warnings.
+func renderRevision(ctx context.Context, rev revision, name string, f *diffFlags) (map[string][]*unstructured.Unstructured, []diff.Warning, error) {
+	env, err := platform.Resolve(rev.root, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	vendorDir, lockFile := f.sources.resolve(rev.root)
+	reply, err := renderInSandbox(ctx, renderRequest{Env: env, VendorDir: vendorDir, LockFile: lockFile}, renderLimits())
+	if err != nil {
+		return nil, nil, err
+	}
+	files, err := reply.files()
+	if err != nil {
+		return nil, nil, err
+	}
+	objs := map[string][]*unstructured.Unstructured{}
+	for file, data := range files {
+		component, ok := strings.CutSuffix(file, ".yaml")
+		if !ok || file == "kustomization.yaml" {
+			continue
+		}
+		if objs[component], err = manifest.Parse(data); err != nil {
+			return nil, nil, fmt.Errorf("environment %s: %s: %w", name, file, err)
+		}
+	}
+	var findings []platform.Finding
+	if err := sandbox.Run(ctx, sandboxVet, sandbox.DefaultLimits(), env, &findings); err != nil {
+		return nil, nil, err
+	}
+	var warnings []diff.Warning
+	for _, fd := range findings {
+		if fd.Severity == platform.SeverityWarning {
+			warnings = append(warnings, diff.Warning{Rule: fd.Rule, Text: fd.Detail + ": " + fd.Message})
+		}
+	}
+	return objs, warnings, nil
+}
