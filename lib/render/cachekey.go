@@ -1,14 +1,18 @@
 package render
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
+	"runtime"
 	"sync"
 
 	"cuelang.org/go/cue"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/plinth-platform/plinth/lib/platform"
 	"github.com/plinth-platform/plinth/lib/source"
@@ -88,3 +92,88 @@ var overlaysSum = sync.OnceValues(func() (string, error) {
 	})
 	return hex.EncodeToString(h.Sum(nil)), err
 })
+
+// componentKey identifies one component's raw render: the component as
+// configured, the Kubernetes and API versions, the locked digests of its
+// sources, plinth's overlays when it uses one, and the build.
+func componentKey(c *Component, opts Options, caps Capabilities) (string, error) {
+	var digests []string
+	for _, s := range Sources(map[string]*Component{c.Name: c}) {
+		l, ok := opts.Lock.Find(s)
+		if !ok {
+			return "", fmt.Errorf("%s is not in plinth.lock: run plinth vendor", s)
+		}
+		digests = append(digests, s.Key()+"="+l.Digest)
+	}
+	var overlays string
+	for _, k := range c.Kustomize {
+		if k.Overlay != "" {
+			sum, err := overlaysSum()
+			if err != nil {
+				return "", err
+			}
+			overlays = sum
+		}
+	}
+	data, err := json.Marshal(struct {
+		Version, Build, Overlays string
+		Component                *Component
+		Values                   map[string]any
+		Capabilities             Capabilities
+		Sources                  []string
+	}{componentCacheVersion, opts.Build, overlays, c, c.Values, caps, digests})
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(data)
+	return "component-" + hex.EncodeToString(sum[:]), nil
+}
+
+// componentCacheVersion changes when the cached form changes.
+const componentCacheVersion = "2"
+
+// A cached component: its warnings as JSON on the first line, then one
+// object per line as JSON (decoding JSON is far cheaper than YAML).
+func encodeCached(objs []*unstructured.Unstructured, warnings []string) ([]byte, error) {
+	head, err := json.Marshal(warnings)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.Write(head)
+	for _, o := range objs {
+		line, err := o.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		b.WriteByte('\n')
+		b.Write(line)
+	}
+	return b.Bytes(), nil
+}
+
+func decodeCached(data []byte) ([]*unstructured.Unstructured, []string, error) {
+	lines := bytes.Split(data, []byte("\n"))
+	var warnings []string
+	if err := json.Unmarshal(lines[0], &warnings); err != nil {
+		return nil, nil, fmt.Errorf("cached component: %w", err)
+	}
+	objs := make([]*unstructured.Unstructured, len(lines)-1)
+	errs := make([]error, len(objs))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, line := range lines[1:] {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			o := &unstructured.Unstructured{}
+			errs[i] = o.UnmarshalJSON(line)
+			objs[i] = o
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, fmt.Errorf("cached component: %w", err)
+	}
+	return objs, warnings, nil
+}

@@ -27,6 +27,19 @@ type Options struct {
 	// VendorDir holds the vendored sources; Lock pins them (plinth.lock).
 	VendorDir string
 	Lock      *source.Lock
+	// Cache, when set, keeps each component's rendered objects by a key of
+	// everything they depend on, so that a render after a small change
+	// (or the other side of a diff) renders only the components it touched.
+	Cache Cache
+	// Build identifies the plinth binary in cache keys.
+	Build string
+}
+
+// Cache stores rendered components. Implementations must be safe for
+// concurrent use; a failed Put only costs time.
+type Cache interface {
+	Get(key string) ([]byte, bool)
+	Put(key string, data []byte)
 }
 
 // Result is a rendered environment.
@@ -107,6 +120,31 @@ func renderComponent(ctx context.Context, c *Component, opts Options, caps Capab
 	if c.Unsupported != "" {
 		return nil, nil, fmt.Errorf("%s", c.Unsupported)
 	}
+	if opts.Cache == nil {
+		return renderParts(ctx, c, opts, caps, trees)
+	}
+	key, err := componentKey(c, opts, caps)
+	if err != nil {
+		return nil, nil, err
+	}
+	if data, ok := opts.Cache.Get(key); ok {
+		if objs, warnings, err := decodeCached(data); err == nil {
+			return objs, warnings, nil
+		}
+	}
+	objs, warnings, err := renderParts(ctx, c, opts, caps, trees)
+	if err != nil {
+		return nil, nil, err
+	}
+	if data, err := encodeCached(objs, warnings); err == nil {
+		opts.Cache.Put(key, data)
+	}
+	return objs, warnings, nil
+}
+
+// renderParts renders a component's charts, bases and objects, before
+// post-processing.
+func renderParts(ctx context.Context, c *Component, opts Options, caps Capabilities, trees *treeCache) ([]*unstructured.Unstructured, []string, error) {
 	var objs []*unstructured.Unstructured
 	var warnings []string
 	for _, h := range c.Helm {

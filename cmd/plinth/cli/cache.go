@@ -118,3 +118,26 @@ func buildID() string {
 	}
 	return fmt.Sprintf("%d-%d", fi.Size(), fi.ModTime().UnixNano())
 }
+
+// dirCache is render.Cache over a directory: an entry is a file named by
+// its key, written beside and renamed into place.
+type dirCache struct{ dir string }
+
+func (c dirCache) Get(key string) ([]byte, bool) {
+	data, err := os.ReadFile(filepath.Join(c.dir, key))
+	return data, err == nil
+}
+
+func (c dirCache) Put(key string, data []byte) {
+	if os.MkdirAll(c.dir, 0o755) != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(c.dir, key+".tmp-")
+	if err != nil {
+		return
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err == nil && tmp.Close() == nil {
+		os.Rename(tmp.Name(), filepath.Join(c.dir, key))
+	}
+}

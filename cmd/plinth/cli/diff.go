@@ -154,45 +154,45 @@ func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string) (
 		BaseWarnings: map[string][]diff.Warning{}, HeadWarnings: map[string][]diff.Warning{},
 		BaseRef: base.label, HeadRef: head.label,
 	}
-	type job struct {
+	// Environments render concurrently; within one, the base first and the
+	// head after it, so that the head reuses from the component cache every
+	// component the change did not touch.
+	type side struct {
 		rev      revision
-		name     string
 		rendered diff.Rendered
 		warnings map[string][]diff.Warning
 	}
-	var jobs []job
+	sides := []side{{base, in.Base, in.BaseWarnings}, {head, in.Head, in.HeadWarnings}}
+	found := false
 	for _, name := range names {
-		for _, side := range []struct {
-			rev      revision
-			rendered diff.Rendered
-			warnings map[string][]diff.Warning
-		}{{base, in.Base, in.BaseWarnings}, {head, in.Head, in.HeadWarnings}} {
-			if !isEnvironment(side.rev.root, name) {
-				continue // added or removed by the change
-			}
-			jobs = append(jobs, job{side.rev, name, side.rendered, side.warnings})
+		for _, sd := range sides {
+			found = found || isEnvironment(sd.rev.root, name)
 		}
 	}
-	if len(jobs) == 0 {
+	if !found {
 		return nil, fmt.Errorf("no environment %s in either revision", strings.Join(names, ", "))
 	}
-
 	var mu sync.Mutex
 	var errs []error
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
-	for _, j := range jobs {
+	for _, name := range names {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			objs, warnings, err := renderRevision(ctx, j.rev, j.name, f)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", j.rev.label, err))
-				return
+			for _, sd := range sides {
+				if !isEnvironment(sd.rev.root, name) {
+					continue // added or removed by the change
+				}
+				objs, warnings, err := renderRevision(ctx, sd.rev, name, f)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", sd.rev.label, err))
+				} else {
+					sd.rendered[name], sd.warnings[name] = objs, warnings
+				}
+				mu.Unlock()
 			}
-			j.rendered[j.name], j.warnings[j.name] = objs, warnings
 		})
 	}
 	wg.Wait()

@@ -210,7 +210,11 @@ func handleRender(ctx context.Context, input json.RawMessage) (any, error) {
 			return reply, nil
 		}
 	}
-	result, err := renderEnvironment(ctx, p, req.VendorDir, lock)
+	var components render.Cache
+	if cache != "" {
+		components = dirCache{filepath.Join(filepath.Dir(cache), "components")}
+	}
+	result, err := renderEnvironment(ctx, p, render.Options{VendorDir: req.VendorDir, Lock: lock, Cache: components, Build: buildID()})
 	if err != nil {
 		return nil, err
 	}
@@ -270,9 +274,9 @@ func evaluateForRender(ctx context.Context, env platform.Environment, lockFile s
 
 // renderEnvironment renders p and applies the policy; any violation is an
 // error listing all of them.
-func renderEnvironment(ctx context.Context, p *platform.Platform, vendorDir string, lock *source.Lock) (*render.Result, error) {
+func renderEnvironment(ctx context.Context, p *platform.Platform, opts render.Options) (*render.Result, error) {
 	env := p.Environment
-	result, err := render.Render(ctx, p, render.Options{VendorDir: vendorDir, Lock: lock})
+	result, err := render.Render(ctx, p, opts)
 	if err != nil {
 		return nil, err
 	}
