@@ -207,7 +207,7 @@ func compareEnvironment(name string, base, head map[string][]*unstructured.Unstr
 	sort.Strings(names)
 	for _, n := range names {
 		c := comps[n]
-		sort.Slice(c.Objects, func(i, j int) bool {
+		sort.SliceStable(c.Objects, func(i, j int) bool {
 			a, b := c.Objects[i], c.Objects[j]
 			if ra, rb := actionRank[a.Action], actionRank[b.Action]; ra != rb {
 				return ra < rb

@@ -168,10 +168,13 @@ func (r *Report) renderMarkdown(p mdPlan, limit int) (string, bool) {
 
 	var hiddenObjects, hiddenDiffs int
 	shownRows := min(p.rows, len(r.Environments))
-	if !r.Changed() {
+	switch {
+	case len(r.Environments) == 0:
+		b.WriteString("No changes: neither revision has an environment.\n")
+	case !r.Changed():
 		b.WriteString(fmt.Sprintf("No changes: the rendered objects of %s are the same in both revisions.\n",
 			plural(len(r.Environments), "the environment", "all "+strconv.Itoa(len(r.Environments))+" environments")))
-	} else {
+	default:
 		if shownRows > 0 {
 			b.WriteString("| Environment | Status | Added | Changed | Removed |\n| --- | --- | ---: | ---: | ---: |\n")
 			for _, e := range r.Environments[:shownRows] {
