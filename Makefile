@@ -86,6 +86,7 @@ update-golden: docs ## Rewrite expected outputs (CLI scripts, docs); review the 
 bench: build tools ## Measure vet and render against cue, helm and kustomize (bench/*.sh).
 	bench/vet.sh $(BIN)/plinth
 	FIXTURES=$(FIXTURES) bench/render.sh
+	FIXTURES=$(FIXTURES) bench/diff.sh
 
 .PHONY: clean
 clean: ## Remove build outputs.

@@ -5,6 +5,10 @@ import (
 	"context"
 	"sync"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/plinth-platform/plinth/lib/source"
 )
 
 // memCache is a render.Cache in memory that counts hits.
@@ -52,9 +56,14 @@ func TestComponentCache(t *testing.T) {
 	if cache.puts != 9 || cache.hits != 0 {
 		t.Fatalf("first render: %d puts, %d hits", cache.puts, cache.hits)
 	}
+	for key, data := range cache.entries {
+		if _, _, err := decodeCached(data); err != nil {
+			t.Fatalf("entry %s cannot be read back: %v", key, err)
+		}
+	}
 	warm := render(opts)
-	if cache.hits != 9 {
-		t.Fatalf("second render: %d hits, want 9", cache.hits)
+	if cache.hits != 9 || cache.puts != 9 {
+		t.Fatalf("second render: %d hits, %d puts; want 9 hits and no new entry", cache.hits, cache.puts)
 	}
 	plain := render(Options{VendorDir: dir, Lock: lock})
 	for name := range plain {
@@ -62,4 +71,38 @@ func TestComponentCache(t *testing.T) {
 			t.Errorf("%s differs with the cache", name)
 		}
 	}
+}
+
+// TestCachedRoundTrip: what encodeCached writes, decodeCached reads back
+// as the same objects and warnings (a cache entry that cannot be read
+// would only ever cost a full render, silently).
+func TestCachedRoundTrip(t *testing.T) {
+	objs := evaluateAndRender(t, "dev")
+	data, err := encodeCached(objs, []string{"chart x is deprecated", "two\nlines"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, warnings, err := decodeCached(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) != 2 || warnings[1] != "two\nlines" {
+		t.Errorf("warnings: %q", warnings)
+	}
+	if !bytes.Equal(canonical(t, got), canonical(t, objs)) || len(got) != len(objs) || len(objs) == 0 {
+		t.Errorf("objects differ after the round trip: %d vs %d", len(got), len(objs))
+	}
+}
+
+func evaluateAndRender(t *testing.T, name string) []*unstructured.Unstructured {
+	t.Helper()
+	r, err := Render(context.Background(), evaluateExample(name), Options{Lock: &source.Lock{Version: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var objs []*unstructured.Unstructured
+	for _, c := range r.Components {
+		objs = append(objs, c.Objects...)
+	}
+	return objs
 }

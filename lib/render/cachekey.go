@@ -132,8 +132,19 @@ func componentKey(c *Component, opts Options, caps Capabilities) (string, error)
 // componentCacheVersion changes when the cached form changes.
 const componentCacheVersion = "2"
 
-// A cached component: its warnings as JSON on the first line, then one
-// object per line as JSON (decoding JSON is far cheaper than YAML).
+// EncodeObjects writes objects and warnings in the form the component
+// cache keeps: the warnings as JSON on the first line, then one object per
+// line as JSON (decoding JSON is far cheaper than YAML). plinth diff hands
+// rendered components between processes this way.
+func EncodeObjects(objs []*unstructured.Unstructured, warnings []string) ([]byte, error) {
+	return encodeCached(objs, warnings)
+}
+
+// DecodeObjects reads what EncodeObjects wrote.
+func DecodeObjects(data []byte) ([]*unstructured.Unstructured, []string, error) {
+	return decodeCached(data)
+}
+
 func encodeCached(objs []*unstructured.Unstructured, warnings []string) ([]byte, error) {
 	head, err := json.Marshal(warnings)
 	if err != nil {
@@ -147,7 +158,7 @@ func encodeCached(objs []*unstructured.Unstructured, warnings []string) ([]byte,
 			return nil, err
 		}
 		b.WriteByte('\n')
-		b.Write(line)
+		b.Write(bytes.TrimSpace(line)) // MarshalJSON ends with a newline
 	}
 	return b.Bytes(), nil
 }

@@ -17,8 +17,8 @@ import (
 
 	"github.com/plinth-platform/plinth/lib/diff"
 	"github.com/plinth-platform/plinth/lib/gitrepo"
-	"github.com/plinth-platform/plinth/lib/manifest"
 	"github.com/plinth-platform/plinth/lib/platform"
+	"github.com/plinth-platform/plinth/lib/render"
 	"github.com/plinth-platform/plinth/lib/sandbox"
 )
 
@@ -216,22 +216,27 @@ func renderRevision(ctx context.Context, rev revision, name string, f *diffFlags
 		return nil, nil, err
 	}
 	vendorDir, lockFile := f.sources.resolve(rev.root)
-	reply, err := renderInSandbox(ctx, renderRequest{Env: env, VendorDir: vendorDir, LockFile: lockFile}, renderLimits())
+	reply, err := renderInSandbox(ctx, renderRequest{Env: env, VendorDir: vendorDir, LockFile: lockFile, Objects: true}, renderLimits())
 	if err != nil {
 		return nil, nil, err
 	}
-	files, err := reply.files()
+	defer reply.discard()
+	entries, err := os.ReadDir(reply.ObjectsDir)
 	if err != nil {
 		return nil, nil, err
 	}
 	objs := map[string][]*unstructured.Unstructured{}
-	for file, data := range files {
-		component, ok := strings.CutSuffix(file, ".yaml")
-		if !ok || file == "kustomization.yaml" {
+	for _, e := range entries {
+		component, ok := strings.CutSuffix(e.Name(), ".objects")
+		if !ok {
 			continue
 		}
-		if objs[component], err = manifest.Parse(data); err != nil {
-			return nil, nil, fmt.Errorf("environment %s: %s: %w", name, file, err)
+		data, err := os.ReadFile(filepath.Join(reply.ObjectsDir, e.Name()))
+		if err != nil {
+			return nil, nil, err
+		}
+		if objs[component], _, err = render.DecodeObjects(data); err != nil {
+			return nil, nil, fmt.Errorf("environment %s: component %s: %w", name, component, err)
 		}
 	}
 	var findings []platform.Finding

@@ -162,12 +162,17 @@ type renderRequest struct {
 	VendorDir string
 	LockFile  string
 	NoCache   bool
+	// Objects asks for each component's objects (render.EncodeObjects) in
+	// ObjectsDir instead of the YAML files: what diff compares.
+	Objects bool
 }
 
 type renderReply struct {
 	// Files are the rendered files, or FilesDir the render cache entry holding them.
 	Files    map[string][]byte `json:",omitempty"`
 	FilesDir string            `json:",omitempty"`
+	// ObjectsDir holds <component>.objects files when the request asked for Objects.
+	ObjectsDir string `json:",omitempty"`
 	// Temporary is a directory holding FilesDir that the parent removes after reading.
 	Temporary  string `json:",omitempty"`
 	Images     map[string]string
@@ -205,7 +210,7 @@ func handleRender(ctx context.Context, input json.RawMessage) (any, error) {
 	}
 	cache := renderCache(req)
 	key, keyErr := render.Key(p, lock, buildID())
-	if cache != "" && keyErr == nil {
+	if cache != "" && keyErr == nil && !req.Objects {
 		if reply, ok := readCached(cache, key); ok {
 			return reply, nil
 		}
@@ -217,6 +222,9 @@ func handleRender(ctx context.Context, input json.RawMessage) (any, error) {
 	result, err := renderEnvironment(ctx, p, render.Options{VendorDir: req.VendorDir, Lock: lock, Cache: components, Build: buildID()})
 	if err != nil {
 		return nil, err
+	}
+	if req.Objects {
+		return objectsReply(result)
 	}
 	files, err := render.Files(result)
 	if err != nil {
@@ -242,6 +250,27 @@ func handleRender(ctx context.Context, input json.RawMessage) (any, error) {
 		return reply, nil
 	}
 	reply.Temporary = tmp
+	return reply, nil
+}
+
+// objectsReply writes each component's objects into a temporary
+// directory that the parent reads and removes.
+func objectsReply(result *render.Result) (*renderReply, error) {
+	dir, err := os.MkdirTemp("", "plinth-objects-")
+	if err != nil {
+		return nil, err
+	}
+	reply := &renderReply{ObjectsDir: dir, Temporary: dir, Images: result.Images, Components: len(result.Components)}
+	for _, c := range result.Components {
+		data, err := render.EncodeObjects(c.Objects, c.Warnings)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, c.Name+".objects"), data, 0o644)
+		}
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("environment %s: %w", result.Environment, err)
+		}
+	}
 	return reply, nil
 }
 
