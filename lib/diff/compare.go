@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"cmp"
 	"reflect"
 	"runtime"
 	"sort"
@@ -96,16 +97,12 @@ func unionObjectKeys(a, b map[key][]entry) []key {
 	}
 	sort.Slice(keys, func(i, j int) bool {
 		x, y := keys[i], keys[j]
-		if x.group != y.group {
-			return x.group < y.group
-		}
-		if x.kind != y.kind {
-			return x.kind < y.kind
-		}
-		if x.namespace != y.namespace {
-			return x.namespace < y.namespace
-		}
-		return x.name < y.name
+		return cmp.Or(
+			cmp.Compare(x.group, y.group),
+			cmp.Compare(x.kind, y.kind),
+			cmp.Compare(x.namespace, y.namespace),
+			cmp.Compare(x.name, y.name),
+		) < 0
 	})
 	return keys
 }

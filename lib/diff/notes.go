@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strings"
@@ -19,22 +20,14 @@ var severityRank = map[string]int{SeverityDanger: 0, SeverityWarning: 1, Severit
 func sortNotes(notes []Note) {
 	sort.Slice(notes, func(i, j int) bool {
 		a, b := notes[i], notes[j]
-		if ra, rb := severityRank[a.Severity], severityRank[b.Severity]; ra != rb {
-			return ra < rb
-		}
-		if a.Environment != b.Environment {
-			return a.Environment < b.Environment
-		}
-		if a.Component != b.Component {
-			return a.Component < b.Component
-		}
-		if a.Object != b.Object {
-			return a.Object < b.Object
-		}
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		return a.Message < b.Message
+		return cmp.Or(
+			cmp.Compare(severityRank[a.Severity], severityRank[b.Severity]),
+			cmp.Compare(a.Environment, b.Environment),
+			cmp.Compare(a.Component, b.Component),
+			cmp.Compare(a.Object, b.Object),
+			cmp.Compare(a.Kind, b.Kind),
+			cmp.Compare(a.Message, b.Message),
+		) < 0
 	})
 }
 

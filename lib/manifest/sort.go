@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"cmp"
 	"sort"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -78,17 +79,11 @@ type keyedObject struct {
 
 // less orders identities for [Sort].
 func less(a, b ID) bool {
-	if ra, rb := kindRank[a.Kind], kindRank[b.Kind]; ra != rb {
-		return ra < rb
-	}
-	if a.Kind != b.Kind {
-		return a.Kind < b.Kind
-	}
-	if a.Group != b.Group {
-		return a.Group < b.Group
-	}
-	if a.Namespace != b.Namespace {
-		return a.Namespace < b.Namespace
-	}
-	return a.Name < b.Name
+	return cmp.Or(
+		cmp.Compare(kindRank[a.Kind], kindRank[b.Kind]),
+		cmp.Compare(a.Kind, b.Kind),
+		cmp.Compare(a.Group, b.Group),
+		cmp.Compare(a.Namespace, b.Namespace),
+		cmp.Compare(a.Name, b.Name),
+	) < 0
 }
