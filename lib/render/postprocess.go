@@ -2,7 +2,6 @@ package render
 
 import (
 	"fmt"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -79,18 +78,8 @@ func rewriteImages(o *unstructured.Unstructured, mirror string, images map[strin
 		images[ref.String()] = m.String()
 		return m
 	}
-	for _, c := range manifest.Containers(o) {
-		ref, err := image.Parse(c.Image)
-		if err != nil {
-			return fmt.Errorf("%s.image: %w", c.Path, err)
-		}
-		if m := to(ref).String(); mirror != "" && m != c.Image {
-			if err := manifest.SetImage(o, c.Path, m); err != nil {
-				return err
-			}
-		}
-	}
-	// Image names in free text: ConfigMap data, container args, commands and env values.
+	// Image names in free text: ConfigMap data, container args, commands
+	// and env values (recorded always, rewritten only with a mirror).
 	rewrite := func(s string) string {
 		out := image.Rewrite(s, to)
 		if mirror == "" {
@@ -107,9 +96,16 @@ func rewriteImages(o *unstructured.Unstructured, mirror string, images map[strin
 			}
 		}
 	}
-	walkContainers(o.Object, func(c map[string]any) {
+	for _, c := range manifest.Containers(o) {
+		ref, err := image.Parse(c.Image)
+		if err != nil {
+			return fmt.Errorf("%s.image: %w", c.Path, err)
+		}
+		if m := to(ref).String(); mirror != "" {
+			c.Fields["image"] = m // Fields is the container inside o
+		}
 		for _, field := range []string{"args", "command"} {
-			if list, ok := c[field].([]any); ok {
+			if list, ok := c.Fields[field].([]any); ok {
 				for i, v := range list {
 					if s, ok := v.(string); ok {
 						list[i] = rewrite(s)
@@ -117,7 +113,7 @@ func rewriteImages(o *unstructured.Unstructured, mirror string, images map[strin
 				}
 			}
 		}
-		if envs, ok := c["env"].([]any); ok {
+		if envs, ok := c.Fields["env"].([]any); ok {
 			for _, e := range envs {
 				if em, ok := e.(map[string]any); ok {
 					if s, ok := em["value"].(string); ok {
@@ -126,28 +122,6 @@ func rewriteImages(o *unstructured.Unstructured, mirror string, images map[strin
 				}
 			}
 		}
-	})
-	return nil
-}
-
-// walkContainers calls fn on every element of every containers,
-// initContainers or ephemeralContainers list in v.
-func walkContainers(v any, fn func(map[string]any)) {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, child := range v {
-			if list, ok := child.([]any); ok && strings.HasSuffix(strings.ToLower(k), "containers") {
-				for _, c := range list {
-					if cm, ok := c.(map[string]any); ok {
-						fn(cm)
-					}
-				}
-			}
-			walkContainers(child, fn)
-		}
-	case []any:
-		for _, child := range v {
-			walkContainers(child, fn)
-		}
 	}
+	return nil
 }
