@@ -189,29 +189,34 @@ type treeCache struct {
 }
 
 func (t *treeCache) get(opts Options, k KustomizePart) (filesys.FileSystem, string, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	var key, label string
-	var fsys fs.FS
 	switch {
 	case k.Git != nil:
-		src := source.Source{URL: k.Git.URL, Ref: k.Git.Ref}
-		dir, err := source.Resolve(opts.VendorDir, opts.Lock, src)
+		key, label = "git:"+k.Git.URL+"@"+k.Git.Ref, fmt.Sprintf("%s@%s", k.Git.URL, k.Git.Ref)
+	case k.Overlay != "":
+		key, label = "overlay:"+k.Overlay, "overlays/"+k.Overlay
+	default:
+		return nil, "", fmt.Errorf("a kustomize part needs a git source or an overlay")
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	// Verify and copy a tree once per render, however many parts use it.
+	if mem, ok := t.trees[key]; ok {
+		return mem, label, nil
+	}
+	var fsys fs.FS
+	if k.Git != nil {
+		dir, err := source.Resolve(opts.VendorDir, opts.Lock, source.Source{URL: k.Git.URL, Ref: k.Git.Ref})
 		if err != nil {
 			return nil, "", err
 		}
-		key, label, fsys = "git:"+dir, fmt.Sprintf("%s@%s", k.Git.URL, k.Git.Ref), os.DirFS(dir)
-	case k.Overlay != "":
+		fsys = os.DirFS(dir)
+	} else {
 		sub, err := fs.Sub(overlays.FS, k.Overlay)
 		if err != nil {
 			return nil, "", err
 		}
-		key, label, fsys = "overlay:"+k.Overlay, "overlays/"+k.Overlay, sub
-	default:
-		return nil, "", fmt.Errorf("a kustomize part needs a git source or an overlay")
-	}
-	if mem, ok := t.trees[key]; ok {
-		return mem, label, nil
+		fsys = sub
 	}
 	mem, err := memTree(fsys, label)
 	if err != nil {
