@@ -40,13 +40,9 @@ func Key(p *platform.Platform, lock *source.Lock, build string) (string, error) 
 		return "", err
 	}
 	mirror, _ := p.Value.LookupPath(cue.ParsePath("env.network.mirrors.images")).String()
-	var digests []string
-	for _, s := range Sources(comps) {
-		l, ok := lock.Find(s)
-		if !ok {
-			return "", fmt.Errorf("%s is not in plinth.lock: run plinth vendor", s)
-		}
-		digests = append(digests, s.Key()+"="+l.Digest)
+	digests, err := lockedDigests(comps, lock)
+	if err != nil {
+		return "", err
 	}
 	overlaysDigest, err := overlaysSum()
 	if err != nil {
@@ -65,6 +61,19 @@ func Key(p *platform.Platform, lock *source.Lock, build string) (string, error) 
 	}
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:]), nil
+}
+
+// lockedDigests names every source of comps with the digest the lock pins.
+func lockedDigests(comps map[string]*Component, lock *source.Lock) ([]string, error) {
+	var digests []string
+	for _, s := range Sources(comps) {
+		l, ok := lock.Find(s)
+		if !ok {
+			return nil, fmt.Errorf("%s is not in plinth.lock: run plinth vendor", s)
+		}
+		digests = append(digests, s.Key()+"="+l.Digest)
+	}
+	return digests, nil
 }
 
 func userValues(comps map[string]*Component) map[string]map[string]any {
@@ -97,13 +106,9 @@ var overlaysSum = sync.OnceValues(func() (string, error) {
 // configured, the Kubernetes and API versions, the locked digests of its
 // sources, plinth's overlays when it uses one, and the build.
 func componentKey(c *Component, opts Options, caps Capabilities) (string, error) {
-	var digests []string
-	for _, s := range Sources(map[string]*Component{c.Name: c}) {
-		l, ok := opts.Lock.Find(s)
-		if !ok {
-			return "", fmt.Errorf("%s is not in plinth.lock: run plinth vendor", s)
-		}
-		digests = append(digests, s.Key()+"="+l.Digest)
+	digests, err := lockedDigests(map[string]*Component{c.Name: c}, opts.Lock)
+	if err != nil {
+		return "", err
 	}
 	var overlays string
 	for _, k := range c.Kustomize {
