@@ -92,7 +92,8 @@ Exit status, as diff(1): 0 no change, 1 changes, 2 error.`,
 // revision is one side of a diff: a tree on disk and how to name it.
 type revision struct {
 	label string
-	root  string // the environments repository's root in that tree
+	root  string   // the environments repository's root in that tree
+	envs  []string // its environments
 }
 
 func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string) (*diff.Report, error) {
@@ -143,11 +144,12 @@ func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string) (
 		}
 	}
 
+	// A revision without environments/ simply has none.
+	base.envs, _ = platform.List(base.root)
+	head.envs, _ = platform.List(head.root)
 	names := args
 	if len(names) == 0 {
-		a, _ := platform.List(base.root)
-		b, _ := platform.List(head.root)
-		names = slices.Compact(slices.Sorted(slices.Values(append(a, b...))))
+		names = slices.Compact(slices.Sorted(slices.Values(slices.Concat(base.envs, head.envs))))
 	}
 	in := diff.Input{
 		Base: diff.Rendered{}, Head: diff.Rendered{},
@@ -166,7 +168,7 @@ func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string) (
 	found := false
 	for _, name := range names {
 		for _, sd := range sides {
-			found = found || isEnvironment(sd.rev.root, name)
+			found = found || slices.Contains(sd.rev.envs, name)
 		}
 	}
 	if !found {
@@ -181,7 +183,7 @@ func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string) (
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			for _, sd := range sides {
-				if !isEnvironment(sd.rev.root, name) {
+				if !slices.Contains(sd.rev.envs, name) {
 					continue // added or removed by the change
 				}
 				objs, warnings, err := renderRevision(ctx, sd.rev, name, f)
@@ -201,11 +203,6 @@ func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string) (
 		return nil, errors.Join(errs...)
 	}
 	return diff.Compare(in), nil
-}
-
-func isEnvironment(root, name string) bool {
-	matches, _ := filepath.Glob(filepath.Join(root, platform.EnvironmentsDir, name, "*.cue"))
-	return len(matches) > 0
 }
 
 // renderRevision renders one environment of one revision in the sandbox,
