@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sync"
 
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 )
@@ -20,19 +20,18 @@ func Encode(w io.Writer, objs []*unstructured.Unstructured) error {
 	// Marshal concurrently (it is most of Encode's time), write in order.
 	docs := make([][]byte, len(objs))
 	errs := make([]error, len(objs))
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, o := range objs {
 		if o == nil {
 			return fmt.Errorf("object %d: nil object", i+1)
 		}
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		g.Go(func() error {
 			docs[i], errs[i] = yaml.Marshal(o.Object)
+			return nil
 		})
 	}
-	wg.Wait()
+	g.Wait() // every goroutine returns nil: errors are kept per item
 	for i, o := range objs {
 		if errs[i] != nil {
 			return fmt.Errorf("%s: encode: %w", IDOf(o), errs[i])

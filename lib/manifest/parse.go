@@ -10,8 +10,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
@@ -154,21 +154,20 @@ func splitYAML(data []byte) ([]document, error) {
 	}
 	flush()
 
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for _, r := range raws {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		g.Go(func() error {
 			if r.err = trailingJSON(r.text); r.err == nil {
 				r.json, r.err = yaml.YAMLToJSON(r.text)
 				if r.err != nil {
 					r.err = streamLine(r.err, r.begin)
 				}
 			}
+			return nil
 		})
 	}
-	wg.Wait()
+	g.Wait() // every goroutine returns nil: errors are kept per item
 
 	var docs []document
 	for _, r := range raws {

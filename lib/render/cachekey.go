@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"cuelang.org/go/cue"
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/plinth-platform/plinth/lib/platform"
@@ -176,18 +177,17 @@ func decodeCached(data []byte) ([]*unstructured.Unstructured, []string, error) {
 	}
 	objs := make([]*unstructured.Unstructured, len(lines)-1)
 	errs := make([]error, len(objs))
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, line := range lines[1:] {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		g.Go(func() error {
 			o := &unstructured.Unstructured{}
 			errs[i] = o.UnmarshalJSON(line)
 			objs[i] = o
+			return nil
 		})
 	}
-	wg.Wait()
+	g.Wait() // every goroutine returns nil: errors are kept per item
 	if err := errors.Join(errs...); err != nil {
 		return nil, nil, fmt.Errorf("cached component: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/plinth-platform/plinth/lib/diff"
@@ -176,12 +177,10 @@ func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string) (
 	}
 	var mu sync.Mutex
 	var errs []error
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
+	var group errgroup.Group
+	group.SetLimit(runtime.GOMAXPROCS(0))
 	for _, name := range names {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		group.Go(func() error {
 			for _, sd := range sides {
 				if !slices.Contains(sd.rev.envs, name) {
 					continue // added or removed by the change
@@ -195,9 +194,10 @@ func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string) (
 				}
 				mu.Unlock()
 			}
+			return nil
 		})
 	}
-	wg.Wait()
+	group.Wait() // every goroutine returns nil: errors are kept per item
 	if len(errs) > 0 {
 		slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 		return nil, errors.Join(errs...)

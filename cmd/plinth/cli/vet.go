@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/plinth-platform/plinth/lib/platform"
 	"github.com/plinth-platform/plinth/lib/sandbox"
@@ -78,16 +78,15 @@ type vetReport struct {
 // vetAll evaluates the environments concurrently, each in its own sandbox.
 func vetAll(ctx context.Context, envs []platform.Environment, limits sandbox.Limits) []vetReport {
 	reports := make([]vetReport, len(envs))
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, env := range envs {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		g.Go(func() error {
 			reports[i] = vetOne(ctx, env, limits)
+			return nil
 		})
 	}
-	wg.Wait()
+	g.Wait() // every goroutine returns nil: errors are kept per item
 	return reports
 }
 
