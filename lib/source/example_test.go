@@ -5,6 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
+	helmrepo "helm.sh/helm/v3/pkg/repo"
 
 	"github.com/plinth-platform/plinth/lib/source"
 )
@@ -18,14 +23,32 @@ func Example() {
 	defer os.RemoveAll(repo)
 	vendorDir := filepath.Join(repo, "vendor")
 
-	chart := source.Source{
+	// The bank's chart mirror: one chart and its index.
+	mirror := filepath.Join(repo, "mirror")
+	os.Mkdir(mirror, 0o755)
+	_, err := chartutil.Save(&chart.Chart{
+		Metadata:  &chart.Metadata{APIVersion: "v2", Name: "nfs-subdir-external-provisioner", Version: "4.0.18"},
+		Templates: []*chart.File{{Name: "templates/sc.yaml", Data: []byte("apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: nfs}\nprovisioner: nfs\n")}},
+	}, mirror)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	index, err := helmrepo.IndexDirectory(mirror, "")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	index.WriteFile(filepath.Join(mirror, "index.yaml"), 0o644)
+
+	nfs := source.Source{
 		Repo:    "https://kubernetes-sigs.github.io/nfs-subdir-external-provisioner",
 		Chart:   "nfs-subdir-external-provisioner",
 		Version: "4.0.18",
 	}
-	lock, err := source.Vendor(ctx, []source.Source{chart}, nil, source.VendorOptions{
+	lock, err := source.Vendor(ctx, []source.Source{nfs}, nil, source.VendorOptions{
 		Dir:          vendorDir,
-		ChartsMirror: filepath.Join("..", "..", "..", "shared", "fixtures", "charts"),
+		ChartsMirror: mirror,
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -37,7 +60,7 @@ func Example() {
 	}
 	for _, e := range lock.Sources {
 		fmt.Println(e.Key)
-		fmt.Println(e.Path, e.Digest)
+		fmt.Println(e.Path, strings.HasPrefix(e.Digest, "sha256:"))
 	}
 
 	// At render time: no network, just the lock and the vendor directory.
@@ -46,18 +69,18 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	path, err := source.Resolve(vendorDir, lock, chart)
+	path, err := source.Resolve(vendorDir, lock, nfs)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println(filepath.Rel(repo, path))
 
-	_, err = source.Resolve(vendorDir, lock, source.Source{Repo: chart.Repo, Chart: chart.Chart, Version: "4.0.19"})
+	_, err = source.Resolve(vendorDir, lock, source.Source{Repo: nfs.Repo, Chart: nfs.Chart, Version: "4.0.19"})
 	fmt.Println(err)
 	// Output:
 	// helm:https://kubernetes-sigs.github.io/nfs-subdir-external-provisioner#nfs-subdir-external-provisioner@4.0.18
-	// charts/nfs-subdir-external-provisioner-4.0.18.tgz sha256:4d1e7e7844aa661a7ae09793d20e261121d7ee6e508aa956a3b917124088c2d7
+	// charts/nfs-subdir-external-provisioner-4.0.18.tgz true
 	// vendor/charts/nfs-subdir-external-provisioner-4.0.18.tgz <nil>
 	// chart nfs-subdir-external-provisioner 4.0.19 is not in plinth.lock: run plinth vendor
 }
