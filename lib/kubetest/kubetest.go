@@ -1,0 +1,192 @@
+// Package kubetest starts a real kube-apiserver and etcd for tests, through
+// controller-runtime's envtest. The binaries are built from Go modules by
+// `make testbin` into bin/k8s-<version>/ (see docs/development.md); set
+// KUBEBUILDER_ASSETS to use others.
+//
+// A package starts one API server for all its tests in TestMain:
+//
+//	var cluster *kubetest.Cluster
+//
+//	func TestMain(m *testing.M) { kubetest.Main(m, &cluster) }
+//
+// and each test works in a namespace of its own (Cluster.Namespace), so
+// tests can run in parallel against the same server. There is no
+// controller manager: no pods run, Deployments never become available and
+// namespaces are never finalized.
+package kubetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// Cluster is a running API server with its etcd.
+type Cluster struct {
+	env     *envtest.Environment
+	config  *rest.Config
+	certDir string
+}
+
+// Main starts a cluster into *c, runs the package's tests and stops the
+// cluster. It exits the process: call it as the whole of TestMain. When
+// the binaries are missing it fails, saying how to build them: a test
+// that needs an API server never passes without one.
+func Main(m *testing.M, c **Cluster) {
+	cluster, err := Start()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "kubetest: %v\n", err)
+		os.Exit(1)
+	}
+	*c = cluster
+	code := m.Run()
+	if err := cluster.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "kubetest: %v\n", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// Start starts an API server and etcd.
+func Start() (*Cluster, error) {
+	assets, err := Assets()
+	if err != nil {
+		return nil, err
+	}
+	// A certificate directory of our own survives an API server restart,
+	// so clients keep trusting the restarted server (see Restart).
+	certDir, err := os.MkdirTemp("", "kubetest-certs-")
+	if err != nil {
+		return nil, err
+	}
+	env := &envtest.Environment{BinaryAssetsDirectory: assets}
+	env.ControlPlane.GetAPIServer().CertDir = certDir
+	cfg, err := env.Start()
+	if err != nil {
+		os.RemoveAll(certDir)
+		return nil, fmt.Errorf("starting kube-apiserver and etcd from %s: %w", assets, err)
+	}
+	// Tests create many objects quickly; client-go's default rate limit
+	// (5 QPS) would make them measure the limiter.
+	cfg.QPS, cfg.Burst = -1, -1
+	return &Cluster{env: env, config: cfg, certDir: certDir}, nil
+}
+
+// Stop stops the API server and etcd and removes their files.
+func (c *Cluster) Stop() error {
+	err := c.env.Stop()
+	return errors.Join(err, os.RemoveAll(c.certDir))
+}
+
+// StopAPIServer stops the API server, leaving etcd and its data running;
+// StartAPIServer starts it again on the same address, with the same
+// certificates, so existing clients reconnect.
+func (c *Cluster) StopAPIServer() error {
+	return c.env.ControlPlane.GetAPIServer().Stop()
+}
+
+// StartAPIServer starts the API server stopped by StopAPIServer.
+func (c *Cluster) StartAPIServer() error {
+	return c.env.ControlPlane.GetAPIServer().Start()
+}
+
+// Config returns a client configuration with full rights, without rate
+// limits. Callers may modify the copy.
+func (c *Cluster) Config() *rest.Config {
+	return rest.CopyConfig(c.config)
+}
+
+// Client returns a controller-runtime client with full rights.
+func (c *Cluster) Client(t testing.TB) client.Client {
+	t.Helper()
+	cl, err := client.New(c.Config(), client.Options{})
+	if err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	return cl
+}
+
+// Kubeconfig writes a kubeconfig file for the cluster (context "envtest")
+// into a temporary directory of the test and returns its path.
+func (c *Cluster) Kubeconfig(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, c.env.KubeConfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+var notDNS = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// Namespace creates a namespace named after the test, with a random
+// suffix, and returns its name. Namespaces are not deleted: without a
+// controller manager they would stay Terminating anyway.
+func (c *Cluster) Namespace(t testing.TB) string {
+	t.Helper()
+	name := strings.Trim(notDNS.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
+	if len(name) > 50 {
+		name = strings.TrimRight(name[:50], "-")
+	}
+	name += "-" + randomSuffix()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := c.Client(t).Create(context.Background(), ns); err != nil {
+		t.Fatalf("creating namespace %s: %v", name, err)
+	}
+	return name
+}
+
+func randomSuffix() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Assets returns the directory holding kube-apiserver and etcd:
+// $KUBEBUILDER_ASSETS, or the newest bin/k8s-* of the repository that
+// contains the working directory.
+func Assets() (string, error) {
+	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
+		return dir, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil && isRepoRoot(dir) {
+			found, _ := filepath.Glob(filepath.Join(dir, "bin", "k8s-*", "kube-apiserver"))
+			if len(found) == 0 {
+				break
+			}
+			sort.Strings(found)
+			return filepath.Dir(found[len(found)-1]), nil
+		}
+		if filepath.Dir(dir) == dir {
+			break
+		}
+	}
+	return "", errors.New("no kube-apiserver: run `make testbin` (builds bin/k8s-<version>/ from Go modules) or set KUBEBUILDER_ASSETS")
+}
+
+// isRepoRoot tells plinth's module root from the nested testbin modules.
+func isRepoRoot(dir string) bool {
+	data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	return err == nil && strings.HasPrefix(string(data), "module github.com/plinth-platform/plinth\n")
+}
