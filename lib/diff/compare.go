@@ -334,3 +334,17 @@ func compareObjects(b, h entry) (Object, bool) {
 	}
 	return o, true
 }
+
+// ObjectDiff returns the unified diff (3 lines of context) of two versions
+// of one object's canonical YAML, labelled from and to, with Secret values
+// masked, and for a Secret the keys whose values changed (nil otherwise).
+// Apply's plan and drift reports show changes with it.
+func ObjectDiff(before, after *unstructured.Unstructured, from, to string) (string, *SecretKeys) {
+	id := manifest.IDOf(after)
+	secret := isSecret(id)
+	var keys *SecretKeys
+	if secret {
+		keys = compareSecretValues(secretValues(before.Object), secretValues(after.Object))
+	}
+	return unified(canonicalYAML(masked(before.Object, secret)), canonicalYAML(masked(after.Object, secret)), from, to), keys
+}

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
+	"github.com/plinth-platform/plinth/lib/fixtures"
 	"github.com/plinth-platform/plinth/lib/manifest"
 )
 
@@ -71,7 +72,7 @@ func TestHelmMatchesHelmTemplate(t *testing.T) {
 		{"nxrm-ha-95.2.0.tgz", HelmPart{Chart: "nxrm-ha", Release: "nxrm", Namespace: "nexus"}},
 	} {
 		t.Run(c.part.Chart, func(t *testing.T) {
-			archive := filepath.Join(sharedFixtures, "charts", c.archive)
+			archive := filepath.Join(fixtures.Dir(t), "charts", c.archive)
 			c.part.Lookup = "warn" // the comparison is with helm template, whose lookup finds nothing too
 			got, _, err := renderChart(context.Background(), archive, c.part, nil, caps)
 			if err != nil {
@@ -137,7 +138,7 @@ func TestKustomizeMatchesKustomizeBuild(t *testing.T) {
 			}
 
 			tree := filepath.Join(t.TempDir(), "tree")
-			if err := os.CopyFS(tree, os.DirFS(filepath.Join(sharedFixtures, "kubeflow-manifests"))); err != nil {
+			if err := os.CopyFS(tree, os.DirFS(filepath.Join(fixtures.Dir(t), "kubeflow-manifests"))); err != nil {
 				t.Fatal(err)
 			}
 			dir := filepath.Join(tree, ".build", name)

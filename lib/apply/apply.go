@@ -1,0 +1,209 @@
+package apply
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
+	"github.com/fluxcd/pkg/ssa"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/plinth-platform/plinth/lib/inventory"
+	"github.com/plinth-platform/plinth/lib/manifest"
+	"github.com/plinth-platform/plinth/lib/render"
+)
+
+const (
+	// FieldManager is plinth's field manager name in managedFields.
+	FieldManager = "plinth"
+	// LabelEnvironment marks every object plinth renders with its environment.
+	LabelEnvironment = render.LabelEnvironment
+	// AnnotationPrune set to "disabled" keeps an object when it leaves the environment.
+	AnnotationPrune = "plinth.dev/prune"
+)
+
+// Options control an apply.
+type Options struct {
+	// DryRun plans and writes nothing.
+	DryRun bool
+	// Prune deletes objects of the previous inventory that the set no longer has.
+	Prune bool
+	// AllowEmpty allows a set without objects (which, with Prune, deletes everything).
+	AllowEmpty bool
+	// Wait waits for each layer of components to be ready (kstatus) before the next.
+	Wait bool
+	// Timeout bounds each wait: CRDs established, a namespace to appear, a layer ready.
+	Timeout time.Duration
+	// Force deletes and recreates objects whose change touches an immutable field.
+	Force bool
+	// Adopt takes over fields that other field managers own.
+	Adopt bool
+	// Revision is recorded in the inventory (a git commit, say).
+	Revision string
+	// Concurrency bounds the requests in flight (default 8).
+	Concurrency int
+	// Progress receives one line per step (nil: none).
+	Progress func(string)
+
+	env string
+}
+
+func (o Options) concurrency() int {
+	if o.Concurrency > 0 {
+		return o.Concurrency
+	}
+	return 8
+}
+
+func (o Options) timeout() time.Duration {
+	if o.Timeout > 0 {
+		return o.Timeout
+	}
+	return 5 * time.Minute
+}
+
+func (o Options) progress(format string, args ...any) {
+	if o.Progress != nil {
+		o.Progress(fmt.Sprintf(format, args...))
+	}
+}
+
+// Applier applies environments to one cluster.
+type Applier struct {
+	client  client.Client
+	manager *ssa.ResourceManager
+}
+
+// New returns an Applier for the cluster cfg points at.
+func New(cfg *rest.Config) (*Applier, error) {
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to %s: %w", cfg.Host, err)
+	}
+	poller := polling.NewStatusPoller(c, c.RESTMapper(), polling.Options{})
+	return &Applier{client: c, manager: ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: "plinth.dev"})}, nil
+}
+
+// Apply plans the environment's rendered components (in dependency
+// order, as render returns them) against the cluster and, unless
+// opts.DryRun, applies them: see the package documentation for the
+// steps. The Result lists what was done up to an error, too.
+func (a *Applier) Apply(ctx context.Context, env string, comps []render.Rendered, opts Options) (*Result, error) {
+	opts.env = env
+	a.manager.SetConcurrency(opts.concurrency())
+	items := itemsOf(comps)
+	res := &Result{Environment: env, DryRun: opts.DryRun}
+	if len(items) == 0 && !opts.AllowEmpty {
+		return res, fmt.Errorf("environment %s renders no objects: refusing to apply (and, with prune, to delete everything) without --allow-empty", env)
+	}
+
+	prev, err := inventory.Read(ctx, a.client, env)
+	if err != nil {
+		return res, err
+	}
+	opts.progress("planning %d objects (server-side dry run)", len(items))
+	failures, err := a.plan(ctx, items, opts)
+	if err != nil {
+		return res, fmt.Errorf("environment %s: planning: %w", env, err)
+	}
+	if len(failures) > 0 {
+		return res, &ValidationError{Environment: env, Failures: failures}
+	}
+	next := entries(items)
+	staleChanges, err := a.staleChanges(ctx, inventory.Minus(prev.Entries, next), opts)
+	if err != nil {
+		return res, fmt.Errorf("environment %s: %w", env, err)
+	}
+	if opts.DryRun {
+		res.Changes = append(changesOf(items, true), staleChanges...)
+		return res, nil
+	}
+
+	// Record everything this apply may create before creating it.
+	if err := a.record(ctx, prev, inventory.Union(prev.Entries, next), opts.Revision); err != nil {
+		return res, err
+	}
+	if err := a.applyStages(ctx, items, opts, res); err != nil {
+		return res, fmt.Errorf("environment %s: %w", env, err)
+	}
+	if opts.Prune && len(staleChanges) > 0 {
+		opts.progress("pruning stale objects")
+		if err := a.prune(ctx, env, staleChanges); err != nil {
+			return res, fmt.Errorf("environment %s: prune: %w", env, err)
+		}
+	}
+	res.Changes = append(res.Changes, staleChanges...)
+
+	// Stale objects left in place stay in the inventory, for a later
+	// prune; those released by annotation or label leave it.
+	var kept []inventory.Entry
+	for _, c := range staleChanges {
+		if c.Action == Kept && !c.released {
+			kept = append(kept, inventory.Entry{Component: c.Component, ID: c.ID})
+		}
+	}
+	if err := a.record(ctx, prev, inventory.Union(next, kept), opts.Revision); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// record writes the inventory when its entries or revision change: a
+// no-op apply writes nothing at all.
+func (a *Applier) record(ctx context.Context, inv *inventory.Inventory, entries []inventory.Entry, revision string) error {
+	if inv.Revision == revision && inventory.Equal(inv.Entries, entries) && !inv.Updated.IsZero() {
+		return nil
+	}
+	inv.Entries, inv.Revision = entries, revision
+	return inventory.Write(ctx, a.client, inv)
+}
+
+// itemsOf flattens the components into items with their dependency layer:
+// 0 for components without dependencies, else one more than the deepest
+// dependency.
+func itemsOf(comps []render.Rendered) []*item {
+	layer := map[string]int{}
+	var items []*item
+	for _, c := range comps {
+		l := 0
+		for _, d := range c.DependsOn {
+			l = max(l, layer[d]+1)
+		}
+		layer[c.Name] = l
+		for _, o := range c.Objects {
+			items = append(items, &item{component: c.Name, layer: l, obj: o, id: manifest.IDOf(o)})
+		}
+	}
+	return items
+}
+
+func entries(items []*item) []inventory.Entry {
+	es := make([]inventory.Entry, len(items))
+	for i, it := range items {
+		es[i] = inventory.Entry{Component: it.component, ID: it.id}
+	}
+	inventory.Sort(es)
+	return es
+}
+
+func changesOf(items []*item, withDiff bool) []Change {
+	out := make([]Change, 0, len(items))
+	for _, it := range items {
+		c := Change{Component: it.component, ID: it.id, Action: it.action, Reason: it.reason}
+		if withDiff {
+			c.Diff, c.SecretKeys = it.diff, it.secretKeys
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func sortFailures(fs []Failure) {
+	slices.SortFunc(fs, func(x, y Failure) int {
+		return cmp.Or(cmp.Compare(x.Component, y.Component), cmp.Compare(x.ID.String(), y.ID.String()))
+	})
+}

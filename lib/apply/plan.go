@@ -1,0 +1,361 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/plinth-platform/plinth/lib/diff"
+	"github.com/plinth-platform/plinth/lib/inventory"
+	"github.com/plinth-platform/plinth/lib/manifest"
+)
+
+// item is one object of the set with its plan.
+type item struct {
+	component string
+	layer     int
+	obj       *unstructured.Unstructured
+	id        manifest.ID
+	action    Action
+	reason    string
+	// waitNamespace is the namespace a controller creates (Kubeflow's
+	// profile controller) that the object must wait for.
+	waitNamespace string
+	diff          string
+	secretKeys    *diff.SecretKeys
+}
+
+// setFacts are what the set itself creates, which the cluster cannot know
+// before the set is applied.
+type setFacts struct {
+	namespaces map[string]bool
+	// profiles are Kubeflow Profiles: the profile controller creates a
+	// namespace of the same name.
+	profiles map[string]bool
+	// crds maps "group/Kind" to the CRD that defines it.
+	crds map[string]*unstructured.Unstructured
+}
+
+func factsOf(items []*item) setFacts {
+	f := setFacts{namespaces: map[string]bool{}, profiles: map[string]bool{}, crds: map[string]*unstructured.Unstructured{}}
+	for _, it := range items {
+		switch {
+		case it.id.Group == "" && it.id.Kind == "Namespace":
+			f.namespaces[it.id.Name] = true
+		case it.id.Group == "kubeflow.org" && it.id.Kind == "Profile":
+			f.profiles[it.id.Name] = true
+		case it.id.Group == "apiextensions.k8s.io" && it.id.Kind == "CustomResourceDefinition":
+			group, _, _ := unstructured.NestedString(it.obj.Object, "spec", "group")
+			kind, _, _ := unstructured.NestedString(it.obj.Object, "spec", "names", "kind")
+			f.crds[group+"/"+kind] = it.obj
+		}
+	}
+	return f
+}
+
+// plan dry-runs every item and sets its action; it returns every failure.
+func (a *Applier) plan(ctx context.Context, items []*item, opts Options) ([]Failure, error) {
+	existing, err := a.existing(ctx, items, opts)
+	if err != nil {
+		return nil, err
+	}
+	facts := factsOf(items)
+	var (
+		mu       sync.Mutex
+		failures []Failure
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.concurrency())
+	for _, it := range items {
+		g.Go(func() error {
+			msg, field, err := a.planOne(gctx, it, facts, existing, opts)
+			if err != nil {
+				return err
+			}
+			if msg != "" {
+				mu.Lock()
+				failures = append(failures, Failure{Component: it.component, ID: it.id, Field: field, Message: msg})
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	sortFailures(failures)
+	return failures, nil
+}
+
+// planOne dry-runs one item. A refusal of the object comes back as a
+// message (and the field at fault); err is for failures of plinth or of
+// the connection, which stop the plan.
+func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existing map[string]*unstructured.Unstructured, opts Options) (msg, field string, err error) {
+	dry := it.obj.DeepCopy()
+	err = a.dryRun(ctx, dry, opts.Adopt)
+	var status apierrors.APIStatus
+	switch {
+	case err == nil:
+		return "", "", a.classify(ctx, it, dry, existing[inventory.Key(it.id)], opts)
+
+	case meta.IsNoMatchError(err) || isNoKind(err):
+		crd := facts.crds[it.id.GroupKind()]
+		if crd == nil {
+			return fmt.Sprintf("the cluster does not serve %s %s and the environment installs no CRD for it", it.id.APIVersion(), it.id.Kind), "", nil
+		}
+		if msg, field := validateCustomResource(crd, it.obj); msg != "" {
+			return msg, field, nil
+		}
+		it.action = Created
+		return "", "", nil
+
+	case missingNamespace(err):
+		ns := it.obj.GetNamespace()
+		if !facts.namespaces[ns] && !facts.profiles[ns] {
+			return fmt.Sprintf("namespace %s does not exist and the environment does not create it", ns), "", nil
+		}
+		// The namespace comes with this set: validate the object as it
+		// would be in an existing namespace.
+		dry := it.obj.DeepCopy()
+		dry.SetNamespace(metav1.NamespaceDefault)
+		if err := a.dryRun(ctx, dry, true); err != nil {
+			if transient(err) {
+				return "", "", err
+			}
+			msg, field := describe(err)
+			return msg, field, nil
+		}
+		it.action = Created
+		if !facts.namespaces[ns] {
+			it.waitNamespace = ns
+			it.reason = "namespace " + ns + " is created by Kubeflow's profile controller for Profile " + ns
+		}
+		return "", "", nil
+
+	case apierrors.IsConflict(err) && errors.As(err, &status):
+		var parts []string
+		for _, c := range status.Status().Details.Causes {
+			parts = append(parts, c.Field+": "+c.Message)
+			if field == "" {
+				field = c.Field
+			}
+		}
+		return "conflict with another field manager: " + strings.Join(parts, "; ") +
+			" (change it back, or set apply: adopt: true in the environment to take the fields over)", field, nil
+
+	case immutable(err):
+		if opts.Force {
+			it.action = Recreated
+			it.reason = "immutable field changed: " + immutableFields(err)
+			return "", "", nil
+		}
+		return "immutable field changed: " + immutableFields(err) + " (use --force to delete and recreate the object)", immutableFields(err), nil
+
+	case transient(err):
+		return "", "", fmt.Errorf("%s: %w", it.id, err)
+	}
+	msg, field = describe(err)
+	return msg, field, nil
+}
+
+// classify sets the action of an item whose dry run succeeded, comparing
+// the result with the object in the cluster.
+func (a *Applier) classify(ctx context.Context, it *item, dry, cur *unstructured.Unstructured, opts Options) error {
+	if dry.GetResourceVersion() == "" {
+		it.action = Created
+		return nil
+	}
+	if cur == nil {
+		// In the cluster, but not (yet) labelled as the environment's.
+		cur = &unstructured.Unstructured{}
+		cur.SetGroupVersionKind(it.obj.GroupVersionKind())
+		if err := a.client.Get(ctx, client.ObjectKeyFromObject(it.obj), cur); err != nil {
+			return fmt.Errorf("%s: %w", it.id, err)
+		}
+	}
+	if reflect.DeepEqual(comparable(cur), comparable(dry)) {
+		it.action = Unchanged
+		return nil
+	}
+	it.action = Configured
+	if opts.DryRun {
+		name := it.id.String()
+		it.diff, it.secretKeys = diff.ObjectDiff(shown(cur), shown(dry), "cluster/"+name, "applied/"+name)
+	}
+	return nil
+}
+
+// existing lists the environment's objects in the cluster, one request per
+// kind, so that planning an unchanged object costs one request.
+func (a *Applier) existing(ctx context.Context, items []*item, opts Options) (map[string]*unstructured.Unstructured, error) {
+	kinds := map[schema.GroupVersionKind]bool{}
+	for _, it := range items {
+		kinds[it.obj.GroupVersionKind()] = true
+	}
+	var mu sync.Mutex
+	out := map[string]*unstructured.Unstructured{}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.concurrency())
+	for gvk := range kinds {
+		g.Go(func() error {
+			list := &unstructured.UnstructuredList{}
+			list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+			err := a.client.List(gctx, list, client.MatchingLabels{LabelEnvironment: opts.env})
+			if meta.IsNoMatchError(err) || isNoKind(err) || apierrors.IsNotFound(err) {
+				return nil // the set installs the kind
+			}
+			if err != nil {
+				return fmt.Errorf("listing %s: %w", gvk.Kind, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for i := range list.Items {
+				o := &list.Items[i]
+				o.SetGroupVersionKind(gvk)
+				out[inventory.Key(manifest.IDOf(o))] = o
+			}
+			return nil
+		})
+	}
+	return out, g.Wait()
+}
+
+// dryRun applies obj in dry-run mode, obj receiving the result.
+func (a *Applier) dryRun(ctx context.Context, obj *unstructured.Unstructured, force bool) error {
+	opts := []client.PatchOption{client.DryRunAll, client.FieldOwner(FieldManager)}
+	if force {
+		opts = append(opts, client.ForceOwnership)
+	}
+	return a.client.Patch(ctx, obj, client.Apply, opts...)
+}
+
+// comparable returns the parts of an object that an apply can change.
+func comparable(o *unstructured.Unstructured) map[string]any {
+	out := make(map[string]any, len(o.Object))
+	for k, v := range o.Object {
+		out[k] = v
+	}
+	if md, ok := o.Object["metadata"].(map[string]any); ok {
+		md2 := make(map[string]any, len(md))
+		for k, v := range md {
+			if k != "managedFields" {
+				md2[k] = v
+			}
+		}
+		out["metadata"] = md2
+	}
+	return out
+}
+
+// shown returns a copy of o without the metadata the server maintains,
+// for diffs.
+func shown(o *unstructured.Unstructured) *unstructured.Unstructured {
+	c := &unstructured.Unstructured{Object: comparable(o)}
+	md := c.Object["metadata"].(map[string]any)
+	for _, k := range []string{"resourceVersion", "generation", "uid", "creationTimestamp"} {
+		delete(md, k)
+	}
+	delete(c.Object, "status")
+	return c
+}
+
+func isNoKind(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "no matches for kind")
+}
+
+// missingNamespace reports whether err says the object's namespace does
+// not exist (an apply creates the object itself when it is missing).
+func missingNamespace(err error) bool {
+	var status apierrors.APIStatus
+	if !apierrors.IsNotFound(err) || !errors.As(err, &status) {
+		return false
+	}
+	d := status.Status().Details
+	return d != nil && d.Kind == "namespaces"
+}
+
+// immutable reports whether every cause of an Invalid error is an
+// immutable field, so the object is otherwise valid.
+func immutable(err error) bool {
+	var status apierrors.APIStatus
+	if !apierrors.IsInvalid(err) || !errors.As(err, &status) {
+		return false
+	}
+	d := status.Status().Details
+	if d == nil || len(d.Causes) == 0 {
+		return false
+	}
+	for _, c := range d.Causes {
+		if !strings.Contains(c.Message, "immutable") {
+			return false
+		}
+	}
+	return true
+}
+
+func immutableFields(err error) string {
+	var status apierrors.APIStatus
+	errors.As(err, &status)
+	var fields []string
+	for _, c := range status.Status().Details.Causes {
+		fields = append(fields, c.Field)
+	}
+	return strings.Join(fields, ", ")
+}
+
+// describe turns the server's refusal into a message and the first field
+// it names.
+func describe(err error) (msg, field string) {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		if d := status.Status().Details; d != nil && len(d.Causes) > 0 {
+			var parts []string
+			for _, c := range d.Causes {
+				if field == "" {
+					field = c.Field
+				}
+				if c.Field != "" {
+					parts = append(parts, c.Field+": "+c.Message)
+				} else {
+					parts = append(parts, c.Message)
+				}
+			}
+			return strings.Join(parts, "; "), field
+		}
+		return status.Status().Message, ""
+	}
+	return err.Error(), ""
+}
+
+// transient reports errors of the connection or the server rather than
+// of the object: they stop the plan instead of becoming failures.
+func transient(err error) bool {
+	switch {
+	case apierrors.IsInvalid(err), apierrors.IsConflict(err), apierrors.IsBadRequest(err),
+		apierrors.IsForbidden(err), apierrors.IsNotFound(err), apierrors.IsAlreadyExists(err),
+		apierrors.IsMethodNotSupported(err), apierrors.IsNotAcceptable(err),
+		apierrors.IsUnsupportedMediaType(err), apierrors.IsRequestEntityTooLargeError(err):
+		return false
+	}
+	var status apierrors.APIStatus
+	if errors.As(err, &status) && status.Status().Code == 422 {
+		return false
+	}
+	// Admission webhooks refuse with an internal error whose message
+	// says so; that is about the object.
+	if s := err.Error(); strings.Contains(s, "admission webhook") || strings.Contains(s, "failed calling webhook") {
+		return false
+	}
+	return true
+}
