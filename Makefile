@@ -61,6 +61,14 @@ $(TESTBIN)/etcd:
 	mkdir -p $(TESTBIN)
 	cd testbin/etcd && $(GO) build -o $@ .
 
+# kubectl of the same version, for bench/apply.sh only (not part of
+# testbin); `make bin/k8s-<version>/kubectl` builds it too.
+KUBECTL_LDFLAGS := $(foreach p,k8s.io/component-base/version k8s.io/client-go/pkg/version,\
+	-X $(p).gitVersion=$(K8S_VERSION) -X $(p).gitMajor=1 -X $(p).gitMinor=34)
+$(TESTBIN)/kubectl bin/k8s-$(K8S_VERSION)/kubectl:
+	mkdir -p $(TESTBIN)
+	cd testbin/kubectl && $(GO) build -o $(TESTBIN)/kubectl -ldflags "$(KUBECTL_LDFLAGS)" .
+
 .PHONY: test
 test: tools testbin ## Run every test (unit, rule tables, renders vs helm/kustomize, real API server, CLI scripts, docs).
 	KUBEBUILDER_ASSETS=$(TESTBIN) $(GO) test -count=1 $(GO_TEST_ARGS) ./...
@@ -103,10 +111,11 @@ update-golden: docs ## Rewrite expected outputs (CLI scripts, docs); review the 
 	$(BIN)/plinth render dev --root $(CURDIR)
 
 .PHONY: bench
-bench: build tools ## Measure vet and render against cue, helm and kustomize (bench/*.sh).
+bench: build tools testbin $(TESTBIN)/kubectl ## Measure vet, render, diff and apply against cue, helm, kustomize and kubectl (bench/*.sh).
 	bench/vet.sh $(BIN)/plinth
 	FIXTURES=$(FIXTURES) bench/render.sh
 	FIXTURES=$(FIXTURES) bench/diff.sh
+	KUBEBUILDER_ASSETS=$(TESTBIN) KUBECTL=$(TESTBIN)/kubectl bench/apply.sh
 
 .PHONY: clean
 clean: ## Remove build outputs.
