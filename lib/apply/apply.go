@@ -9,6 +9,7 @@ import (
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -95,8 +96,11 @@ func New(cfg *rest.Config) (*Applier, error) {
 func (a *Applier) Apply(ctx context.Context, env string, comps []render.Rendered, opts Options) (*Result, error) {
 	opts.env = env
 	a.manager.SetConcurrency(opts.concurrency())
-	items := itemsOf(comps)
 	res := &Result{Environment: env, DryRun: opts.DryRun}
+	items, err := itemsOf(comps)
+	if err != nil {
+		return res, fmt.Errorf("environment %s: %w", env, err)
+	}
 	if len(items) == 0 && !opts.AllowEmpty {
 		return res, fmt.Errorf("environment %s renders no objects: refusing to apply (and, with prune, to delete everything) without --allow-empty", env)
 	}
@@ -164,8 +168,10 @@ func (a *Applier) record(ctx context.Context, inv *inventory.Inventory, entries 
 
 // itemsOf flattens the components into items with their dependency layer:
 // 0 for components without dependencies, else one more than the deepest
-// dependency.
-func itemsOf(comps []render.Rendered) []*item {
+// dependency. Each object is copied through JSON: the caller's objects
+// stay untouched, and values built in Go (an int, say) become the JSON
+// types that unstructured objects must hold.
+func itemsOf(comps []render.Rendered) ([]*item, error) {
 	layer := map[string]int{}
 	var items []*item
 	for _, c := range comps {
@@ -175,10 +181,18 @@ func itemsOf(comps []render.Rendered) []*item {
 		}
 		layer[c.Name] = l
 		for _, o := range c.Objects {
-			items = append(items, &item{component: c.Name, layer: l, obj: o, id: manifest.IDOf(o)})
+			data, err := o.MarshalJSON()
+			if err != nil {
+				return nil, fmt.Errorf("component %s: %s: %w", c.Name, manifest.IDOf(o), err)
+			}
+			obj := &unstructured.Unstructured{}
+			if err := obj.UnmarshalJSON(data); err != nil {
+				return nil, fmt.Errorf("component %s: %s: %w", c.Name, manifest.IDOf(o), err)
+			}
+			items = append(items, &item{component: c.Name, layer: l, obj: obj, id: manifest.IDOf(obj)})
 		}
 	}
-	return items
+	return items, nil
 }
 
 func entries(items []*item) []inventory.Entry {

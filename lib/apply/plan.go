@@ -107,7 +107,7 @@ func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existin
 	var status apierrors.APIStatus
 	switch {
 	case err == nil:
-		return "", "", a.classify(ctx, it, dry, existing[inventory.Key(it.id)], opts)
+		return "", "", a.classify(ctx, it, dry, existing[versionedKey(it.id)], opts)
 
 	case meta.IsNoMatchError(err) || isNoKind(err):
 		crd := facts.crds[it.id.GroupKind()]
@@ -197,7 +197,9 @@ func (a *Applier) classify(ctx context.Context, it *item, dry, cur *unstructured
 }
 
 // existing lists the environment's objects in the cluster, one request per
-// kind, so that planning an unchanged object costs one request.
+// kind and version, so that planning an unchanged object costs one
+// request. The server returns every object of a kind in each version
+// asked for: the key includes the version.
 func (a *Applier) existing(ctx context.Context, items []*item, opts Options) (map[string]*unstructured.Unstructured, error) {
 	kinds := map[schema.GroupVersionKind]bool{}
 	for _, it := range items {
@@ -223,7 +225,7 @@ func (a *Applier) existing(ctx context.Context, items []*item, opts Options) (ma
 			for i := range list.Items {
 				o := &list.Items[i]
 				o.SetGroupVersionKind(gvk)
-				out[inventory.Key(manifest.IDOf(o))] = o
+				out[versionedKey(manifest.IDOf(o))] = o
 			}
 			return nil
 		})
@@ -237,6 +239,9 @@ func (a *Applier) dryRun(ctx context.Context, obj *unstructured.Unstructured, fo
 	if force {
 		opts = append(opts, client.ForceOwnership)
 	}
+	// The same request fluxcd/pkg/ssa makes (Client.Apply would need
+	// typed apply configurations).
+	//lint:ignore SA1019 server-side apply of unstructured objects, as ssa does
 	return a.client.Patch(ctx, obj, client.Apply, opts...)
 }
 
@@ -359,3 +364,5 @@ func transient(err error) bool {
 	}
 	return true
 }
+
+func versionedKey(id manifest.ID) string { return inventory.Key(id) + "@" + id.Version }

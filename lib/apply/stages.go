@@ -46,13 +46,26 @@ func (a *Applier) applyStages(ctx context.Context, items []*item, opts Options, 
 	for _, l := range slices.Sorted(maps.Keys(layers)) {
 		group := layers[l]
 		label := "components " + strings.Join(componentsOf(group), ", ")
-		for _, ns := range namespacesAwaited(group) {
+		// Objects in a namespace that a controller creates from an object
+		// of this layer (a Profile) go after the rest of the layer.
+		var now, later []*item
+		for _, it := range group {
+			if it.waitNamespace != "" {
+				later = append(later, it)
+			} else {
+				now = append(now, it)
+			}
+		}
+		if err := a.applyGroup(ctx, label, now, opts, res); err != nil {
+			return err
+		}
+		for _, ns := range namespacesAwaited(later) {
 			opts.progress("%s: waiting for namespace %s (Kubeflow's profile controller creates it)", label, ns)
 			if err := a.waitForNamespace(ctx, ns, opts.timeout()); err != nil {
 				return fmt.Errorf("%s: %w", label, err)
 			}
 		}
-		if err := a.applyGroup(ctx, label, group, opts, res); err != nil {
+		if err := a.applyGroup(ctx, label, later, opts, res); err != nil {
 			return err
 		}
 		if opts.Wait {

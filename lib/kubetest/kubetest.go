@@ -28,11 +28,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // Cluster is a running API server with its etcd.
@@ -75,6 +77,9 @@ func Start() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	// controller-runtime prints a stack trace on first use of its logger
+	// unless one is set; tests read errors, not its logs.
+	log.SetLogger(logr.Discard())
 	env := &envtest.Environment{BinaryAssetsDirectory: assets}
 	env.ControlPlane.GetAPIServer().CertDir = certDir
 	cfg, err := env.Start()

@@ -27,17 +27,19 @@ func defaultNamespace(objs []*unstructured.Unstructured, ns string) {
 	}
 }
 
-// postprocess makes a component's objects plinth's: the component's
-// namespace exists, every object carries plinth's labels, and every image
+// postprocess makes a component's objects plinth's: the namespaces it
+// creates exist (see createdNamespaces), every object carries plinth's labels, and every image
 // (in containers, and where Kubeflow keeps image names in ConfigMaps,
 // arguments and environment variables) points at the mirror.
-func postprocess(env string, c *Component, r *Rendered, scopes map[string]bool, mirror string, images map[string]string) error {
-	if c.Namespace != "" && !hasNamespace(r.Objects, c.Namespace) {
-		ns := &unstructured.Unstructured{}
-		ns.SetAPIVersion("v1")
-		ns.SetKind("Namespace")
-		ns.SetName(c.Namespace)
-		r.Objects = append(r.Objects, ns)
+func postprocess(env string, c *Component, r *Rendered, namespaces []string, scopes map[string]bool, mirror string, images map[string]string) error {
+	for _, name := range namespaces {
+		if !hasNamespace(r.Objects, name) {
+			ns := &unstructured.Unstructured{}
+			ns.SetAPIVersion("v1")
+			ns.SetKind("Namespace")
+			ns.SetName(name)
+			r.Objects = append(r.Objects, ns)
+		}
 	}
 	for _, o := range r.Objects {
 		if manifest.ClusterScoped(manifest.IDOf(o), scopes) && o.GetNamespace() != "" {
@@ -124,4 +126,33 @@ func rewriteImages(o *unstructured.Unstructured, mirror string, images map[strin
 		}
 	}
 	return nil
+}
+
+// createdNamespaces says which namespaces each component creates: its
+// own namespace, and the namespace of each of its charts that no
+// component creates or renders (as helm install --create-namespace
+// would), so that every namespaced object has its namespace exactly once.
+func createdNamespaces(comps map[string]*Component, results []Rendered) map[string][]string {
+	made := map[string]bool{}
+	out := map[string][]string{}
+	for _, r := range results {
+		if ns := comps[r.Name].Namespace; ns != "" {
+			made[ns] = true
+			out[r.Name] = append(out[r.Name], ns)
+		}
+		for _, o := range r.Objects {
+			if o.GetKind() == "Namespace" && o.GetAPIVersion() == "v1" {
+				made[o.GetName()] = true
+			}
+		}
+	}
+	for _, r := range results {
+		for _, h := range comps[r.Name].Helm {
+			if h.Namespace != "" && !made[h.Namespace] {
+				made[h.Namespace] = true
+				out[r.Name] = append(out[r.Name], h.Namespace)
+			}
+		}
+	}
+	return out
 }

@@ -103,9 +103,10 @@ func Render(ctx context.Context, p *platform.Platform, opts Options) (*Result, e
 			scopes[k] = v
 		}
 	}
+	namespaces := createdNamespaces(comps, results)
 	for i := range r.Components {
 		c := &r.Components[i]
-		if err := postprocess(env, comps[c.Name], c, scopes, mirror, r.Images); err != nil {
+		if err := postprocess(env, comps[c.Name], c, namespaces[c.Name], scopes, mirror, r.Images); err != nil {
 			return nil, fmt.Errorf("environment %s: component %s: %w", env, c.Name, err)
 		}
 		manifest.Sort(c.Objects)

@@ -1,0 +1,198 @@
+package apply_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/plinth-platform/plinth/lib/apply"
+	"github.com/plinth-platform/plinth/lib/fixtures"
+	"github.com/plinth-platform/plinth/lib/platform"
+	"github.com/plinth-platform/plinth/lib/render"
+	"github.com/plinth-platform/plinth/lib/source"
+)
+
+// renderExample renders one of the repository's example environments.
+func renderExample(t *testing.T, name string, opts render.Options) []render.Rendered {
+	t.Helper()
+	env, err := platform.Resolve(filepath.Join("..", ".."), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := platform.Evaluate(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Valid() {
+		t.Fatalf("%s is not valid: %v", name, p.Findings)
+	}
+	r, err := render.Render(context.Background(), p, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Components
+}
+
+// The dev environment (rendered from this repository alone) applies, and
+// applies again without a change or a write.
+func TestDevEndToEnd(t *testing.T) {
+	t.Parallel()
+	a, w := newApplier(t)
+	comps := renderExample(t, "dev", render.Options{Lock: &source.Lock{Version: 1}})
+	res := mustApply(t, a, "dev", comps, apply.Options{Prune: true})
+	total := 0
+	for _, c := range comps {
+		total += len(c.Objects)
+	}
+	if len(res.Changes) != total {
+		t.Fatalf("%d changes for %d objects", len(res.Changes), total)
+	}
+	for _, c := range res.Changes {
+		if c.Action != apply.Created {
+			t.Errorf("%s %s, want created", c.ID, c.Action)
+		}
+	}
+	assertReady(t, comps)
+	before := w.n.Load()
+	res = mustApply(t, a, "dev", comps, apply.Options{Prune: true})
+	for _, c := range res.Changes {
+		if c.Action != apply.Unchanged {
+			t.Errorf("second apply: %s %s", c.ID, c.Action)
+		}
+	}
+	if n := w.n.Load() - before; n != 0 {
+		t.Errorf("second apply wrote %d times", n)
+	}
+}
+
+// prod, from the fixture charts and Kubeflow manifests (CRD-heavy
+// monitoring and GPU operator, Kubeflow with tenant Profiles), applies end
+// to end and again without a change. The test cluster runs no webhook
+// servers and no controllers, so the set leaves out webhook
+// configurations (they would send every later request to a Service with
+// no pods), and the test plays Kubeflow's profile controller: it creates
+// the namespace of each Profile.
+func TestProdEndToEnd(t *testing.T) {
+	t.Parallel()
+	vendorDir, lock := fixtures.Vendor(t, catalogSources, "prod")
+	comps := renderExample(t, "prod", render.Options{VendorDir: vendorDir, Lock: lock})
+	for i := range comps {
+		var kept []*unstructured.Unstructured
+		for _, o := range comps[i].Objects {
+			switch o.GetKind() {
+			case "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration":
+				continue
+			}
+			kept = append(kept, o)
+		}
+		comps[i].Objects = kept
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go playProfileController(ctx, t)
+
+	a, w := newApplier(t)
+	res := mustApply(t, a, "prod", comps, apply.Options{Prune: true, Timeout: time.Minute})
+	counts := map[apply.Action]int{}
+	for _, c := range res.Changes {
+		counts[c.Action]++
+	}
+	t.Logf("prod: %v", counts)
+	total := 0
+	for _, c := range comps {
+		total += len(c.Objects)
+	}
+	if counts[apply.Created] != total || total < 900 {
+		t.Errorf("first apply of prod: %v, want %d creations", counts, total)
+	}
+	assertReady(t, comps)
+
+	before := w.n.Load()
+	res = mustApply(t, a, "prod", comps, apply.Options{Prune: true, Timeout: time.Minute})
+	for _, c := range res.Changes {
+		if c.Action != apply.Unchanged {
+			t.Errorf("second apply: %s %s", c.ID, c.Action)
+		}
+	}
+	if n := w.n.Load() - before; n != 0 {
+		t.Errorf("second apply wrote %d times", n)
+	}
+}
+
+// catalogSources lists the sources of an environment's catalog.
+func catalogSources(p *platform.Platform) ([]source.Source, error) {
+	comps, err := render.Catalog(p)
+	if err != nil {
+		return nil, err
+	}
+	return render.Sources(comps), nil
+}
+
+// playProfileController creates the namespace of every Kubeflow Profile,
+// as the profile controller would, until ctx ends.
+func playProfileController(ctx context.Context, t *testing.T) {
+	for ctx.Err() == nil {
+		time.Sleep(500 * time.Millisecond)
+		// A new client each time: the first ones start before the
+		// Profile CRD exists.
+		c, err := client.New(cluster.Config(), client.Options{})
+		if err != nil {
+			continue
+		}
+		list := &unstructured.UnstructuredList{}
+		list.SetAPIVersion("kubeflow.org/v1")
+		list.SetKind("ProfileList")
+		if err := c.List(ctx, list); err != nil {
+			continue
+		}
+		for _, p := range list.Items {
+			ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: p.GetName()}}
+			if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) && ctx.Err() == nil {
+				t.Logf("profile controller: %v", err)
+			}
+		}
+	}
+}
+
+// assertReady checks that every object that needs no controller to be
+// ready (everything but workloads, jobs, PVCs and custom resources whose
+// operators would report status) is ready by kstatus.
+func assertReady(t *testing.T, comps []render.Rendered) {
+	t.Helper()
+	needsController := map[string]bool{
+		"Deployment": true, "StatefulSet": true, "DaemonSet": true, "Job": true,
+		"PersistentVolumeClaim": true, "PodDisruptionBudget": true, "HorizontalPodAutoscaler": true,
+	}
+	checked := 0
+	for _, c := range comps {
+		for _, o := range c.Objects {
+			group := o.GroupVersionKind().Group
+			builtin := group == "" || group == "apps" || group == "rbac.authorization.k8s.io" || group == "apiextensions.k8s.io" ||
+				group == "networking.k8s.io" || group == "scheduling.k8s.io" || group == "storage.k8s.io" || group == "policy" || group == "batch" || group == "autoscaling"
+			if needsController[o.GetKind()] || !builtin {
+				continue
+			}
+			cur := get(t, o.GetAPIVersion(), o.GetKind(), o.GetNamespace(), o.GetName())
+			if cur == nil {
+				t.Errorf("component %s: %s/%s/%s missing", c.Name, o.GetKind(), o.GetNamespace(), o.GetName())
+				continue
+			}
+			s, err := status.Compute(cur)
+			if err != nil || s.Status != status.CurrentStatus {
+				t.Errorf("component %s: %s/%s/%s not ready: %v %v", c.Name, o.GetKind(), o.GetNamespace(), o.GetName(), s, err)
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Error("no object checked for readiness")
+	}
+}
