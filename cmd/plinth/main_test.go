@@ -17,6 +17,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/plinth-platform/plinth/cmd/plinth/cli"
+	"github.com/plinth-platform/plinth/lib/kubetest"
 )
 
 // TestMain lets testscript run the real plinth main as the "plinth"
@@ -136,4 +137,30 @@ func gitBranch(ts *testscript.TestScript, neg bool, args []string) {
 	wt, err := repo.Worktree()
 	ts.Check(err)
 	ts.Check(wt.Checkout(&git.CheckoutOptions{Branch: plumbing.NewBranchReferenceName(args[0]), Create: true, Keep: true}))
+}
+
+// TestApplyScript runs testdata/apply/*.txtar against a real API server
+// started for them (lib/kubetest), its kubeconfig in $KUBECONFIG.
+func TestApplyScript(t *testing.T) {
+	cluster, err := kubetest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := cluster.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	kubeconfig := cluster.Kubeconfig(t)
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/apply",
+		RequireExplicitExec: true,
+		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") != "",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("KUBECONFIG", kubeconfig)
+			env.Setenv("PLINTH_CACHE_DIR", filepath.Join(env.WorkDir, ".cache"))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"exitcode": exitCode},
+	})
 }

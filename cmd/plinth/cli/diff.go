@@ -19,7 +19,6 @@ import (
 	"github.com/plinth-platform/plinth/lib/diff"
 	"github.com/plinth-platform/plinth/lib/gitrepo"
 	"github.com/plinth-platform/plinth/lib/platform"
-	"github.com/plinth-platform/plinth/lib/render"
 	"github.com/plinth-platform/plinth/lib/sandbox"
 )
 
@@ -218,23 +217,9 @@ func renderRevision(ctx context.Context, rev revision, name string, f *diffFlags
 		return nil, nil, err
 	}
 	defer reply.discard()
-	entries, err := os.ReadDir(reply.ObjectsDir)
+	objs, err := reply.objects(name)
 	if err != nil {
 		return nil, nil, err
-	}
-	objs := map[string][]*unstructured.Unstructured{}
-	for _, e := range entries {
-		component, ok := strings.CutSuffix(e.Name(), ".objects")
-		if !ok {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(reply.ObjectsDir, e.Name()))
-		if err != nil {
-			return nil, nil, err
-		}
-		if objs[component], _, err = render.DecodeObjects(data); err != nil {
-			return nil, nil, fmt.Errorf("environment %s: component %s: %w", name, component, err)
-		}
 	}
 	var findings []platform.Finding
 	if err := sandbox.Run(ctx, sandboxVet, sandbox.DefaultLimits(), env, &findings); err != nil {

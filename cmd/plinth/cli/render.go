@@ -8,7 +8,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"cuelang.org/go/cue"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/spf13/cobra"
 
@@ -178,6 +182,35 @@ type renderReply struct {
 	Images     map[string]string
 	Warnings   []string
 	Components int
+	// Order and DependsOn give the components in dependency order and
+	// their dependencies, and Adopt the environment's apply.adopt, with
+	// Objects (what apply needs besides the objects).
+	Order     []string            `json:",omitempty"`
+	DependsOn map[string][]string `json:",omitempty"`
+	Adopt     bool                `json:",omitempty"`
+}
+
+// objects reads the objects of each component from ObjectsDir.
+func (r *renderReply) objects(env string) (map[string][]*unstructured.Unstructured, error) {
+	entries, err := os.ReadDir(r.ObjectsDir)
+	if err != nil {
+		return nil, err
+	}
+	objs := map[string][]*unstructured.Unstructured{}
+	for _, e := range entries {
+		component, ok := strings.CutSuffix(e.Name(), ".objects")
+		if !ok {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(r.ObjectsDir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		if objs[component], _, err = render.DecodeObjects(data); err != nil {
+			return nil, fmt.Errorf("environment %s: component %s: %w", env, component, err)
+		}
+	}
+	return objs, nil
 }
 
 const sandboxRender = "render"
@@ -224,7 +257,11 @@ func handleRender(ctx context.Context, input json.RawMessage) (any, error) {
 		return nil, err
 	}
 	if req.Objects {
-		return objectsReply(result)
+		reply, err := objectsReply(result)
+		if err == nil {
+			reply.Adopt, _ = p.Value.LookupPath(cue.ParsePath("env.apply.adopt")).Bool()
+		}
+		return reply, err
 	}
 	files, err := render.Files(result)
 	if err != nil {
@@ -260,8 +297,10 @@ func objectsReply(result *render.Result) (*renderReply, error) {
 	if err != nil {
 		return nil, err
 	}
-	reply := &renderReply{ObjectsDir: dir, Temporary: dir, Images: result.Images, Components: len(result.Components)}
+	reply := &renderReply{ObjectsDir: dir, Temporary: dir, Images: result.Images, Components: len(result.Components), DependsOn: map[string][]string{}}
 	for _, c := range result.Components {
+		reply.Order = append(reply.Order, c.Name)
+		reply.DependsOn[c.Name] = c.DependsOn
 		data, err := render.EncodeObjects(c.Objects, c.Warnings)
 		if err == nil {
 			err = os.WriteFile(filepath.Join(dir, c.Name+".objects"), data, 0o644)

@@ -1,0 +1,205 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/plinth-platform/plinth/lib/apply"
+	"github.com/plinth-platform/plinth/lib/render"
+)
+
+type applyFlags struct {
+	sources    sourceFlags
+	kube       kubeFlags
+	dryRun     bool
+	prune      bool
+	wait       bool
+	timeout    time.Duration
+	force      bool
+	allowEmpty bool
+	output     outputFormat
+}
+
+// kubeFlags select the cluster as kubectl does: --kubeconfig (else
+// $KUBECONFIG, else ~/.kube/config) and --context.
+type kubeFlags struct {
+	kubeconfig string
+	context    string
+}
+
+func (f *kubeFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG, then ~/.kube/config)")
+	cmd.Flags().StringVar(&f.context, "context", "", "kubeconfig context (default the current one)")
+}
+
+func (f *kubeFlags) config() (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = f.kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: f.context}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	// As kubectl: enough for thousands of objects without throttling.
+	cfg.QPS, cfg.Burst = 50, 300
+	return cfg, nil
+}
+
+func newApplyCommand(g *globalFlags, s Streams) *cobra.Command {
+	f := &applyFlags{output: outputFormat{value: "text", allowed: []string{"text", "json"}}}
+	cmd := &cobra.Command{
+		Use:   "apply ENV",
+		Short: "Apply an environment to its cluster with server-side apply",
+		Long: `apply renders the environment (hermetic, as plinth render) and puts it into
+the cluster with server-side apply, field manager "plinth":
+
+  1. plan: every object is applied as a server-side dry run; if any fails
+     (invalid, a field another manager owns, an immutable field, a missing
+     namespace) every failure is listed and nothing is written;
+  2. the inventory (ConfigMap plinth-system/plinth-inventory-ENV) records
+     what this apply may create, before it creates anything;
+  3. CRDs, Namespaces and ClusterRoles first, then the components in
+     dependsOn order, each layer waited for with --wait;
+  4. with --prune, objects of the inventory the environment no longer has
+     are deleted, except those annotated plinth.dev/prune: disabled;
+  5. the inventory records the new set.
+
+Progress goes to stderr, a summary per component to stdout.
+
+Exit status: 0 applied (or planned), 1 the plan refused objects (nothing
+written), 2 apply could not run or failed part way.`,
+		Example: `  # What would change in prod, with diffs; writes nothing
+  plinth apply prod --dry-run --prune
+
+  # Apply prod, delete what left it, wait for every layer to be ready
+  plinth apply prod --prune --wait --timeout 10m
+
+  # Another cluster of the kubeconfig
+  plinth apply okd --context okd-admin`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runApply(cmd, g, f, args[0], s)
+		},
+	}
+	f.sources.add(cmd)
+	f.kube.add(cmd)
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the plan (create, change with diff, delete) and write nothing")
+	cmd.Flags().BoolVar(&f.prune, "prune", false, "delete objects of the inventory that the environment no longer has")
+	cmd.Flags().BoolVar(&f.wait, "wait", false, "wait for each layer of components to be ready before the next")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "bound on each wait (CRDs, namespaces, a layer)")
+	cmd.Flags().BoolVar(&f.force, "force", false, "delete and recreate objects whose change touches an immutable field")
+	cmd.Flags().BoolVar(&f.allowEmpty, "allow-empty", false, "allow an environment without objects (with --prune: delete everything)")
+	cmd.Flags().VarP(&f.output, "output", "o", "output format: text or json")
+	return cmd
+}
+
+func runApply(cmd *cobra.Command, g *globalFlags, f *applyFlags, arg string, s Streams) error {
+	fail := func(code int, err error) error {
+		fmt.Fprintf(s.Err, "plinth apply: %v\n", err)
+		return exitCodeError{code}
+	}
+	envs, err := g.environments([]string{arg})
+	if err != nil {
+		return fail(exitError, err)
+	}
+	env := envs[0]
+	cfg, err := f.kube.config()
+	if err != nil {
+		return fail(exitError, err)
+	}
+	root, _ := g.repoRoot()
+	vendorDir, lockFile := f.sources.resolve(root)
+	fmt.Fprintf(s.Err, "rendering %s\n", env.Name)
+	reply, err := renderInSandbox(cmd.Context(), renderRequest{Env: env, VendorDir: vendorDir, LockFile: lockFile, Objects: true}, renderLimits())
+	if err != nil {
+		return fail(exitError, err)
+	}
+	defer reply.discard()
+	objs, err := reply.objects(env.Name)
+	if err != nil {
+		return fail(exitError, err)
+	}
+	comps := make([]render.Rendered, 0, len(reply.Order))
+	for _, name := range reply.Order {
+		comps = append(comps, render.Rendered{Name: name, DependsOn: reply.DependsOn[name], Objects: objs[name]})
+	}
+
+	a, err := apply.New(cfg)
+	if err != nil {
+		return fail(exitError, err)
+	}
+	res, err := a.Apply(cmd.Context(), env.Name, comps, apply.Options{
+		DryRun: f.dryRun, Prune: f.prune, AllowEmpty: f.allowEmpty, Wait: f.wait, Timeout: f.timeout,
+		Force: f.force, Adopt: reply.Adopt,
+		Progress: func(line string) { fmt.Fprintf(s.Err, "%s: %s\n", env.Name, line) },
+	})
+	if werr := writeApplyResult(s.Out, f.output.value, res); werr != nil && err == nil {
+		err = werr
+	}
+	var invalid *apply.ValidationError
+	switch {
+	case errors.As(err, &invalid):
+		return fail(exitFindings, err)
+	case err != nil:
+		return fail(exitError, err)
+	}
+	return nil
+}
+
+// writeApplyResult prints the plan's changes (dry run) and a summary per
+// component, or the result as JSON.
+func writeApplyResult(w io.Writer, format string, res *apply.Result) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	if len(res.Changes) == 0 {
+		return nil
+	}
+	if res.DryRun {
+		verbs := map[apply.Action]string{apply.Created: "create", apply.Configured: "change", apply.Recreated: "recreate", apply.Deleted: "delete", apply.Kept: "keep"}
+		for _, c := range res.Changes {
+			verb, ok := verbs[c.Action]
+			if !ok {
+				continue
+			}
+			fmt.Fprintf(w, "%s %s (%s)", verb, c.ID, c.Component)
+			if c.Reason != "" {
+				fmt.Fprintf(w, ": %s", c.Reason)
+			}
+			fmt.Fprintln(w)
+			if c.SecretKeys != nil {
+				fmt.Fprintf(w, "  secret keys changed: %s\n", strings.Join(append(append(c.SecretKeys.Added, c.SecretKeys.Changed...), c.SecretKeys.Removed...), ", "))
+			}
+			for line := range strings.Lines(c.Diff) {
+				fmt.Fprintf(w, "  %s", line)
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	actions := []apply.Action{apply.Created, apply.Configured, apply.Unchanged, apply.Recreated, apply.Deleted, apply.Kept}
+	fmt.Fprint(tw, "COMPONENT")
+	for _, a := range actions {
+		fmt.Fprintf(tw, "\t%s", strings.ToUpper(string(a)))
+	}
+	fmt.Fprintln(tw)
+	names, counts := res.Summary()
+	for _, n := range names {
+		fmt.Fprint(tw, n)
+		for _, a := range actions {
+			fmt.Fprintf(tw, "\t%d", counts[n][a])
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
+}
