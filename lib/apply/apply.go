@@ -7,12 +7,11 @@ import (
 	"slices"
 	"time"
 
-	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/plinth-platform/plinth/lib/cluster"
 	"github.com/plinth-platform/plinth/lib/inventory"
 	"github.com/plinth-platform/plinth/lib/manifest"
 	"github.com/plinth-platform/plinth/lib/render"
@@ -20,7 +19,7 @@ import (
 
 const (
 	// FieldManager is plinth's field manager name in managedFields.
-	FieldManager = "plinth"
+	FieldManager = cluster.FieldManager
 	// LabelEnvironment marks every object plinth renders with its environment.
 	LabelEnvironment = render.LabelEnvironment
 	// AnnotationPrune set to "disabled" keeps an object when it leaves the environment.
@@ -75,18 +74,18 @@ func (o Options) progress(format string, args ...any) {
 
 // Applier applies environments to one cluster.
 type Applier struct {
+	cluster *cluster.Cluster
 	client  client.Client
 	manager *ssa.ResourceManager
 }
 
 // New returns an Applier for the cluster cfg points at.
 func New(cfg *rest.Config) (*Applier, error) {
-	c, err := client.New(cfg, client.Options{})
+	c, err := cluster.Connect(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to %s: %w", cfg.Host, err)
+		return nil, err
 	}
-	poller := polling.NewStatusPoller(c, c.RESTMapper(), polling.Options{})
-	return &Applier{client: c, manager: ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: "plinth.dev"})}, nil
+	return &Applier{cluster: c, client: c.Client, manager: c.Manager}, nil
 }
 
 // Apply plans the environment's rendered components (in dependency
@@ -168,9 +167,7 @@ func (a *Applier) record(ctx context.Context, inv *inventory.Inventory, entries 
 
 // itemsOf flattens the components into items with their dependency layer:
 // 0 for components without dependencies, else one more than the deepest
-// dependency. Each object is copied through JSON: the caller's objects
-// stay untouched, and values built in Go (an int, say) become the JSON
-// types that unstructured objects must hold.
+// dependency. Each object is a copy (cluster.Copy).
 func itemsOf(comps []render.Rendered) ([]*item, error) {
 	layer := map[string]int{}
 	var items []*item
@@ -181,13 +178,9 @@ func itemsOf(comps []render.Rendered) ([]*item, error) {
 		}
 		layer[c.Name] = l
 		for _, o := range c.Objects {
-			data, err := o.MarshalJSON()
+			obj, err := cluster.Copy(o)
 			if err != nil {
-				return nil, fmt.Errorf("component %s: %s: %w", c.Name, manifest.IDOf(o), err)
-			}
-			obj := &unstructured.Unstructured{}
-			if err := obj.UnmarshalJSON(data); err != nil {
-				return nil, fmt.Errorf("component %s: %s: %w", c.Name, manifest.IDOf(o), err)
+				return nil, fmt.Errorf("component %s: %w", c.Name, err)
 			}
 			items = append(items, &item{component: c.Name, layer: l, obj: obj, id: manifest.IDOf(obj)})
 		}

@@ -10,14 +10,12 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/plinth-platform/plinth/lib/cluster"
 	"github.com/plinth-platform/plinth/lib/diff"
-	"github.com/plinth-platform/plinth/lib/inventory"
 	"github.com/plinth-platform/plinth/lib/manifest"
 )
 
@@ -101,15 +99,15 @@ func (a *Applier) plan(ctx context.Context, items []*item, opts Options) ([]Fail
 // planOne dry-runs one item. A refusal of the object comes back as a
 // message (and the field at fault); err is for failures of plinth or of
 // the connection, which stop the plan.
-func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existing map[string]*unstructured.Unstructured, opts Options) (msg, field string, err error) {
+func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existing cluster.Live, opts Options) (msg, field string, err error) {
 	dry := it.obj.DeepCopy()
 	err = a.dryRun(ctx, dry, opts.Adopt)
 	var status apierrors.APIStatus
 	switch {
 	case err == nil:
-		return "", "", a.classify(ctx, it, dry, existing[versionedKey(it.id)], opts)
+		return "", "", a.classify(ctx, it, dry, existing.Get(it.id), opts)
 
-	case meta.IsNoMatchError(err) || isNoKind(err):
+	case cluster.NotServed(err):
 		crd := facts.crds[it.id.GroupKind()]
 		if crd == nil {
 			return fmt.Sprintf("the cluster does not serve %s %s and the environment installs no CRD for it", it.id.APIVersion(), it.id.Kind), "", nil
@@ -196,53 +194,18 @@ func (a *Applier) classify(ctx context.Context, it *item, dry, cur *unstructured
 	return nil
 }
 
-// existing lists the environment's objects in the cluster, one request per
-// kind and version, so that planning an unchanged object costs one
-// request. The server returns every object of a kind in each version
-// asked for: the key includes the version.
-func (a *Applier) existing(ctx context.Context, items []*item, opts Options) (map[string]*unstructured.Unstructured, error) {
-	kinds := map[schema.GroupVersionKind]bool{}
-	for _, it := range items {
-		kinds[it.obj.GroupVersionKind()] = true
+// existing lists the environment's live objects (cluster.List).
+func (a *Applier) existing(ctx context.Context, items []*item, opts Options) (cluster.Live, error) {
+	objs := make([]*unstructured.Unstructured, len(items))
+	for i, it := range items {
+		objs[i] = it.obj
 	}
-	var mu sync.Mutex
-	out := map[string]*unstructured.Unstructured{}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(opts.concurrency())
-	for gvk := range kinds {
-		g.Go(func() error {
-			list := &unstructured.UnstructuredList{}
-			list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-			err := a.client.List(gctx, list, client.MatchingLabels{LabelEnvironment: opts.env})
-			if meta.IsNoMatchError(err) || isNoKind(err) || apierrors.IsNotFound(err) {
-				return nil // the set installs the kind
-			}
-			if err != nil {
-				return fmt.Errorf("listing %s: %w", gvk.Kind, err)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for i := range list.Items {
-				o := &list.Items[i]
-				o.SetGroupVersionKind(gvk)
-				out[versionedKey(manifest.IDOf(o))] = o
-			}
-			return nil
-		})
-	}
-	return out, g.Wait()
+	return a.cluster.List(ctx, opts.env, objs, opts.concurrency())
 }
 
 // dryRun applies obj in dry-run mode, obj receiving the result.
 func (a *Applier) dryRun(ctx context.Context, obj *unstructured.Unstructured, force bool) error {
-	opts := []client.PatchOption{client.DryRunAll, client.FieldOwner(FieldManager)}
-	if force {
-		opts = append(opts, client.ForceOwnership)
-	}
-	// The same request fluxcd/pkg/ssa makes (Client.Apply would need
-	// typed apply configurations).
-	//lint:ignore SA1019 server-side apply of unstructured objects, as ssa does
-	return a.client.Patch(ctx, obj, client.Apply, opts...)
+	return a.cluster.DryRun(ctx, obj, force)
 }
 
 // comparable returns the parts of an object that an apply can change.
@@ -273,10 +236,6 @@ func shown(o *unstructured.Unstructured) *unstructured.Unstructured {
 	}
 	delete(c.Object, "status")
 	return c
-}
-
-func isNoKind(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "no matches for kind")
 }
 
 // missingNamespace reports whether err says the object's namespace does
@@ -364,5 +323,3 @@ func transient(err error) bool {
 	}
 	return true
 }
-
-func versionedKey(id manifest.ID) string { return inventory.Key(id) + "@" + id.Version }

@@ -7,10 +7,10 @@ import (
 
 	"github.com/fluxcd/pkg/ssa"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/plinth-platform/plinth/lib/cluster"
 	"github.com/plinth-platform/plinth/lib/inventory"
 )
 
@@ -24,7 +24,7 @@ func (a *Applier) staleChanges(ctx context.Context, stale []inventory.Entry, opt
 		cur.SetAPIVersion(e.APIVersion())
 		cur.SetKind(e.Kind)
 		err := a.client.Get(ctx, client.ObjectKey{Namespace: e.Namespace, Name: e.Name}, cur)
-		if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) || isNoKind(err) {
+		if apierrors.IsNotFound(err) || cluster.NotServed(err) {
 			continue
 		}
 		if err != nil {
@@ -76,7 +76,7 @@ func (a *Applier) prune(ctx context.Context, env string, changes []Change) error
 			Inclusions: map[string]string{LabelEnvironment: env},
 			Exclusions: map[string]string{AnnotationPrune: "disabled"},
 		})
-		if err != nil && !meta.IsNoMatchError(err) {
+		if err != nil && !cluster.NotServed(err) {
 			return fmt.Errorf("component %s: %w", c.Component, err)
 		}
 	}

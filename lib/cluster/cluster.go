@@ -1,0 +1,124 @@
+// Package cluster is plinth's access to a Kubernetes cluster, shared by
+// apply and drift: a client with the ssa resource manager (field manager
+// "plinth"), the environment's live objects listed once per kind and
+// version, and server-side dry-run applies.
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
+	"github.com/fluxcd/pkg/ssa"
+	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/plinth-platform/plinth/lib/inventory"
+	"github.com/plinth-platform/plinth/lib/manifest"
+	"github.com/plinth-platform/plinth/lib/render"
+)
+
+// FieldManager is plinth's field manager name in managedFields.
+const FieldManager = "plinth"
+
+// Cluster is a connection to one cluster.
+type Cluster struct {
+	Client  client.Client
+	Manager *ssa.ResourceManager
+}
+
+// Connect returns a Cluster for the API server cfg points at.
+func Connect(cfg *rest.Config) (*Cluster, error) {
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to %s: %w", cfg.Host, err)
+	}
+	poller := polling.NewStatusPoller(c, c.RESTMapper(), polling.Options{})
+	return &Cluster{Client: c, Manager: ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: "plinth.dev"})}, nil
+}
+
+// Live holds the environment's objects in the cluster by LiveKey.
+type Live map[string]*unstructured.Unstructured
+
+// LiveKey identifies a live object as listed in one version: the server
+// returns every object of a kind in each version asked for.
+func LiveKey(id manifest.ID) string { return inventory.Key(id) + "@" + id.Version }
+
+// Get returns the live object for id (in id's version), or nil.
+func (l Live) Get(id manifest.ID) *unstructured.Unstructured { return l[LiveKey(id)] }
+
+// List lists the objects labelled as env's, of every kind and version
+// among objs, one request each, concurrency at a time. Kinds the cluster
+// does not serve yet have no objects.
+func (c *Cluster) List(ctx context.Context, env string, objs []*unstructured.Unstructured, concurrency int) (Live, error) {
+	kinds := map[schema.GroupVersionKind]bool{}
+	for _, o := range objs {
+		kinds[o.GroupVersionKind()] = true
+	}
+	var mu sync.Mutex
+	out := Live{}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(concurrency, 1))
+	for gvk := range kinds {
+		g.Go(func() error {
+			list := &unstructured.UnstructuredList{}
+			list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+			err := c.Client.List(gctx, list, client.MatchingLabels{render.LabelEnvironment: env})
+			if NotServed(err) || apierrors.IsNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("listing %s: %w", gvk.Kind, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for i := range list.Items {
+				o := &list.Items[i]
+				o.SetGroupVersionKind(gvk)
+				out[LiveKey(manifest.IDOf(o))] = o
+			}
+			return nil
+		})
+	}
+	return out, g.Wait()
+}
+
+// DryRun applies obj as plinth in server-side dry-run mode; obj receives
+// the result. force takes fields other managers own, as a re-apply would.
+func (c *Cluster) DryRun(ctx context.Context, obj *unstructured.Unstructured, force bool) error {
+	opts := []client.PatchOption{client.DryRunAll, client.FieldOwner(FieldManager)}
+	if force {
+		opts = append(opts, client.ForceOwnership)
+	}
+	// The same request fluxcd/pkg/ssa makes (Client.Apply would need
+	// typed apply configurations).
+	//lint:ignore SA1019 server-side apply of unstructured objects, as ssa does
+	return c.Client.Patch(ctx, obj, client.Apply, opts...)
+}
+
+// NotServed reports whether err says the cluster does not serve the kind.
+func NotServed(err error) bool {
+	return err != nil && (meta.IsNoMatchError(err) || strings.Contains(err.Error(), "no matches for kind"))
+}
+
+// Copy returns a copy of o made through JSON: values built in Go (an
+// int, say) become the JSON types unstructured objects must hold, and
+// the caller's object stays untouched.
+func Copy(o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	data, err := o.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", manifest.IDOf(o), err)
+	}
+	obj := &unstructured.Unstructured{}
+	if err := obj.UnmarshalJSON(data); err != nil {
+		return nil, fmt.Errorf("%s: %w", manifest.IDOf(o), err)
+	}
+	return obj, nil
+}
