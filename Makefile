@@ -69,6 +69,15 @@ $(TESTBIN)/kubectl bin/k8s-$(K8S_VERSION)/kubectl:
 	mkdir -p $(TESTBIN)
 	cd testbin/kubectl && $(GO) build -o $(TESTBIN)/kubectl -ldflags "$(KUBECTL_LDFLAGS)" .
 
+# Chromium, for the test that opens the HTML drift report in a headless
+# browser (lib/drift/browser_test.go): Debian's package, installed with
+# apt-get when missing (through sudo when not root and sudo exists).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null || echo sudo)
+
+.PHONY: chromium
+chromium: ## Install Chromium (apt-get) for the browser test of the HTML drift report, when missing.
+	@command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium)
+
 .PHONY: test
 test: tools testbin ## Run every test (unit, rule tables, renders vs helm/kustomize, real API server, CLI scripts, docs).
 	KUBEBUILDER_ASSETS=$(TESTBIN) $(GO) test -count=1 $(GO_TEST_ARGS) ./...
