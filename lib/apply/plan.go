@@ -105,6 +105,9 @@ func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existin
 	var status apierrors.APIStatus
 	switch {
 	case err == nil:
+		if cluster.DropIgnoredNamespace(it.obj, dry) {
+			it.id.Namespace = ""
+		}
 		return "", "", a.classify(ctx, it, dry, existing.Get(it.id), opts)
 
 	case cluster.NotServed(err):
@@ -118,7 +121,7 @@ func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existin
 		it.action = Created
 		return "", "", nil
 
-	case missingNamespace(err):
+	case cluster.MissingNamespace(err):
 		ns := it.obj.GetNamespace()
 		if !facts.namespaces[ns] && !facts.profiles[ns] {
 			return fmt.Sprintf("namespace %s does not exist and the environment does not create it", ns), "", nil
@@ -236,17 +239,6 @@ func shown(o *unstructured.Unstructured) *unstructured.Unstructured {
 	}
 	delete(c.Object, "status")
 	return c
-}
-
-// missingNamespace reports whether err says the object's namespace does
-// not exist (an apply creates the object itself when it is missing).
-func missingNamespace(err error) bool {
-	var status apierrors.APIStatus
-	if !apierrors.IsNotFound(err) || !errors.As(err, &status) {
-		return false
-	}
-	d := status.Status().Details
-	return d != nil && d.Kind == "namespaces"
 }
 
 // immutable reports whether every cause of an Invalid error is an

@@ -6,6 +6,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -106,6 +107,29 @@ func (c *Cluster) DryRun(ctx context.Context, obj *unstructured.Unstructured, fo
 // NotServed reports whether err says the cluster does not serve the kind.
 func NotServed(err error) bool {
 	return err != nil && (meta.IsNoMatchError(err) || strings.Contains(err.Error(), "no matches for kind"))
+}
+
+// DropIgnoredNamespace clears obj's namespace when dry, its dry-run
+// result, has none: the kind is cluster-scoped and the server ignored it,
+// so every later request about the object (waits, prune, inventory) must
+// too. It reports whether it cleared it.
+func DropIgnoredNamespace(obj, dry *unstructured.Unstructured) bool {
+	if dry.GetNamespace() == "" && obj.GetNamespace() != "" {
+		obj.SetNamespace("")
+		return true
+	}
+	return false
+}
+
+// MissingNamespace reports whether err says the object's namespace does
+// not exist (an apply creates a missing object itself).
+func MissingNamespace(err error) bool {
+	var status apierrors.APIStatus
+	if !apierrors.IsNotFound(err) || !errors.As(err, &status) {
+		return false
+	}
+	d := status.Status().Details
+	return d != nil && d.Kind == "namespaces"
 }
 
 // Copy returns a copy of o made through JSON: values built in Go (an

@@ -1,0 +1,321 @@
+package drift
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/fluxcd/pkg/ssa"
+	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/plinth-platform/plinth/lib/cluster"
+	"github.com/plinth-platform/plinth/lib/inventory"
+	"github.com/plinth-platform/plinth/lib/manifest"
+	"github.com/plinth-platform/plinth/lib/render"
+)
+
+// Options control a check.
+type Options struct {
+	// Ignore lists fields others own on purpose (the environment's drift.ignore).
+	Ignore []IgnoreRule
+	// Correct applies the drifted and missing objects again.
+	Correct bool
+	// Concurrency bounds the requests in flight (default 8).
+	Concurrency int
+}
+
+// IgnoreRule leaves drifted fields out of the report: those at or below
+// Path (a JSON pointer) of the component's objects, optionally only of
+// one kind, namespace or name, and only when Manager owns the field.
+type IgnoreRule struct {
+	Component string `json:"component"`
+	Path      string `json:"path"`
+	Kind      string `json:"kind,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Manager   string `json:"manager,omitempty"`
+}
+
+func (r IgnoreRule) covers(component string, id manifest.ID, f Field) bool {
+	return r.Component == component &&
+		(r.Kind == "" || r.Kind == id.Kind) &&
+		(r.Namespace == "" || r.Namespace == id.Namespace) &&
+		(r.Name == "" || r.Name == id.Name) &&
+		(r.Manager == "" || r.Manager == f.Manager) &&
+		under(f.Path, r.Path)
+}
+
+// under reports whether pointer p is q or below it.
+func under(p, q string) bool {
+	return p == q || len(p) > len(q) && p[:len(q)] == q && (q == "" || p[len(q)] == '/')
+}
+
+// Checker checks environments against one cluster.
+type Checker struct {
+	cluster *cluster.Cluster
+}
+
+// New returns a Checker for the cluster cfg points at.
+func New(cfg *rest.Config) (*Checker, error) {
+	c, err := cluster.Connect(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Checker{cluster: c}, nil
+}
+
+// entry is one object of the environment and what the check found.
+type entry struct {
+	component string
+	obj       *unstructured.Unstructured
+	id        manifest.ID
+	state     string
+	fields    []Field
+	ignored   int
+}
+
+// Check compares the cluster with the environment's rendered components
+// and returns the report. See the package documentation.
+func (c *Checker) Check(ctx context.Context, env string, comps []render.Rendered, opts Options) (*Report, error) {
+	conc := opts.Concurrency
+	if conc <= 0 {
+		conc = 8
+	}
+	var entries []*entry
+	var objs []*unstructured.Unstructured
+	for _, comp := range comps {
+		for _, o := range comp.Objects {
+			obj, err := cluster.Copy(o)
+			if err != nil {
+				return nil, fmt.Errorf("environment %s: component %s: %w", env, comp.Name, err)
+			}
+			entries = append(entries, &entry{component: comp.Name, obj: obj, id: manifest.IDOf(obj)})
+			objs = append(objs, obj)
+		}
+	}
+	inv, err := inventory.Read(ctx, c.cluster.Client, env)
+	if err != nil {
+		return nil, err
+	}
+	// The kinds of the inventory too: an unmanaged object may be of a
+	// kind the environment no longer has.
+	kinds := slices.Clone(objs)
+	for _, e := range inv.Entries {
+		o := &unstructured.Unstructured{}
+		o.SetAPIVersion(e.APIVersion())
+		o.SetKind(e.Kind)
+		kinds = append(kinds, o)
+	}
+	live, err := c.cluster.List(ctx, env, kinds, conc)
+	if err != nil {
+		return nil, fmt.Errorf("environment %s: %w", env, err)
+	}
+
+	var mu sync.Mutex
+	var errs []error
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(conc)
+	for _, e := range entries {
+		g.Go(func() error {
+			if err := c.checkObject(gctx, e, live, opts.Ignore); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("component %s: %s: %w", e.component, e.id, err))
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("environment %s: drift check failed:\n%w", env, errors.Join(errs...))
+	}
+
+	others, err := c.strangers(ctx, env, entries, live, inv)
+	if err != nil {
+		return nil, fmt.Errorf("environment %s: %w", env, err)
+	}
+	report := buildReport(env, entries, others)
+	if opts.Correct && (report.Summary.Drifted+report.Summary.Missing) > 0 {
+		if err := c.correct(ctx, entries, report); err != nil {
+			return report, fmt.Errorf("environment %s: correcting: %w", env, err)
+		}
+	}
+	return report, nil
+}
+
+// checkObject dry-runs one object and compares the result with the
+// cluster's object.
+func (c *Checker) checkObject(ctx context.Context, e *entry, live cluster.Live, ignore []IgnoreRule) error {
+	dry := e.obj.DeepCopy()
+	err := c.cluster.DryRun(ctx, dry, true)
+	switch {
+	case cluster.NotServed(err) || cluster.MissingNamespace(err):
+		e.state = StateMissing
+		return nil
+	case err != nil:
+		return err
+	}
+	if cluster.DropIgnoredNamespace(e.obj, dry) {
+		e.id.Namespace = ""
+	}
+	if dry.GetResourceVersion() == "" {
+		e.state = StateMissing
+		return nil
+	}
+	cur := live.Get(e.id)
+	if cur == nil {
+		// There, but not labelled as the environment's (any more).
+		cur = &unstructured.Unstructured{}
+		cur.SetGroupVersionKind(e.obj.GroupVersionKind())
+		if err := c.cluster.Client.Get(ctx, client.ObjectKeyFromObject(e.obj), cur); err != nil {
+			return err
+		}
+	}
+	secret := e.id.Group == "" && e.id.Kind == "Secret"
+	for _, f := range compare(dry.Object, cur.Object, secret) {
+		attribute(&f, cur)
+		if slices.ContainsFunc(ignore, func(r IgnoreRule) bool { return r.covers(e.component, e.id, f) }) {
+			e.ignored++
+			continue
+		}
+		e.fields = append(e.fields, f)
+	}
+	if len(e.fields) > 0 {
+		e.state = StateDrifted
+	}
+	return nil
+}
+
+// stranger is an object of the cluster the environment does not have.
+type stranger struct {
+	component string
+	obj       *unstructured.Unstructured
+	state     string
+}
+
+// strangers finds the live objects labelled as env's that are neither in
+// the environment nor in its inventory (unmanaged), and the inventory's
+// objects the environment dropped that still exist (stale).
+func (c *Checker) strangers(ctx context.Context, env string, entries []*entry, live cluster.Live, inv *inventory.Inventory) ([]stranger, error) {
+	inSet := map[string]bool{}
+	for _, e := range entries {
+		inSet[inventory.Key(e.id)] = true
+	}
+	inInventory := map[string]string{}
+	for _, e := range inv.Entries {
+		inInventory[inventory.Key(e.ID)] = e.Component
+	}
+	var out []stranger
+	seen := map[string]bool{}
+	for _, o := range live {
+		k := inventory.Key(manifest.IDOf(o))
+		if inSet[k] || seen[k] {
+			continue
+		}
+		seen[k] = true
+		if comp, ok := inInventory[k]; ok {
+			out = append(out, stranger{component: comp, obj: o, state: StateStale})
+			continue
+		}
+		out = append(out, stranger{component: o.GetLabels()[render.LabelComponent], obj: o, state: StateUnmanaged})
+	}
+	for _, e := range inv.Entries {
+		k := inventory.Key(e.ID)
+		if inSet[k] || seen[k] {
+			continue
+		}
+		o := &unstructured.Unstructured{}
+		o.SetAPIVersion(e.APIVersion())
+		o.SetKind(e.Kind)
+		err := c.cluster.Client.Get(ctx, client.ObjectKey{Namespace: e.Namespace, Name: e.Name}, o)
+		if apierrors.IsNotFound(err) || cluster.NotServed(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.ID, err)
+		}
+		out = append(out, stranger{component: e.Component, obj: o, state: StateStale})
+	}
+	return out, nil
+}
+
+// correct applies the drifted and missing objects again, taking their
+// fields back from other managers.
+func (c *Checker) correct(ctx context.Context, entries []*entry, report *Report) error {
+	var objs []*unstructured.Unstructured
+	fixed := map[string]bool{}
+	for _, e := range entries {
+		if e.state == StateDrifted || e.state == StateMissing {
+			objs = append(objs, e.obj)
+			fixed[e.id.String()] = true
+		}
+	}
+	if _, err := c.cluster.Manager.ApplyAll(ctx, objs, ssa.ApplyOptions{WaitInterval: time.Second, WaitTimeout: time.Minute}); err != nil {
+		return err
+	}
+	report.Corrected = true
+	for i := range report.Components {
+		for j := range report.Components[i].Items {
+			o := &report.Components[i].Items[j]
+			if fixed[o.ID] {
+				o.Corrected = true
+			}
+		}
+	}
+	return nil
+}
+
+func buildReport(env string, entries []*entry, others []stranger) *Report {
+	r := &Report{SchemaVersion: SchemaVersion, Environment: env, Checked: time.Now().UTC().Truncate(time.Second), Components: []Component{}}
+	byName := map[string]*Component{}
+	comp := func(name string) *Component {
+		if byName[name] == nil {
+			byName[name] = &Component{Name: name, Items: []Object{}}
+		}
+		return byName[name]
+	}
+	for _, e := range entries {
+		c := comp(e.component)
+		c.Objects++
+		r.Summary.Objects++
+		r.Summary.IgnoredFields += e.ignored
+		switch e.state {
+		case StateDrifted:
+			c.Drifted++
+			r.Summary.Drifted++
+		case StateMissing:
+			c.Missing++
+			r.Summary.Missing++
+		default:
+			continue
+		}
+		c.Items = append(c.Items, objectOf(e.id, e.obj.GetAPIVersion(), e.state, e.fields))
+	}
+	for _, s := range others {
+		c := comp(s.component)
+		if s.state == StateStale {
+			r.Summary.Stale++
+		} else {
+			r.Summary.Unmanaged++
+		}
+		c.Items = append(c.Items, objectOf(manifest.IDOf(s.obj), s.obj.GetAPIVersion(), s.state, nil))
+	}
+	for _, c := range byName {
+		sort.Slice(c.Items, func(i, j int) bool { return c.Items[i].ID < c.Items[j].ID })
+		r.Components = append(r.Components, *c)
+	}
+	sort.Slice(r.Components, func(i, j int) bool { return r.Components[i].Name < r.Components[j].Name })
+	return r
+}
+
+func objectOf(id manifest.ID, apiVersion, state string, fields []Field) Object {
+	return Object{ID: id.String(), APIVersion: apiVersion, Kind: id.Kind, Namespace: id.Namespace, Name: id.Name, State: state, Fields: fields}
+}
