@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +17,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-platform/plinth/cmd/plinth/cli"
 	"github.com/plinth-platform/plinth/lib/kubetest"
@@ -161,6 +165,34 @@ func TestApplyScript(t *testing.T) {
 			env.Setenv("PLINTH_CACHE_DIR", filepath.Join(env.WorkDir, ".cache"))
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"exitcode": exitCode},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exitcode":         exitCode,
+			"kube-edit":        kubeEdit(cluster, "ConfigMap", false),
+			"kube-edit-secret": kubeEdit(cluster, "Secret", true),
+		},
 	})
+}
+
+// kubeEdit changes one key of a ConfigMap or Secret as kubectl edit
+// would (an update by the field manager "kubectl-edit"):
+// kube-edit NAMESPACE NAME KEY VALUE.
+func kubeEdit(cluster *kubetest.Cluster, kind string, secret bool) func(ts *testscript.TestScript, neg bool, args []string) {
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 4 {
+			ts.Fatalf("usage: kube-edit NAMESPACE NAME KEY VALUE")
+		}
+		c, err := client.New(cluster.Config(), client.Options{})
+		ts.Check(err)
+		ctx := context.Background()
+		o := &unstructured.Unstructured{}
+		o.SetAPIVersion("v1")
+		o.SetKind(kind)
+		ts.Check(c.Get(ctx, client.ObjectKey{Namespace: args[0], Name: args[1]}, o))
+		value := args[3]
+		if secret {
+			value = base64.StdEncoding.EncodeToString([]byte(value))
+		}
+		ts.Check(unstructured.SetNestedField(o.Object, value, "data", args[2]))
+		ts.Check(c.Update(ctx, o, client.FieldOwner("kubectl-edit")))
+	}
 }

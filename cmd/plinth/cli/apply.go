@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -106,40 +107,23 @@ func runApply(cmd *cobra.Command, g *globalFlags, f *applyFlags, arg string, s S
 		fmt.Fprintf(s.Err, "plinth apply: %v\n", err)
 		return exitCodeError{code}
 	}
-	envs, err := g.environments([]string{arg})
-	if err != nil {
-		return fail(exitError, err)
-	}
-	env := envs[0]
 	cfg, err := f.kube.config()
 	if err != nil {
 		return fail(exitError, err)
 	}
-	root, _ := g.repoRoot()
-	vendorDir, lockFile := f.sources.resolve(root)
-	fmt.Fprintf(s.Err, "rendering %s\n", env.Name)
-	reply, err := renderInSandbox(cmd.Context(), renderRequest{Env: env, VendorDir: vendorDir, LockFile: lockFile, Objects: true}, renderLimits())
+	env, comps, reply, err := renderForCluster(cmd.Context(), g, &f.sources, arg, s)
 	if err != nil {
 		return fail(exitError, err)
-	}
-	defer reply.discard()
-	objs, err := reply.objects(env.Name)
-	if err != nil {
-		return fail(exitError, err)
-	}
-	comps := make([]render.Rendered, 0, len(reply.Order))
-	for _, name := range reply.Order {
-		comps = append(comps, render.Rendered{Name: name, DependsOn: reply.DependsOn[name], Objects: objs[name]})
 	}
 
 	a, err := apply.New(cfg)
 	if err != nil {
 		return fail(exitError, err)
 	}
-	res, err := a.Apply(cmd.Context(), env.Name, comps, apply.Options{
+	res, err := a.Apply(cmd.Context(), env, comps, apply.Options{
 		DryRun: f.dryRun, Prune: f.prune, AllowEmpty: f.allowEmpty, Wait: f.wait, Timeout: f.timeout,
 		Force: f.force, Adopt: reply.Adopt,
-		Progress: func(line string) { fmt.Fprintf(s.Err, "%s: %s\n", env.Name, line) },
+		Progress: func(line string) { fmt.Fprintf(s.Err, "%s: %s\n", env, line) },
 	})
 	if werr := writeApplyResult(s.Out, f.output.value, res); werr != nil && err == nil {
 		err = werr
@@ -152,6 +136,34 @@ func runApply(cmd *cobra.Command, g *globalFlags, f *applyFlags, arg string, s S
 		return fail(exitError, err)
 	}
 	return nil
+}
+
+// renderForCluster renders the environment arg names in the sandbox (as
+// plinth render) and returns its name, its components in dependency
+// order, and the reply with the environment's apply and drift settings.
+func renderForCluster(ctx context.Context, g *globalFlags, sources *sourceFlags, arg string, s Streams) (string, []render.Rendered, *renderReply, error) {
+	envs, err := g.environments([]string{arg})
+	if err != nil {
+		return "", nil, nil, err
+	}
+	env := envs[0]
+	root, _ := g.repoRoot()
+	vendorDir, lockFile := sources.resolve(root)
+	fmt.Fprintf(s.Err, "rendering %s\n", env.Name)
+	reply, err := renderInSandbox(ctx, renderRequest{Env: env, VendorDir: vendorDir, LockFile: lockFile, Objects: true}, renderLimits())
+	if err != nil {
+		return "", nil, nil, err
+	}
+	defer reply.discard()
+	objs, err := reply.objects(env.Name)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	comps := make([]render.Rendered, 0, len(reply.Order))
+	for _, name := range reply.Order {
+		comps = append(comps, render.Rendered{Name: name, DependsOn: reply.DependsOn[name], Objects: objs[name]})
+	}
+	return env.Name, comps, reply, nil
 }
 
 // writeApplyResult prints the plan's changes (dry run) and a summary per

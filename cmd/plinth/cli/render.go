@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/plinth-platform/plinth/lib/drift"
 	"github.com/plinth-platform/plinth/lib/platform"
 	"github.com/plinth-platform/plinth/lib/policy"
 	"github.com/plinth-platform/plinth/lib/render"
@@ -188,6 +189,9 @@ type renderReply struct {
 	Order     []string            `json:",omitempty"`
 	DependsOn map[string][]string `json:",omitempty"`
 	Adopt     bool                `json:",omitempty"`
+	// DriftPolicy and DriftIgnore are the environment's drift settings.
+	DriftPolicy string             `json:",omitempty"`
+	DriftIgnore []drift.IgnoreRule `json:",omitempty"`
 }
 
 // objects reads the objects of each component from ObjectsDir.
@@ -258,10 +262,10 @@ func handleRender(ctx context.Context, input json.RawMessage) (any, error) {
 	}
 	if req.Objects {
 		reply, err := objectsReply(result)
-		if err == nil {
-			reply.Adopt, _ = p.Value.LookupPath(cue.ParsePath("env.apply.adopt")).Bool()
+		if err != nil {
+			return nil, err
 		}
-		return reply, err
+		return reply, clusterSettings(p, reply)
 	}
 	files, err := render.Files(result)
 	if err != nil {
@@ -288,6 +292,18 @@ func handleRender(ctx context.Context, input json.RawMessage) (any, error) {
 	}
 	reply.Temporary = tmp
 	return reply, nil
+}
+
+// clusterSettings copies what apply and drift need from the environment
+// into the reply.
+func clusterSettings(p *platform.Platform, reply *renderReply) error {
+	env := p.Value.LookupPath(cue.ParsePath("env"))
+	reply.Adopt, _ = env.LookupPath(cue.ParsePath("apply.adopt")).Bool()
+	reply.DriftPolicy, _ = env.LookupPath(cue.ParsePath("drift.policy")).String()
+	if err := env.LookupPath(cue.ParsePath("drift.ignore")).Decode(&reply.DriftIgnore); err != nil {
+		return fmt.Errorf("environment %s: drift.ignore: %w", p.Environment.Name, err)
+	}
+	return nil
 }
 
 // objectsReply writes each component's objects into a temporary

@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/plinth-platform/plinth/lib/drift"
+)
+
+type driftFlags struct {
+	sources sourceFlags
+	kube    kubeFlags
+	correct bool
+	output  outputFormat
+}
+
+func newDriftCommand(g *globalFlags, s Streams) *cobra.Command {
+	f := &driftFlags{output: outputFormat{value: "text", allowed: []string{"text", "markdown", "json", "html"}}}
+	cmd := &cobra.Command{
+		Use:   "drift ENV",
+		Short: "Report how the cluster differs from the environment: what, who, when",
+		Long: `drift renders the environment (hermetic, as plinth render) and compares
+every object with the cluster: one server-side dry-run apply per object,
+compared with the live object, so server defaults, normalised quantities,
+webhook-added fields and status are not drift. It reports:
+
+  drifted    fields that differ: path, before (what plinth applied) → after
+             (what the cluster has), and the field manager, operation and
+             time of the change (from managedFields)
+  missing    objects of the environment the cluster lacks
+  unmanaged  objects labelled as the environment's that its inventory lacks
+  stale      inventory objects the environment dropped, not yet pruned
+
+Secret values never appear: a changed key shows <redacted> on both sides.
+Fields listed in the environment's drift.ignore are left out.
+
+drift writes nothing, unless --correct is given or the environment's
+drift.policy is "correct": then the drifted and missing objects, and only
+those, are applied again.
+
+Output: text (terminal), markdown (tickets), json (lib/drift/SCHEMA.md),
+html (a self-contained page). Exit status: 0 no drift, 1 drift (also when
+corrected), 2 error.`,
+		Example: `  # What changed in prod by hand
+  plinth drift prod
+
+  # A page for the platform owners
+  plinth drift prod -o html > drift-prod.html
+
+  # Put it back
+  plinth drift prod --correct`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fail := func(err error) error {
+				fmt.Fprintf(s.Err, "plinth drift: %v\n", err)
+				return exitCodeError{exitError}
+			}
+			cfg, err := f.kube.config()
+			if err != nil {
+				return fail(err)
+			}
+			env, comps, reply, err := renderForCluster(cmd.Context(), g, &f.sources, args[0], s)
+			if err != nil {
+				return fail(err)
+			}
+			c, err := drift.New(cfg)
+			if err != nil {
+				return fail(err)
+			}
+			correct := f.correct || reply.DriftPolicy == "correct"
+			report, err := c.Check(cmd.Context(), env, comps, drift.Options{Ignore: reply.DriftIgnore, Correct: correct})
+			if report != nil {
+				if werr := writeDriftReport(report, f.output.value, s); werr != nil && err == nil {
+					err = werr
+				}
+			}
+			if err != nil {
+				return fail(err)
+			}
+			if report.Summary.Drift() {
+				return exitCodeError{exitFindings}
+			}
+			return nil
+		},
+	}
+	f.sources.add(cmd)
+	f.kube.add(cmd)
+	cmd.Flags().BoolVar(&f.correct, "correct", false, "apply the drifted and missing objects again")
+	cmd.Flags().VarP(&f.output, "output", "o", "output format: text, markdown, json or html")
+	return cmd
+}
+
+func writeDriftReport(r *drift.Report, format string, s Streams) error {
+	switch format {
+	case "markdown":
+		return r.WriteMarkdown(s.Out)
+	case "json":
+		return r.WriteJSON(s.Out)
+	case "html":
+		return r.WriteHTML(s.Out)
+	}
+	return r.WriteText(s.Out)
+}
