@@ -181,6 +181,9 @@ func (c *Checker) checkObject(ctx context.Context, e *entry, live cluster.Live, 
 	}
 	secret := e.id.Group == "" && e.id.Kind == "Secret"
 	for _, f := range compare(dry.Object, cur.Object, secret) {
+		if controllerOwned(e.obj, f.Path) {
+			continue
+		}
 		attribute(&f, cur)
 		if slices.ContainsFunc(ignore, func(r IgnoreRule) bool { return r.covers(e.component, e.id, f) }) {
 			e.ignored++
@@ -318,4 +321,17 @@ func buildReport(env string, entries []*entry, others []stranger) *Report {
 
 func objectOf(id manifest.ID, apiVersion, state string, fields []Field) Object {
 	return Object{ID: id.String(), APIVersion: apiVersion, Kind: id.Kind, Namespace: id.Namespace, Name: id.Name, State: state, Fields: fields}
+}
+
+// controllerOwned reports fields that a Kubernetes controller maintains
+// by design, whatever the environment says: the rules of an aggregated
+// ClusterRole (the aggregation controller fills them from the roles its
+// selector matches).
+func controllerOwned(obj *unstructured.Unstructured, path string) bool {
+	if obj.GetKind() == "ClusterRole" && obj.GroupVersionKind().Group == "rbac.authorization.k8s.io" {
+		if _, ok := obj.Object["aggregationRule"]; ok && under(path, "/rules") {
+			return true
+		}
+	}
+	return false
 }

@@ -111,8 +111,8 @@ stringData: {password: hunter2, user: app}
 // normalisation (0.5 → 500m, 1024Mi → 1Gi), stringData → data,
 // creationTimestamp: null in templates, empty lists and maps, int vs
 // float, namespace on cluster-scoped objects, fields other managers
-// (admission webhooks, controllers) add that plinth does not set, and
-// status.
+// (admission webhooks, controllers) add that plinth does not set, the
+// rules of an aggregated ClusterRole, and status.
 func TestServerChangesAreNotDrift(t *testing.T) {
 	t.Parallel()
 	env, comps, c := setup(t, app+`
@@ -156,7 +156,18 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {name: empty, namespace: NS, annotations: {}}
 data: {}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: NS-aggregate}
+aggregationRule:
+  clusterRoleSelectors: [{matchLabels: {aggregate-to: NS}}]
+rules: []
 `)
+	// The aggregation controller fills an aggregated ClusterRole's rules.
+	edit(t, "rbac.authorization.k8s.io/v1", "ClusterRole", "", env+"-aggregate", func(o *unstructured.Unstructured) {
+		_ = unstructured.SetNestedSlice(o.Object, []any{map[string]any{"apiGroups": []any{""}, "resources": []any{"pods"}, "verbs": []any{"list"}}}, "rules")
+	})
 	// An admission webhook or controller adds what plinth does not set.
 	edit(t, "apps/v1", "Deployment", env, "web", func(o *unstructured.Unstructured) {
 		_ = unstructured.SetNestedField(o.Object, "injected", "metadata", "annotations", "sidecar.istio.io/status")
@@ -183,7 +194,7 @@ data: {}
 		data, _ := json.MarshalIndent(r, "", "  ")
 		t.Fatalf("false drift:\n%s", data)
 	}
-	if r.Summary.Objects != 7 {
+	if r.Summary.Objects != 8 {
 		t.Fatalf("checked %d objects", r.Summary.Objects)
 	}
 }
