@@ -107,7 +107,7 @@ stringData: {password: hunter2, user: app}
 }
 
 // What the server does to objects is not drift: defaults (Deployment
-// strategy, protocol, pod defaults, CRD schema defaults), quantity
+// strategy, protocol, pod defaults, a CRD schema's defaults), quantity
 // normalisation (0.5 → 500m, 1024Mi → 1Gi), stringData → data,
 // creationTimestamp: null in templates, empty lists and maps, int vs
 // float, namespace on cluster-scoped objects, fields other managers
@@ -163,6 +163,32 @@ metadata: {name: NS-aggregate}
 aggregationRule:
   clusterRoleSelectors: [{matchLabels: {aggregate-to: NS}}]
 rules: []
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.NS.example.com}
+spec:
+  group: NS.example.com
+  scope: Namespaced
+  names: {plural: gadgets, singular: gadget, kind: Gadget, listKind: GadgetList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer, default: 3}
+              mode: {type: string, default: fast}
+---
+apiVersion: NS.example.com/v1
+kind: Gadget
+metadata: {name: g, namespace: NS}
+spec: {mode: slow}
 `)
 	// The aggregation controller fills an aggregated ClusterRole's rules.
 	edit(t, "rbac.authorization.k8s.io/v1", "ClusterRole", "", env+"-aggregate", func(o *unstructured.Unstructured) {
@@ -194,7 +220,7 @@ rules: []
 		data, _ := json.MarshalIndent(r, "", "  ")
 		t.Fatalf("false drift:\n%s", data)
 	}
-	if r.Summary.Objects != 8 {
+	if r.Summary.Objects != 10 {
 		t.Fatalf("checked %d objects", r.Summary.Objects)
 	}
 }
