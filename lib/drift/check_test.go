@@ -3,7 +3,9 @@ package drift_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -285,9 +287,27 @@ func TestCorrect(t *testing.T) {
 	if err := cluster.Client(t).Delete(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
-	r := check(t, c, env, comps, drift.Options{})
+	// A check that does not correct never writes.
+	var writes atomic.Int64
+	cfg := cluster.Config()
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripper(func(r *http.Request) (*http.Response, error) {
+			if r.Method != http.MethodGet && r.URL.Query().Get("dryRun") == "" {
+				writes.Add(1)
+			}
+			return rt.RoundTrip(r)
+		})
+	}
+	reporter, err := drift.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := check(t, reporter, env, comps, drift.Options{})
 	if r.Summary.Drifted != 1 || r.Summary.Missing != 1 || r.Corrected {
 		t.Fatalf("before: %+v", r.Summary)
+	}
+	if n := writes.Load(); n != 0 {
+		t.Fatalf("a report-only check wrote %d times", n)
 	}
 	r = check(t, c, env, comps, drift.Options{Correct: true})
 	if !r.Corrected || !items(r)["ConfigMap/"+env+"/settings"].Corrected || !items(r)["Deployment.apps/"+env+"/web"].Corrected {
@@ -317,3 +337,7 @@ func TestUnmanagedAndStale(t *testing.T) {
 		t.Fatalf("summary = %+v", r.Summary)
 	}
 }
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
