@@ -86,12 +86,22 @@ test: tools testbin ## Run every test (unit, rule tables, renders vs helm/kustom
 race: testbin ## Run the tests with the race detector.
 	KUBEBUILDER_ASSETS=$(TESTBIN) $(GO) test -count=1 -race ./...
 
+# The Environment CRD and deep-copy functions come from the Go types in
+# reconciler/api (controller-gen from the Go module proxy).
+CONTROLLER_GEN := $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.20.1
+
+.PHONY: generate
+generate: ## Generate the Environment CRD and deep-copy code from reconciler/api.
+	GOFLAGS=-mod=mod $(CONTROLLER_GEN) object paths=./reconciler/api/... crd:crdVersions=v1 output:crd:artifacts:config=reconciler/config/crd
+
 .PHONY: lint
-lint: $(STATICCHECK) ## gofmt, go vet, staticcheck, go.mod tidiness.
+lint: $(STATICCHECK) ## gofmt, go vet, staticcheck, go.mod tidiness, generated code current.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 	$(GO) mod tidy -diff
+	$(MAKE) -s generate
+	@git diff --exit-code -- reconciler/ || (echo "generated code is stale: run make generate and commit"; exit 1)
 
 $(STATICCHECK):
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -120,11 +130,12 @@ update-golden: docs ## Rewrite expected outputs (CLI scripts, docs); review the 
 	$(BIN)/plinth render dev --root $(CURDIR)
 
 .PHONY: bench
-bench: build tools testbin $(TESTBIN)/kubectl ## Measure vet, render, diff and apply against cue, helm, kustomize and kubectl (bench/*.sh).
+bench: build tools testbin $(TESTBIN)/kubectl ## Measure vet, render, diff, apply and drift against cue, helm, kustomize and kubectl (bench/*.sh).
 	bench/vet.sh $(BIN)/plinth
 	FIXTURES=$(FIXTURES) bench/render.sh
 	FIXTURES=$(FIXTURES) bench/diff.sh
 	KUBEBUILDER_ASSETS=$(TESTBIN) KUBECTL=$(TESTBIN)/kubectl bench/apply.sh
+	KUBEBUILDER_ASSETS=$(TESTBIN) KUBECTL=$(TESTBIN)/kubectl bench/drift.sh
 
 .PHONY: clean
 clean: ## Remove build outputs.
