@@ -1,0 +1,49 @@
+// Package gitfetch is the reconciler's access to a remote environments
+// repository, with go-git and no git binary.
+//
+// Head asks the remote which commit a branch or tag points at: for
+// https:// and http:// that is one GET of info/refs (the ref
+// advertisement, as git ls-remote), no pack is fetched, so polling a
+// repository that did not change is cheap. Fetch then makes a directory a
+// shallow (depth 1) checkout of that commit.
+//
+// Transports:
+//   - https:// and http://: go-git's smart-HTTP client over an HTTP client of
+//     this package (proxy from the environment, redirects followed only on
+//     the first request, as git does). Auth.Password (a password or a token)
+//     is sent as basic auth, preemptively; a URL's userinfo is used only when
+//     Auth carries no password. Over http:// they travel in clear text: use
+//     it for tests and trusted networks only.
+//   - ssh://: go-git's SSH client with Auth.Identity. The server's host key
+//     must be listed in Auth.KnownHosts (checked with
+//     golang.org/x/crypto/ssh/knownhosts; the bytes are written to a
+//     temporary file, removed at once, because that package reads files);
+//     any other key is refused. There is no insecure mode, no ssh-agent and
+//     no ~/.ssh/known_hosts; go-git does read the process's ssh_config for a
+//     host alias's HostName and Port. The user is the URL's, else "git".
+//   - file://: read in-process with go-git from the repository on disk
+//     (bare or not), for tests and for mirrors on a shared volume. go-git's
+//     own file transport would exec git-upload-pack (the git binary), and its
+//     in-process server transport advertises no peeled tags and serves no
+//     shallow packs, so neither is used: Head reads the refs from the
+//     repository and Fetch copies exactly the objects of the commit's tree.
+//     Auth is not used.
+//
+// Fetching a commit that is not a branch or tag tip (a Ref.Commit, or a
+// branch that moved on since Head) first asks the server for that commit
+// by SHA with depth 1. Git's own smart-HTTP backend serves any commit
+// reachable from a ref that way (its stateless RPC checks reachability), as
+// does any server that allows reachable SHA-1 wants; a server that refuses
+// (git upload-pack over SSH without uploadpack.allowReachableSHA1InWant)
+// gets a second request for every branch and tag in full, and the commit
+// is checked out from that full history, or reported as not reachable.
+// The tests exercise both paths against git itself.
+//
+// Safety: the checked-out tree is bounded (MaxFiles, MaxBytes) and may hold
+// no symlink, submodule or path outside the directory, as in lib/gitrepo;
+// downloads are bounded (MaxRefsBytes, MaxPackBytes); time is bounded only
+// by the caller's context. Errors name the repository by its URL without
+// userinfo password and never contain a password, token or private key:
+// every error leaving this package is also scrubbed of the credentials it
+// was given (those of at least 4 characters). Auth prints as a summary that says which fields are set.
+package gitfetch

@@ -1,0 +1,142 @@
+package gitfetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+)
+
+// Head asks the remote (ls-remote, no fetch) which commit ref points at. For
+// Ref.Commit it returns the commit without contacting the remote.
+//
+// Over HTTP this is one GET of the ref advertisement; over SSH one
+// connection that reads the advertisement and closes; a file:// repository
+// is opened and its ref read. A tag is peeled to its commit.
+func Head(ctx context.Context, url string, ref Ref, auth Auth) (string, error) {
+	ref, err := ref.normalize()
+	if err != nil {
+		return "", err
+	}
+	loc, err := parseLocation(url)
+	if err != nil {
+		return "", auth.scrub(err, urlPassword(url))
+	}
+	if ref.Commit != "" {
+		return ref.Commit, nil
+	}
+	commit, err := head(ctx, loc, ref, auth)
+	if err != nil {
+		return "", auth.scrub(fmt.Errorf("%s: %s: %w", loc.display, ref, err), loc.urlPassword)
+	}
+	return commit.String(), nil
+}
+
+func head(ctx context.Context, loc *location, ref Ref, auth Auth) (plumbing.Hash, error) {
+	if loc.isFile() {
+		src, err := openFile(loc)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		_, c, err := src.resolve(ref)
+		return c, err
+	}
+	r, err := dial(ctx, loc, auth)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	defer r.close()
+	sess, release, err := r.open(ctx)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	defer release()
+	ar, err := sess.AdvertisedReferencesContext(ctx)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("listing refs: %w", explain(err))
+	}
+	_, c, err := lookup(ar, ref)
+	return c, err
+}
+
+// lookup finds a branch or tag among the advertised refs: the ref's own
+// hash (an annotated tag's is the tag object) and the commit it peels to.
+func lookup(ar *packp.AdvRefs, ref Ref) (own, commit plumbing.Hash, err error) {
+	name := refName(ref)
+	h, ok := ar.References[name.String()]
+	if !ok {
+		return plumbing.ZeroHash, plumbing.ZeroHash, notFound(ref, slices.Collect(maps.Keys(ar.References)))
+	}
+	if p, ok := ar.Peeled[name.String()]; ok {
+		return h, p, nil
+	}
+	return h, h, nil
+}
+
+func refName(ref Ref) plumbing.ReferenceName {
+	if ref.Tag != "" {
+		return plumbing.NewTagReferenceName(ref.Tag)
+	}
+	return plumbing.NewBranchReferenceName(ref.Branch)
+}
+
+// notFound says which branches or tags the repository has instead.
+func notFound(ref Ref, names []string) error {
+	var have []string
+	kind := "branches"
+	for _, name := range names {
+		n := plumbing.ReferenceName(name)
+		if (ref.Tag != "" && n.IsTag()) || (ref.Tag == "" && n.IsBranch()) {
+			have = append(have, n.Short())
+		}
+	}
+	if ref.Tag != "" {
+		kind = "tags"
+	}
+	slices.Sort(have)
+	if len(have) == 0 {
+		return fmt.Errorf("not found; the repository has no %s", kind)
+	}
+	const most = 10
+	list := strings.Join(have[:min(len(have), most)], ", ")
+	if len(have) > most {
+		list += fmt.Sprintf(" and %d more", len(have)-most)
+	}
+	return fmt.Errorf("not found; %s: %s", kind, list)
+}
+
+// urlPassword is the password in raw's userinfo, if raw has one, for
+// scrubbing a message about a URL that did not parse.
+func urlPassword(raw string) string {
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return ""
+	}
+	authority, _, _ := strings.Cut(rest, "/")
+	i := strings.LastIndexByte(authority, '@')
+	if i < 0 {
+		return ""
+	}
+	_, pass, _ := strings.Cut(authority[:i], ":")
+	return pass
+}
+
+// explain replaces go-git's terse messages for refused credentials (which
+// end in the server's empty reason) with one that says what happened.
+func explain(err error) error {
+	switch {
+	case errors.Is(err, transport.ErrAuthenticationRequired):
+		return &messageError{msg: "authentication required: the server refused the credentials (or got none)", err: err}
+	case errors.Is(err, transport.ErrAuthorizationFailed):
+		return &messageError{msg: "authorization failed: the credentials may not read this repository", err: err}
+	case errors.Is(err, transport.ErrRepositoryNotFound):
+		return &messageError{msg: "repository not found", err: err}
+	}
+	return err
+}
