@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/plinth-platform/plinth/lib/apply"
+	"github.com/plinth-platform/plinth/lib/platform"
 	"github.com/plinth-platform/plinth/lib/render"
 )
 
@@ -146,24 +147,30 @@ func renderForCluster(ctx context.Context, g *globalFlags, sources *sourceFlags,
 	if err != nil {
 		return "", nil, nil, err
 	}
-	env := envs[0]
 	root, _ := g.repoRoot()
 	vendorDir, lockFile := sources.resolve(root)
-	fmt.Fprintf(s.Err, "rendering %s\n", env.Name)
+	fmt.Fprintf(s.Err, "rendering %s\n", envs[0].Name)
+	comps, reply, err := renderObjects(ctx, envs[0], vendorDir, lockFile)
+	return envs[0].Name, comps, reply, err
+}
+
+// renderObjects renders env in the sandbox and returns its components in
+// dependency order with the reply's settings.
+func renderObjects(ctx context.Context, env platform.Environment, vendorDir, lockFile string) ([]render.Rendered, *renderReply, error) {
 	reply, err := renderInSandbox(ctx, renderRequest{Env: env, VendorDir: vendorDir, LockFile: lockFile, Objects: true}, renderLimits())
 	if err != nil {
-		return "", nil, nil, err
+		return nil, nil, err
 	}
 	defer reply.discard()
 	objs, err := reply.objects(env.Name)
 	if err != nil {
-		return "", nil, nil, err
+		return nil, nil, err
 	}
 	comps := make([]render.Rendered, 0, len(reply.Order))
 	for _, name := range reply.Order {
 		comps = append(comps, render.Rendered{Name: name, DependsOn: reply.DependsOn[name], Objects: objs[name]})
 	}
-	return env.Name, comps, reply, nil
+	return comps, reply, nil
 }
 
 // writeApplyResult prints the plan's changes (dry run) and a summary per

@@ -81,7 +81,7 @@ storage) described in CUE under environments/<env>/.`,
 	cmd.SetOut(s.Out)
 	cmd.SetErr(s.Err)
 	cmd.PersistentFlags().StringVar(&g.root, "root", "", "repository root holding environments/ (default: the nearest parent directory that has one)")
-	cmd.AddCommand(newVetCommand(g, s), newVendorCommand(g, s), newRenderCommand(g, s), newImagesCommand(g, s), newDiffCommand(g, s), newApplyCommand(g, s), newDriftCommand(g, s), newInitCommand(g, s))
+	cmd.AddCommand(newVetCommand(g, s), newVendorCommand(g, s), newRenderCommand(g, s), newImagesCommand(g, s), newDiffCommand(g, s), newApplyCommand(g, s), newDriftCommand(g, s), newControllerCommand(g, s), newInitCommand(g, s))
 	return cmd
 }
 

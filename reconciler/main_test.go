@@ -1,0 +1,352 @@
+package reconciler_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/pkg/gittestserver"
+	"github.com/go-git/go-git/v5"
+	gitconfig "github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
+
+	"github.com/plinth-platform/plinth/lib/kubetest"
+	"github.com/plinth-platform/plinth/lib/platform"
+	"github.com/plinth-platform/plinth/lib/render"
+	"github.com/plinth-platform/plinth/lib/source"
+	"github.com/plinth-platform/plinth/reconciler"
+	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
+)
+
+var cluster *kubetest.Cluster
+
+func TestMain(m *testing.M) { kubetest.Main(m, &cluster) }
+
+const (
+	gitUser     = "plinth"
+	gitPassword = "pa55-VERY-secret-7f3a" // must never appear in status, events or logs
+)
+
+// scheme knows the built-in types and Environments.
+func scheme(t *testing.T) *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := apiextensionsv1.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := v1.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+var crdOnce sync.Once
+
+// installCRD installs the generated Environment CRD once.
+func installCRD(t *testing.T) {
+	t.Helper()
+	crdOnce.Do(func() {
+		paths, _ := filepath.Glob("../overlays/plinth-controller/crd/*.yaml")
+		more, _ := filepath.Glob("config/crd/*.yaml")
+		paths = append(paths, more...)
+		if len(paths) == 0 {
+			t.Fatal("the generated Environment CRD is missing (make generate)")
+		}
+		data, err := os.ReadFile(paths[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := yaml.Unmarshal(data, crd); err != nil {
+			t.Fatal(err)
+		}
+		c, err := client.New(cluster.Config(), client.Options{Scheme: scheme(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Create(context.Background(), crd); err != nil {
+			t.Fatal(err)
+		}
+		// Established before use.
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if err := c.List(context.Background(), &v1.EnvironmentList{}); err == nil {
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Fatal("Environment CRD not established")
+	})
+}
+
+// repo is an environments repository on a real git server, pushed with
+// go-git; the server sits behind a proxy the test can take down.
+type repo struct {
+	t      *testing.T
+	server *gittestserver.GitServer
+	proxy  *proxy
+	local  *git.Repository
+	dir    string
+	url    string
+}
+
+func newRepo(t *testing.T) *repo {
+	t.Helper()
+	srv, err := gittestserver.NewTempGitServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AutoCreate().Auth(gitUser, gitPassword)
+	if err := srv.StartHTTP(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.StopHTTP(); os.RemoveAll(srv.Root()) })
+	p := newProxy(t, srv.HTTPAddress())
+	dir := t.TempDir()
+	local, err := git.PlainInit(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &repo{t: t, server: srv, proxy: p, local: local, dir: dir, url: p.url() + "/envs.git"}
+	if _, err := local.CreateRemote(&gitconfig.RemoteConfig{Name: "origin", URLs: []string{srv.HTTPAddress() + "/envs.git"}}); err != nil {
+		t.Fatal(err)
+	}
+	r.write("cue.mod/module.cue", "module: \"test.example/envs\"\nlanguage: version: \"v0.17.0\"\n")
+	return r
+}
+
+func (r *repo) write(path, content string) {
+	r.t.Helper()
+	full := filepath.Join(r.dir, path)
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// push commits everything and pushes main; it returns the commit.
+func (r *repo) push(msg string) string {
+	r.t.Helper()
+	wt, err := r.local.Worktree()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
+		r.t.Fatal(err)
+	}
+	sig := &object.Signature{Name: "test", Email: "test@example.invalid", When: time.Now()}
+	h, err := wt.Commit(msg, &git.CommitOptions{Author: sig, Committer: sig, AllowEmptyCommits: true})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	err = r.local.Push(&git.PushOptions{RemoteName: "origin", RefSpecs: []gitconfig.RefSpec{"refs/heads/master:refs/heads/main"},
+		Auth: &githttp.BasicAuth{Username: gitUser, Password: gitPassword}, Force: true})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		r.t.Fatal(err)
+	}
+	return h.String()
+}
+
+// env writes environments/<name>/env.cue: a small environment whose
+// objects are ConfigMaps in namespace ns.
+func (r *repo) env(name, ns string, data map[string]string) {
+	var objs bytes.Buffer
+	for k, v := range data {
+		fmt.Fprintf(&objs, "\t{apiVersion: \"v1\", kind: \"ConfigMap\", metadata: {name: %q, namespace: %q}, data: value: %q},\n", k, ns, v)
+	}
+	r.write("environments/"+name+"/env.cue", fmt.Sprintf(`package plinth
+
+cluster: {version: "1.34.4", runtime: "containerd", nodes: {controlPlane: 1, workers: 1}}
+network: mirrors: images: "nexus.test.local:8443"
+objects: [
+	{apiVersion: "v1", kind: "Namespace", metadata: name: %q},
+%s]
+`, ns, objs.String()))
+}
+
+// proxy forwards to the git server and can refuse connections, as an
+// unreachable git server would, then come back on the same address.
+type proxy struct {
+	t        *testing.T
+	addr     string
+	target   *url.URL
+	mu       sync.Mutex
+	listener net.Listener
+	server   *http.Server
+	posts    atomic.Int64 // git-upload-pack requests: fetches
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{t: t, target: u}
+	p.up()
+	t.Cleanup(p.down)
+	return p
+}
+
+func (p *proxy) url() string { return "http://" + p.addr }
+
+func (p *proxy) up() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	addr := p.addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.addr, p.listener = l.Addr().String(), l
+	rp := httputil.NewSingleHostReverseProxy(p.target)
+	p.server = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			p.posts.Add(1)
+		}
+		rp.ServeHTTP(w, r)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = p.server.Serve(l) }()
+}
+
+func (p *proxy) down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.server != nil {
+		_ = p.server.Close()
+		p.server = nil
+	}
+}
+
+// renderInProcess renders like the controller's sandbox renderer, in
+// this process.
+func renderInProcess(ctx context.Context, root, name string) (*reconciler.Rendered, error) {
+	env, err := platform.Resolve(root, name)
+	if err != nil {
+		return nil, err
+	}
+	p, err := platform.Evaluate(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Valid() {
+		var errs []error
+		for _, f := range p.Findings {
+			if f.Severity == platform.SeverityError {
+				errs = append(errs, errors.New(f.String()))
+			}
+		}
+		return nil, fmt.Errorf("environment %s is not valid:\n%w", name, errors.Join(errs...))
+	}
+	r, err := render.Render(ctx, p, render.Options{Lock: &source.Lock{Version: 1}})
+	if err != nil {
+		return nil, err
+	}
+	return &reconciler.Rendered{Components: r.Components}, nil
+}
+
+// controller is one running controller (a manager with the reconciler).
+type controller struct {
+	reconciler *reconciler.Reconciler
+	renders    atomic.Int64
+	logs       *syncBuffer
+	stop       context.CancelFunc
+	done       chan struct{}
+}
+
+// startController starts a manager running the reconciler; leader
+// election in namespace leaderNS when set.
+func startController(t *testing.T, leaderNS string) *controller {
+	t.Helper()
+	installCRD(t)
+	c := &controller{logs: &syncBuffer{}, done: make(chan struct{})}
+	logger := zap.New(zap.WriteTo(c.logs), zap.UseDevMode(true))
+	mgr, err := ctrl.NewManager(cluster.Config(), ctrl.Options{
+		Scheme:                  scheme(t),
+		Metrics:                 metricsserver.Options{BindAddress: "0"},
+		Logger:                  logger,
+		LeaderElection:          leaderNS != "",
+		LeaderElectionID:        "plinth-controller-test",
+		LeaderElectionNamespace: leaderNS,
+		LeaseDuration:           durationPtr(4 * time.Second),
+		RenewDeadline:           durationPtr(3 * time.Second),
+		RetryPeriod:             durationPtr(500 * time.Millisecond),
+		// Several controllers run in this one test process.
+		Controller: config.Controller{SkipNameValidation: &skipNameValidation},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.reconciler = &reconciler.Reconciler{
+		Client:  mgr.GetClient(),
+		Config:  cluster.Config(),
+		WorkDir: t.TempDir(),
+		Events:  mgr.GetEventRecorder("plinth-controller"),
+		Reports: &reconciler.Reports{},
+		Render: func(ctx context.Context, root, env string) (*reconciler.Rendered, error) {
+			c.renders.Add(1)
+			return renderInProcess(ctx, root, env)
+		},
+	}
+	if err := c.reconciler.SetupWithManager(mgr); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stop = cancel
+	go func() {
+		defer close(c.done)
+		if err := mgr.Start(ctx); err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-c.done })
+	return c
+}
+
+var skipNameValidation = true
+
+func durationPtr(d time.Duration) *time.Duration { return &d }
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,274 @@
+package reconciler_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
+)
+
+// newEnvironment creates the git-auth Secret and an Environment following
+// the repository's main branch, in a namespace of the test.
+func newEnvironment(t *testing.T, r *repo, env string, mutate func(*v1.Environment)) (client.Client, *v1.Environment) {
+	t.Helper()
+	installCRD(t)
+	c, err := client.New(cluster.Config(), client.Options{Scheme: scheme(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := cluster.Namespace(t)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git-auth", Namespace: ns},
+		Data: map[string][]byte{"username": []byte(gitUser), "password": []byte(gitPassword)}}
+	if err := c.Create(context.Background(), secret); err != nil {
+		t.Fatal(err)
+	}
+	e := &v1.Environment{
+		ObjectMeta: metav1.ObjectMeta{Name: env, Namespace: ns},
+		Spec: v1.EnvironmentSpec{
+			Git:           v1.GitSource{URL: r.url, Ref: v1.GitRef{Branch: "main"}, SecretRef: &v1.LocalObjectReference{Name: "git-auth"}},
+			Environment:   env,
+			Interval:      metav1.Duration{Duration: time.Second},
+			DriftInterval: metav1.Duration{Duration: time.Second},
+		},
+	}
+	if mutate != nil {
+		mutate(e)
+	}
+	if err := c.Create(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	return c, e
+}
+
+// waitFor polls the Environment until cond holds (30 s at most).
+func waitFor(t *testing.T, c client.Client, e *v1.Environment, what string, cond func(*v1.Environment) bool) *v1.Environment {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	cur := &v1.Environment{}
+	for time.Now().Before(deadline) {
+		if err := c.Get(context.Background(), client.ObjectKeyFromObject(e), cur); err == nil && cond(cur) {
+			return cur
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s; status: %+v", what, cur.Status)
+	return nil
+}
+
+func condition(e *v1.Environment, typ string) *metav1.Condition {
+	return apimeta.FindStatusCondition(e.Status.Conditions, typ)
+}
+
+func isTrue(e *v1.Environment, typ string) bool {
+	c := condition(e, typ)
+	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == e.Generation
+}
+
+func isFalse(e *v1.Environment, typ, reason string) bool {
+	c := condition(e, typ)
+	return c != nil && c.Status == metav1.ConditionFalse && c.Reason == reason
+}
+
+func configMapValue(t *testing.T, ns, name string) string {
+	t.Helper()
+	cm := &corev1.ConfigMap{}
+	if err := cluster.Client(t).Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, cm); err != nil {
+		return "<" + err.Error() + ">"
+	}
+	return cm.Data["value"]
+}
+
+// A pushed commit is applied and the status names it; the next commit
+// too; a commit that does not vet leaves the cluster and the applied
+// revision as they were, with Ready=False saying why.
+func TestPushApplyAndBadCommit(t *testing.T) {
+	r := newRepo(t)
+	ns := "app-" + strings.ToLower(t.Name()[4:12])
+	r.env("alpha", ns, map[string]string{"settings": "one", "extra": "x"})
+	first := r.push("first")
+	startController(t, "")
+	c, e := newEnvironment(t, r, "alpha", nil)
+
+	cur := waitFor(t, c, e, "the first commit applied", func(e *v1.Environment) bool {
+		return e.Status.LastAppliedRevision == first && isTrue(e, v1.ConditionReady)
+	})
+	if got := configMapValue(t, ns, "settings"); got != "one" {
+		t.Fatalf("settings = %q", got)
+	}
+	if cur.Status.Inventory == nil || cur.Status.Inventory.Objects != 3 {
+		t.Errorf("inventory = %+v", cur.Status.Inventory)
+	}
+
+	r.env("alpha", ns, map[string]string{"settings": "two"})
+	second := r.push("second: settings two, extra dropped")
+	waitFor(t, c, e, "the second commit applied", func(e *v1.Environment) bool {
+		return e.Status.LastAppliedRevision == second && isTrue(e, v1.ConditionReady)
+	})
+	if got := configMapValue(t, ns, "settings"); got != "two" {
+		t.Fatalf("settings = %q", got)
+	}
+	if got := configMapValue(t, ns, "extra"); !strings.Contains(got, "not found") {
+		t.Fatalf("extra not pruned: %q", got)
+	}
+
+	r.write("environments/alpha/env.cue", "package plinth\n\ncluster: version: 1.34\n")
+	bad := r.push("bad")
+	cur = waitFor(t, c, e, "the bad commit refused", func(e *v1.Environment) bool {
+		return e.Status.LastAttemptedRevision == bad && isFalse(e, v1.ConditionReady, "RenderFailed")
+	})
+	if cur.Status.LastAppliedRevision != second || !isTrue(cur, v1.ConditionStalled) {
+		t.Fatalf("status after a bad commit: %+v", cur.Status)
+	}
+	if msg := condition(cur, v1.ConditionReady).Message; !strings.Contains(msg, "environments/alpha/env.cue") {
+		t.Errorf("Ready message does not name the file: %s", msg)
+	}
+	if got := configMapValue(t, ns, "settings"); got != "two" {
+		t.Fatalf("the bad commit changed the cluster: settings = %q", got)
+	}
+}
+
+// A change by hand: reported (Drifted=True, the value kept) under the
+// report policy, reverted under correct.
+func TestDriftReportAndCorrect(t *testing.T) {
+	r := newRepo(t)
+	ns := "app-drift"
+	r.env("beta", ns, map[string]string{"settings": "declared"})
+	r.push("first")
+	startController(t, "")
+	c, e := newEnvironment(t, r, "beta", nil)
+	waitFor(t, c, e, "applied without drift", func(e *v1.Environment) bool {
+		return isTrue(e, v1.ConditionReady) && isFalse(e, v1.ConditionDrifted, "NoDrift")
+	})
+
+	cm := &corev1.ConfigMap{}
+	cl := cluster.Client(t)
+	if err := cl.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "settings"}, cm); err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["value"] = "by hand"
+	if err := cl.Update(context.Background(), cm, client.FieldOwner("kubectl-edit")); err != nil {
+		t.Fatal(err)
+	}
+	cur := waitFor(t, c, e, "drift reported", func(e *v1.Environment) bool { return isTrue(e, v1.ConditionDrifted) })
+	if cur.Status.LastDrift == nil || cur.Status.LastDrift.Drifted != 1 || cur.Status.LastDrift.Corrected {
+		t.Fatalf("last drift = %+v", cur.Status.LastDrift)
+	}
+	time.Sleep(2 * time.Second) // more drift checks: report never writes
+	if got := configMapValue(t, ns, "settings"); got != "by hand" {
+		t.Fatalf("the report policy changed the cluster: %q", got)
+	}
+
+	patch := client.MergeFrom(cur.DeepCopy())
+	cur.Spec.DriftPolicy = v1.DriftCorrect
+	if err := c.Patch(context.Background(), cur, patch); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, c, e, "drift corrected", func(e *v1.Environment) bool {
+		return e.Status.LastDrift != nil && (e.Status.LastDrift.Corrected || isFalse(e, v1.ConditionDrifted, "NoDrift")) && configMapValue(t, ns, "settings") == "declared"
+	})
+}
+
+// The git server unreachable: Ready=False, the last revision kept,
+// nothing pruned; back, it recovers. While the remote head does not move,
+// nothing is fetched.
+func TestGitServerDown(t *testing.T) {
+	r := newRepo(t)
+	ns := "app-gitdown"
+	r.env("gamma", ns, map[string]string{"settings": "one"})
+	first := r.push("first")
+	startController(t, "")
+	c, e := newEnvironment(t, r, "gamma", nil)
+	waitFor(t, c, e, "applied", func(e *v1.Environment) bool {
+		return e.Status.LastAppliedRevision == first && isTrue(e, v1.ConditionReady)
+	})
+
+	fetches := r.proxy.posts.Load()
+	time.Sleep(3 * time.Second) // several intervals with the head unchanged
+	if n := r.proxy.posts.Load() - fetches; n != 0 {
+		t.Errorf("%d fetches while the remote head did not move", n)
+	}
+
+	r.proxy.down()
+	cur := waitFor(t, c, e, "git unavailable", func(e *v1.Environment) bool { return isFalse(e, v1.ConditionReady, "GitUnavailable") })
+	if cur.Status.LastAppliedRevision != first {
+		t.Fatalf("last applied revision lost: %+v", cur.Status)
+	}
+	if got := configMapValue(t, ns, "settings"); got != "one" {
+		t.Fatalf("objects touched while git was down: %q", got)
+	}
+	r.proxy.up()
+	waitFor(t, c, e, "recovered", func(e *v1.Environment) bool { return isTrue(e, v1.ConditionReady) })
+}
+
+// Two controllers: only the leader renders and applies.
+func TestOnlyTheLeaderApplies(t *testing.T) {
+	r := newRepo(t)
+	r.env("delta", "app-leader", map[string]string{"settings": "one"})
+	first := r.push("first")
+	leaderNS := cluster.Namespace(t)
+	a := startController(t, leaderNS)
+	b := startController(t, leaderNS)
+	c, e := newEnvironment(t, r, "delta", nil)
+	waitFor(t, c, e, "applied", func(e *v1.Environment) bool { return e.Status.LastAppliedRevision == first })
+	time.Sleep(2 * time.Second)
+	ra, rb := a.renders.Load(), b.renders.Load()
+	if (ra == 0) == (rb == 0) {
+		t.Fatalf("renders: %d and %d; want exactly one controller working", ra, rb)
+	}
+}
+
+// Wrong credentials, in a Secret or in the URL: Ready=False; the
+// password appears in no status, event or log line.
+func TestSecretsStayOut(t *testing.T) {
+	r := newRepo(t)
+	r.env("epsilon", "app-secret", map[string]string{"settings": "one"})
+	r.push("first")
+	ctl := startController(t, "")
+	const inSecret, inURL = "wrong-pa55-LEAK-me-1", "wrong-pa55-LEAK-me-2"
+	c, e1 := newEnvironment(t, r, "epsilon", nil)
+	secret := &corev1.Secret{}
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: e1.Namespace, Name: "git-auth"}, secret); err != nil {
+		t.Fatal(err)
+	}
+	secret.Data["password"] = []byte(inSecret)
+	if err := c.Update(context.Background(), secret); err != nil {
+		t.Fatal(err)
+	}
+	_, e2 := newEnvironment(t, r, "epsilon", func(e *v1.Environment) {
+		e.Spec.Git.URL = strings.Replace(r.url, "http://", "http://"+gitUser+":"+inURL+"@", 1)
+		e.Spec.Git.SecretRef = nil
+	})
+	var everything strings.Builder
+	for _, e := range []*v1.Environment{e1, e2} {
+		cur := waitFor(t, c, e, "credentials refused", func(e *v1.Environment) bool {
+			cond := condition(e, v1.ConditionReady)
+			return cond != nil && cond.Status == metav1.ConditionFalse
+		})
+		for _, cond := range cur.Status.Conditions {
+			everything.WriteString(cond.Message + "\n")
+		}
+		var events corev1.EventList
+		if err := c.List(context.Background(), &events, client.InNamespace(e.Namespace)); err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range events.Items {
+			everything.WriteString(ev.Message + "\n")
+		}
+	}
+	everything.WriteString(ctl.logs.String())
+	for _, secret := range []string{inSecret, inURL, gitPassword} {
+		if strings.Contains(everything.String(), secret) {
+			t.Fatalf("a git password leaked:\n%s", everything.String())
+		}
+	}
+	if !strings.Contains(everything.String(), "GitUnavailable") && !strings.Contains(everything.String(), "authentication") {
+		t.Fatalf("the failure is not recorded:\n%s", everything.String())
+	}
+}
