@@ -281,9 +281,9 @@ type controller struct {
 	done       chan struct{}
 }
 
-// startController starts a manager running the reconciler; leader
-// election in namespace leaderNS when set.
-func startController(t *testing.T, leaderNS string) *controller {
+// startController starts a manager running the reconciler, after
+// configure; leader election in namespace leaderNS when set.
+func startController(t *testing.T, leaderNS string, configure ...func(*reconciler.Reconciler)) *controller {
 	t.Helper()
 	installCRD(t)
 	c := &controller{logs: &syncBuffer{}, done: make(chan struct{})}
@@ -314,6 +314,9 @@ func startController(t *testing.T, leaderNS string) *controller {
 			c.renders.Add(1)
 			return renderInProcess(ctx, root, env)
 		},
+	}
+	for _, f := range configure {
+		f(c.reconciler)
 	}
 	if err := c.reconciler.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)

@@ -2,15 +2,23 @@ package reconciler_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/plinth-platform/plinth/lib/drift"
+	"github.com/plinth-platform/plinth/lib/notify"
+	"github.com/plinth-platform/plinth/reconciler"
 	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
 )
 
@@ -141,7 +149,13 @@ func TestDriftReportAndCorrect(t *testing.T) {
 	ns := "app-drift"
 	r.env("beta", ns, map[string]string{"settings": "declared"})
 	r.push("first")
-	startController(t, "")
+	hook := newWebhook(t)
+	registry := prometheus.NewRegistry()
+	ctl := startController(t, "", func(r *reconciler.Reconciler) {
+		r.Notifier = &notify.Notifier{}
+		r.Targets = []notify.Target{{Name: "owners", URL: hook.server.URL, Format: "json"}}
+		r.Metrics = reconciler.NewMetrics(registry)
+	})
 	c, e := newEnvironment(t, r, "beta", nil)
 	waitFor(t, c, e, "applied without drift", func(e *v1.Environment) bool {
 		return isTrue(e, v1.ConditionReady) && isFalse(e, v1.ConditionDrifted, "NoDrift")
@@ -163,6 +177,29 @@ func TestDriftReportAndCorrect(t *testing.T) {
 	time.Sleep(2 * time.Second) // more drift checks: report never writes
 	if got := configMapValue(t, ns, "settings"); got != "by hand" {
 		t.Fatalf("the report policy changed the cluster: %q", got)
+	}
+
+	// The platform owners heard of it once, and can read the report.
+	drifts := hook.reasons("DriftDetected")
+	if len(drifts) != 1 || drifts[0].Environment != "beta" || drifts[0].Drift == nil || drifts[0].Drift.Drifted != 1 {
+		t.Fatalf("drift notifications: %+v", drifts)
+	}
+	rec := httptest.NewRecorder()
+	ctl.reconciler.Reports.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/drift/beta.json", nil))
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"path": "/data/value"`) || !strings.Contains(rec.Body.String(), `"manager": "kubectl-edit"`) {
+		t.Fatalf("drift report: %d %s", rec.Code, rec.Body.String())
+	}
+	rec = httptest.NewRecorder()
+	ctl.reconciler.Reports.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/drift/beta", nil))
+	if !strings.Contains(rec.Body.String(), "<html") || !strings.Contains(rec.Body.String(), "kubectl-edit") {
+		t.Fatalf("drift report page: %s", rec.Body.String())
+	}
+	// And the metrics say so.
+	if got := gauge(t, registry, "plinth_drifted_objects", map[string]string{"environment": "beta", "component": "objects", "state": "drifted"}); got != 1 {
+		t.Fatalf("plinth_drifted_objects = %v", got)
+	}
+	if got := gauge(t, registry, "plinth_last_applied_timestamp_seconds", map[string]string{"environment": "beta"}); got < float64(time.Now().Add(-time.Hour).Unix()) {
+		t.Fatalf("plinth_last_applied_timestamp_seconds = %v", got)
 	}
 
 	patch := client.MergeFrom(cur.DeepCopy())
@@ -271,4 +308,70 @@ func TestSecretsStayOut(t *testing.T) {
 	if !strings.Contains(everything.String(), "GitUnavailable") && !strings.Contains(everything.String(), "authentication") {
 		t.Fatalf("the failure is not recorded:\n%s", everything.String())
 	}
+}
+
+// webhook is a real HTTP endpoint collecting plinth's JSON notifications.
+type webhook struct {
+	server *httptest.Server
+	mu     sync.Mutex
+	events []notifyEvent
+}
+
+type notifyEvent struct {
+	Environment string         `json:"environment"`
+	Reason      string         `json:"reason"`
+	Drift       *drift.Summary `json:"drift"`
+}
+
+func newWebhook(t *testing.T) *webhook {
+	w := &webhook{}
+	w.server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		var e notifyEvent
+		if err := json.NewDecoder(r.Body).Decode(&e); err != nil {
+			http.Error(rw, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.mu.Lock()
+		w.events = append(w.events, e)
+		w.mu.Unlock()
+	}))
+	t.Cleanup(w.server.Close)
+	return w
+}
+
+func (w *webhook) reasons(reason string) []notifyEvent {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []notifyEvent
+	for _, e := range w.events {
+		if e.Reason == reason {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// gauge reads one sample of a metric family from reg.
+func gauge(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if want, ok := labels[l.GetName()]; ok && want != l.GetValue() {
+					continue metrics
+				}
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no %s%v", name, labels)
+	return 0
 }
