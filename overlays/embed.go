@@ -7,5 +7,5 @@ import "embed"
 
 // FS holds every overlay directory.
 //
-//go:embed all:okd-scc
+//go:embed all:okd-scc all:plinth-controller
 var FS embed.FS
