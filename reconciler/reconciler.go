@@ -254,6 +254,12 @@ func (r *Reconciler) checkDrift(ctx context.Context, env *v1.Environment, status
 // with exponential backoff (the returned error).
 func (r *Reconciler) fail(ctx context.Context, env *v1.Environment, status *v1.EnvironmentStatus, reason string, err error, terminal bool) (ctrl.Result, error) {
 	msg := err.Error()
+	// Tell the platform owners when it starts failing, or fails anew;
+	// not on every retry of the same failure.
+	prev := apimeta.FindStatusCondition(status.Conditions, v1.ConditionReady)
+	if prev == nil || prev.Status != metav1.ConditionFalse || prev.Reason != reason {
+		r.notify(ctx, env, notify.Event{Severity: "error", Reason: reason, Message: msg})
+	}
 	setCondition(status, v1.ConditionReady, metav1.ConditionFalse, reason, msg, env.Generation)
 	setCondition(status, v1.ConditionReconciling, metav1.ConditionFalse, reason, "", env.Generation)
 	stalled := metav1.ConditionFalse
@@ -262,7 +268,6 @@ func (r *Reconciler) fail(ctx context.Context, env *v1.Environment, status *v1.E
 	}
 	setCondition(status, v1.ConditionStalled, stalled, reason, msg, env.Generation)
 	r.event(env, corev1.EventTypeWarning, reason, "%s", msg)
-	r.notify(ctx, env, notify.Event{Severity: "error", Reason: reason, Message: msg})
 	log.FromContext(ctx).Error(err, "reconcile failed", "reason", reason)
 	if terminal {
 		// Nothing changes until the spec or the remote does.
