@@ -191,6 +191,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		status.LastAppliedRevision = head
 		status.Inventory = inventorySummary(rendered)
 		r.event(&env, corev1.EventTypeNormal, "Applied", "applied revision %s: %s", short(head), summary(res))
+		if prev := apimeta.FindStatusCondition(status.Conditions, v1.ConditionReady); prev != nil && prev.Status == metav1.ConditionFalse {
+			// Resolves the failure notified before.
+			r.notify(ctx, &env, notify.Event{Severity: notify.SeverityInfo, Reason: notify.ReasonApplied, Message: "revision " + short(head) + " applied"})
+		}
 		r.Metrics.applied(env.Spec.Environment, r.now())
 		st.nextDrift = time.Time{} // check right after an apply
 	}
@@ -236,12 +240,12 @@ func (r *Reconciler) checkDrift(ctx context.Context, env *v1.Environment, status
 		setCondition(status, v1.ConditionDrifted, metav1.ConditionTrue, "DriftDetected", msg, env.Generation)
 		r.event(env, corev1.EventTypeWarning, "DriftDetected", "%s", msg)
 		if st.lastDrift == nil || *st.lastDrift != s {
-			r.notify(ctx, env, notify.Event{Severity: "warning", Reason: "DriftDetected", Message: msg, Drift: &s})
+			r.notify(ctx, env, notify.Event{Severity: notify.SeverityWarning, Reason: notify.ReasonDriftDetected, Message: msg, Drift: &s})
 		}
 	} else {
 		setCondition(status, v1.ConditionDrifted, metav1.ConditionFalse, "NoDrift", "the cluster matches revision "+short(status.LastAppliedRevision), env.Generation)
 		if st.lastDrift != nil && st.lastDrift.Drift() {
-			r.notify(ctx, env, notify.Event{Severity: "info", Reason: "DriftResolved", Message: "no drift any more", Drift: &s})
+			r.notify(ctx, env, notify.Event{Severity: notify.SeverityInfo, Reason: notify.ReasonDriftResolved, Message: "no drift any more", Drift: &s})
 		}
 	}
 	st.lastDrift = &s
@@ -258,7 +262,7 @@ func (r *Reconciler) fail(ctx context.Context, env *v1.Environment, status *v1.E
 	// not on every retry of the same failure.
 	prev := apimeta.FindStatusCondition(status.Conditions, v1.ConditionReady)
 	if prev == nil || prev.Status != metav1.ConditionFalse || prev.Reason != reason {
-		r.notify(ctx, env, notify.Event{Severity: "error", Reason: reason, Message: msg})
+		r.notify(ctx, env, notify.Event{Severity: notify.SeverityError, Reason: notify.ReasonReconcileFailed, Message: reason + ": " + msg})
 	}
 	setCondition(status, v1.ConditionReady, metav1.ConditionFalse, reason, msg, env.Generation)
 	setCondition(status, v1.ConditionReconciling, metav1.ConditionFalse, reason, "", env.Generation)
