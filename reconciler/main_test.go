@@ -295,9 +295,10 @@ func startController(t *testing.T, leaderNS string, configure ...func(*reconcile
 		LeaderElection:          leaderNS != "",
 		LeaderElectionID:        "plinth-controller-test",
 		LeaderElectionNamespace: leaderNS,
-		LeaseDuration:           durationPtr(4 * time.Second),
-		RenewDeadline:           durationPtr(3 * time.Second),
-		RetryPeriod:             durationPtr(500 * time.Millisecond),
+		// Long enough that a loaded CI machine does not lose the lease.
+		LeaseDuration: durationPtr(15 * time.Second),
+		RenewDeadline: durationPtr(10 * time.Second),
+		RetryPeriod:   durationPtr(time.Second),
 		// Several controllers run in this one test process.
 		Controller: config.Controller{SkipNameValidation: &skipNameValidation},
 	})

@@ -148,6 +148,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	// 2. A new revision (or a changed spec): fetch, render, apply.
 	if head != status.LastAppliedRevision || st.rendered == nil || readyGeneration(status) != env.Generation {
 		status.LastAttemptedRevision = head
+		// kstatus: Reconciling while a revision is being applied.
+		setCondition(status, v1.ConditionReconciling, metav1.ConditionTrue, "Progressing", "applying revision "+short(head), env.Generation)
+		if err := r.writeStatus(ctx, &env, status); err != nil {
+			return ctrl.Result{}, err
+		}
+		status = env.Status.DeepCopy()
 		if st.revision != head {
 			dir := filepath.Join(r.WorkDir, env.Namespace, env.Name, head)
 			if _, statErr := os.Stat(dir); statErr != nil {

@@ -55,10 +55,10 @@ func newEnvironment(t *testing.T, r *repo, env string, mutate func(*v1.Environme
 	return c, e
 }
 
-// waitFor polls the Environment until cond holds (30 s at most).
+// waitFor polls the Environment until cond holds (60 s at most).
 func waitFor(t *testing.T, c client.Client, e *v1.Environment, what string, cond func(*v1.Environment) bool) *v1.Environment {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	cur := &v1.Environment{}
 	for time.Now().Before(deadline) {
 		if err := c.Get(context.Background(), client.ObjectKeyFromObject(e), cur); err == nil && cond(cur) {
