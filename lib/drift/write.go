@@ -8,7 +8,8 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/plinth-platform/plinth/lib/safetext"
 )
 
 // The writers show only what the Report holds: Secret values are masked
@@ -246,63 +247,9 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// oneLine makes s safe to show on one line of a terminal or a page: a
-// newline shows as "⏎"; other control characters (C0, DEL, C1), line and
-// paragraph separators, bidirectional-text controls and invalid UTF-8 as
-// Go escapes ("\t", "\x1b", "\u202e"). Everything else is kept.
-func oneLine(s string) string {
-	if !needsEscape(s) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\n':
-			b.WriteString("⏎")
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case unprintable(r) && r < 0x100:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case unprintable(r):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
-}
-
-// needsEscape reports whether [oneLine] would change s.
-func needsEscape(s string) bool {
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && size == 1) || unprintable(r) {
-			return true
-		}
-		i += size
-	}
-	return false
-}
-
-// unprintable reports whether r is a control character, a line or
-// paragraph separator or a bidirectional-text control.
-func unprintable(r rune) bool {
-	switch {
-	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
-		return true
-	case r == 0x061c, r == 0x200e, r == 0x200f, r == 0x2028, r == 0x2029:
-		return true
-	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-		return true
-	}
-	return false
-}
+// oneLine makes s safe to show on one line of a terminal or a page
+// (package safetext), newlines written as "⏎".
+func oneLine(s string) string { return safetext.Escape(s, "⏎") }
 
 // mdCodeSpan shows s verbatim in a Markdown code span (CommonMark):
 // delimited by a run of backticks longer than any in s, padded with a
