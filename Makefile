@@ -140,6 +140,7 @@ bench: build tools testbin $(TESTBIN)/kubectl ## Measure vet, render, diff, appl
 	FIXTURES=$(FIXTURES) bench/diff.sh
 	KUBEBUILDER_ASSETS=$(TESTBIN) KUBECTL=$(TESTBIN)/kubectl bench/apply.sh
 	KUBEBUILDER_ASSETS=$(TESTBIN) KUBECTL=$(TESTBIN)/kubectl bench/drift.sh
+	KUBEBUILDER_ASSETS=$(TESTBIN) bench/controller.sh
 
 .PHONY: clean
 clean: ## Remove build outputs.
