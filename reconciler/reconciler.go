@@ -73,8 +73,15 @@ type envState struct {
 	// checkout is the directory of the last fetched revision.
 	checkout, revision string
 	rendered           *Rendered
-	nextDrift          time.Time
-	lastDrift          *drift.Summary
+	// applied and generation are the revision and spec generation this
+	// controller last applied: what it has done, whatever a cached read
+	// of the status says (a status write re-queues the Environment before
+	// the cache has it).
+	applied    string
+	generation int64
+	inventory  *v1.InventorySummary
+	nextDrift  time.Time
+	lastDrift  *drift.Summary
 	// stalled is "<generation>/<revision>" of a terminal failure: nothing
 	// is retried until one of them changes.
 	stalled string
@@ -146,7 +153,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}
 
 	// 2. A new revision (or a changed spec): fetch, render, apply.
-	if head != status.LastAppliedRevision || st.rendered == nil || readyGeneration(status) != env.Generation {
+	if head != st.applied || env.Generation != st.generation || st.rendered == nil {
 		status.LastAttemptedRevision = head
 		// kstatus: Reconciling while a revision is being applied.
 		setCondition(status, v1.ConditionReconciling, metav1.ConditionTrue, "Progressing", "applying revision "+short(head), env.Generation)
@@ -193,9 +200,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		if err != nil {
 			return r.fail(ctx, &env, status, "ApplyFailed", err, false)
 		}
-		st.rendered = rendered
-		status.LastAppliedRevision = head
-		status.Inventory = inventorySummary(rendered)
+		st.rendered, st.applied, st.generation, st.inventory = rendered, head, env.Generation, inventorySummary(rendered)
 		r.event(&env, corev1.EventTypeNormal, "Applied", "applied revision %s: %s", short(head), summary(res))
 		if prev := apimeta.FindStatusCondition(status.Conditions, v1.ConditionReady); prev != nil && prev.Status == metav1.ConditionFalse {
 			// Resolves the failure notified before.
@@ -204,9 +209,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		r.Metrics.applied(env.Spec.Environment, r.now())
 		st.nextDrift = time.Time{} // check right after an apply
 	}
-	setCondition(status, v1.ConditionReady, metav1.ConditionTrue, "Applied", "revision "+short(status.LastAppliedRevision)+" applied", env.Generation)
+	status.LastAppliedRevision, status.LastAttemptedRevision, status.Inventory = st.applied, st.applied, st.inventory
+	setCondition(status, v1.ConditionReady, metav1.ConditionTrue, "Applied", "revision "+short(st.applied)+" applied", env.Generation)
 	setCondition(status, v1.ConditionReconciling, metav1.ConditionFalse, "Applied", "", env.Generation)
 	setCondition(status, v1.ConditionStalled, metav1.ConditionFalse, "Applied", "", env.Generation)
+	// Say it is applied before the drift check, which takes as long again.
+	if err := r.writeStatus(ctx, &env, status); err != nil {
+		return ctrl.Result{}, err
+	}
+	status = env.Status.DeepCopy()
 
 	// 3. Drift, every driftInterval with jitter.
 	driftEvery := durationOr(env.Spec.DriftInterval, 10*time.Minute)
@@ -330,14 +341,6 @@ func (r *Reconciler) notify(ctx context.Context, env *v1.Environment, e notify.E
 
 func setCondition(status *v1.EnvironmentStatus, t string, s metav1.ConditionStatus, reason, msg string, gen int64) {
 	apimeta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg, ObservedGeneration: gen})
-}
-
-// readyGeneration is the generation the Ready condition was set for.
-func readyGeneration(status *v1.EnvironmentStatus) int64 {
-	if c := apimeta.FindStatusCondition(status.Conditions, v1.ConditionReady); c != nil {
-		return c.ObservedGeneration
-	}
-	return -1
 }
 
 func inventorySummary(rendered *Rendered) *v1.InventorySummary {
