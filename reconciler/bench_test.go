@@ -25,18 +25,13 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/yaml"
 
 	"github.com/plinth-platform/plinth/lib/kubetest"
 	"github.com/plinth-platform/plinth/reconciler"
@@ -108,7 +103,7 @@ const (
 func BenchmarkController(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 	benchStart := time.Now()
-	benchInstallCRD(b)
+	installCRD(b)
 	ctx := b.Context()
 	suffix := benchSuffix()
 	nsA, nsB := "ctl-bench-a-"+suffix, "ctl-bench-b-"+suffix
@@ -117,7 +112,7 @@ func BenchmarkController(b *testing.B) {
 	repo.write("environments/bench/env.cue", benchEnvironment(nsA, nsB, 0))
 	first := repo.push("first")
 
-	c, err := client.New(cluster.Config(), client.Options{Scheme: benchScheme(b)})
+	c, err := client.New(cluster.Config(), client.Options{Scheme: scheme(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -516,7 +511,7 @@ func startBenchController(b *testing.B, key types.NamespacedName) *benchControll
 	}
 	b.Cleanup(func() { logFile.Close() })
 	mgr, err := ctrl.NewManager(cluster.Config(), ctrl.Options{
-		Scheme:     benchScheme(b),
+		Scheme:     scheme(b),
 		Metrics:    metricsserver.Options{BindAddress: "0"},
 		Logger:     zap.New(zap.WriteTo(logFile), zap.UseDevMode(true)),
 		Controller: config.Controller{SkipNameValidation: &skipNameValidation},
@@ -629,49 +624,6 @@ func (r *benchRepo) push(msg string) string {
 		r.b.Fatalf("git push: %v\n%s", err, out)
 	}
 	return h.String()
-}
-
-// benchScheme is scheme of main_test.go for a benchmark.
-func benchScheme(b *testing.B) *k8sruntime.Scheme {
-	s := k8sruntime.NewScheme()
-	for _, add := range []func(*k8sruntime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, v1.AddToScheme} {
-		if err := add(s); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return s
-}
-
-// benchInstallCRD installs the generated Environment CRD unless a test
-// of this process already did.
-func benchInstallCRD(b *testing.B) {
-	paths, _ := filepath.Glob("../overlays/plinth-controller/crd/*.yaml")
-	if len(paths) == 0 {
-		b.Fatal("the generated Environment CRD is missing (make generate)")
-	}
-	data, err := os.ReadFile(paths[0])
-	if err != nil {
-		b.Fatal(err)
-	}
-	crd := &apiextensionsv1.CustomResourceDefinition{}
-	if err := yaml.Unmarshal(data, crd); err != nil {
-		b.Fatal(err)
-	}
-	c, err := client.New(cluster.Config(), client.Options{Scheme: benchScheme(b)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := c.Create(b.Context(), crd); err != nil && !apierrors.IsAlreadyExists(err) {
-		b.Fatal(err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if err := c.List(b.Context(), &v1.EnvironmentList{}); err == nil {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	b.Fatal("Environment CRD not established")
 }
 
 type benchRoundTrip func(*http.Request) (*http.Response, error)
