@@ -8,12 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
@@ -22,6 +20,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage"
+
+	"github.com/plinth-platform/plinth/lib/gitrepo"
 )
 
 // Fetch makes dir (must not exist or be empty) a shallow (depth 1) checkout
@@ -352,60 +352,11 @@ func peel(sto storer.EncodedObjectStorer, h plumbing.Hash) (*object.Commit, erro
 	return nil, fmt.Errorf("%s: too many nested tags", h)
 }
 
-// checkTree refuses a commit whose tree plinth would not read: more than
-// MaxFiles files or MaxBytes bytes, a symlink, a submodule, or a path
-// leaving the checkout or entering .git.
+// checkTree refuses a commit whose tree plinth would not read
+// (gitrepo.WalkTree): more than MaxFiles files or MaxBytes bytes, a
+// symlink, a submodule, or a path leaving the checkout or entering .git.
 func checkTree(ctx context.Context, c *object.Commit) error {
-	short := c.Hash.String()[:7]
-	tree, err := c.Tree()
-	if err != nil {
-		return fmt.Errorf("commit %s: %w", short, err)
-	}
-	walker := object.NewTreeWalker(tree, true, nil)
-	defer walker.Close()
-	var files, size int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		name, e, err := walker.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("commit %s: %w", short, err)
-		}
-		clean := filepath.Clean(filepath.FromSlash(name))
-		if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
-			return fmt.Errorf("commit %s: path %q leaves the tree", short, name)
-		}
-		for part := range strings.SplitSeq(name, "/") {
-			if strings.EqualFold(part, ".git") {
-				return fmt.Errorf("commit %s: path %q enters .git", short, name)
-			}
-		}
-		switch e.Mode {
-		case filemode.Dir:
-			continue
-		case filemode.Regular, filemode.Executable, filemode.Deprecated:
-		case filemode.Symlink:
-			return fmt.Errorf("commit %s: %s is a symlink; plinth reads no symlinks from a repository", short, name)
-		case filemode.Submodule:
-			return fmt.Errorf("commit %s: %s is a submodule; plinth reads no submodules", short, name)
-		default:
-			return fmt.Errorf("commit %s: %s is a %s, not a file", short, name, e.Mode)
-		}
-		if files++; files > MaxFiles {
-			return fmt.Errorf("commit %s: more than %d files", short, MaxFiles)
-		}
-		blob, err := tree.TreeEntryFile(&e)
-		if err != nil {
-			return fmt.Errorf("commit %s: %s: %w", short, name, err)
-		}
-		if size += blob.Size; size > MaxBytes {
-			return fmt.Errorf("commit %s: tree exceeds %d MiB", short, MaxBytes>>20)
-		}
-	}
+	return gitrepo.WalkTree(ctx, c, func(string, *object.File) error { return nil })
 }
 
 // setRefs points HEAD at the commit: through the branch for a branch ref,

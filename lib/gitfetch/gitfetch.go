@@ -9,6 +9,8 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/plinth-platform/plinth/lib/gitrepo"
 )
 
 // Limits on what one Head or Fetch reads.
@@ -19,8 +21,8 @@ const (
 	// file:// repository).
 	MaxPackBytes = 1 << 30
 	// MaxFiles and MaxBytes bound the tree a Fetch checks out.
-	MaxFiles = 100_000
-	MaxBytes = 1 << 30
+	MaxFiles = gitrepo.MaxExportFiles
+	MaxBytes = gitrepo.MaxExportBytes
 )
 
 // DefaultBranch is followed when a Ref names nothing.

@@ -110,24 +110,38 @@ func (r *Repo) MergeBase(a, b plumbing.Hash) (plumbing.Hash, error) {
 }
 
 // Export writes the tree of commit h into dst, which must not exist:
-// regular and executable files only. A symlink, a submodule or a path
-// leaving dst is an error, as is a tree beyond MaxExportFiles or
-// MaxExportBytes.
+// regular and executable files only, as WalkTree allows them.
 func (r *Repo) Export(ctx context.Context, h plumbing.Hash, dst string) error {
 	c, err := r.repo.CommitObject(h)
-	if err != nil {
-		return fmt.Errorf("commit %s: %w", h, err)
-	}
-	tree, err := c.Tree()
 	if err != nil {
 		return fmt.Errorf("commit %s: %w", h, err)
 	}
 	if err := os.Mkdir(dst, 0o755); err != nil {
 		return err
 	}
-	var files, size int64
+	return WalkTree(ctx, c, func(name string, f *object.File) error {
+		target := filepath.Join(dst, filepath.FromSlash(name))
+		if f == nil {
+			return os.MkdirAll(target, 0o755)
+		}
+		return writeBlob(&f.Blob, target, f.Mode == filemode.Executable)
+	})
+}
+
+// WalkTree calls visit for every directory (f nil) and file of commit c's
+// tree, refusing what plinth never reads from a repository: a symlink, a
+// submodule, a path leaving the tree or entering .git, more than
+// MaxExportFiles files or MaxExportBytes bytes. Export writes the tree
+// with it; gitfetch checks a fetched tree with it before checking it out.
+func WalkTree(ctx context.Context, c *object.Commit, visit func(name string, f *object.File) error) error {
+	short := Short(c.Hash)
+	tree, err := c.Tree()
+	if err != nil {
+		return fmt.Errorf("commit %s: %w", short, err)
+	}
 	walker := object.NewTreeWalker(tree, true, nil)
 	defer walker.Close()
+	var files, size int64
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -137,37 +151,39 @@ func (r *Repo) Export(ctx context.Context, h plumbing.Hash, dst string) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("commit %s: %w", h.String()[:7], err)
+			return fmt.Errorf("commit %s: %w", short, err)
 		}
 		clean := filepath.Clean(filepath.FromSlash(name))
 		if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
-			return fmt.Errorf("commit %s: path %q leaves the tree", h.String()[:7], name)
+			return fmt.Errorf("commit %s: path %q leaves the tree", short, name)
 		}
-		target := filepath.Join(dst, clean)
+		for part := range strings.SplitSeq(name, "/") {
+			if strings.EqualFold(part, ".git") {
+				return fmt.Errorf("commit %s: path %q enters .git", short, name)
+			}
+		}
+		var f *object.File
 		switch entry.Mode {
 		case filemode.Dir:
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return err
-			}
-			continue
 		case filemode.Regular, filemode.Executable, filemode.Deprecated:
+			if files++; files > MaxExportFiles {
+				return fmt.Errorf("commit %s: more than %d files", short, MaxExportFiles)
+			}
+			if f, err = tree.TreeEntryFile(&entry); err != nil {
+				return fmt.Errorf("commit %s: %s: %w", short, name, err)
+			}
+			if size += f.Size; size > MaxExportBytes {
+				return fmt.Errorf("commit %s: tree exceeds %d MiB", short, MaxExportBytes>>20)
+			}
 		case filemode.Symlink:
-			return fmt.Errorf("commit %s: %s is a symlink; plinth reads no symlinks from a repository", h.String()[:7], name)
+			return fmt.Errorf("commit %s: %s is a symlink; plinth reads no symlinks from a repository", short, name)
+		case filemode.Submodule:
+			return fmt.Errorf("commit %s: %s is a submodule; plinth reads no submodules", short, name)
 		default:
-			return fmt.Errorf("commit %s: %s is a %s, not a file", h.String()[:7], name, entry.Mode)
+			return fmt.Errorf("commit %s: %s is a %s, not a file", short, name, entry.Mode)
 		}
-		if files++; files > MaxExportFiles {
-			return fmt.Errorf("commit %s: more than %d files", h.String()[:7], MaxExportFiles)
-		}
-		blob, err := r.repo.BlobObject(entry.Hash)
-		if err != nil {
-			return fmt.Errorf("commit %s: %s: %w", h.String()[:7], name, err)
-		}
-		if size += blob.Size; size > MaxExportBytes {
-			return fmt.Errorf("commit %s: tree exceeds %d MiB", h.String()[:7], MaxExportBytes>>20)
-		}
-		if err := writeBlob(blob, target, entry.Mode == filemode.Executable); err != nil {
-			return fmt.Errorf("commit %s: %s: %w", h.String()[:7], name, err)
+		if err := visit(name, f); err != nil {
+			return fmt.Errorf("commit %s: %s: %w", short, name, err)
 		}
 	}
 }
