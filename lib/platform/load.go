@@ -67,6 +67,9 @@ func Resolve(root, arg string) (Environment, error) {
 		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 			return Environment{}, fmt.Errorf("environment %s: directory %s is outside the root %s", arg, dir, absRoot)
 		}
+		if link := symlinkBelow(absRoot, dir); link != "" {
+			return Environment{}, fmt.Errorf("environment %s: %s is a symlink: plinth reads no symlinks from an environments repository, as one can point outside it", arg, link)
+		}
 		if !hasCUEFiles(dir) {
 			return Environment{}, fmt.Errorf("environment %s: %s has no .cue files", arg, dir)
 		}
@@ -91,6 +94,24 @@ func List(root string) ([]string, error) {
 	}
 	slices.Sort(names)
 	return names, nil
+}
+
+// symlinkBelow returns the first element of dir's path below root that is
+// a symlink, relative to root, or "". Root itself may be reached through
+// one (a checkout under a linked home directory).
+func symlinkBelow(root, dir string) string {
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || rel == "." {
+		return ""
+	}
+	p := root
+	for part := range strings.SplitSeq(rel, string(filepath.Separator)) {
+		p = filepath.Join(p, part)
+		if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return relPath(root, p)
+		}
+	}
+	return ""
 }
 
 func hasCUEFiles(dir string) bool {

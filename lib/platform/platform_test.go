@@ -3,6 +3,8 @@ package platform
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -190,20 +192,25 @@ func TestLayering(t *testing.T) {
 	}
 }
 
-// TestFileChecks: a file the loader would skip or an import it would fetch
-// is an error at that file, not silence or a registry request.
+// TestFileChecks: a file the loader would skip, an import it would fetch,
+// a CUE tool task (in a _tool.cue file too) or an embedded file is an
+// error at that file, not silence, a registry request or a file read.
 func TestFileChecks(t *testing.T) {
 	p := evaluate(t, map[string]string{
-		"environments/common.cue":    "package plinth\nimport \"tool/exec\"\n",
-		"environments/env/env.cue":   "package plinth\nimport \"example.com/lib@v0\"\ncluster: version: \"1.34.1\"\n",
-		"environments/env/typo.cue":  "package plinht\ncluster: runtime: \"cri-o\"\n",
-		"environments/env/plain.cue": "cluster: nodes: workers: 5\n",
-		"other.cue":                  "package tooling\n", // the root may hold other packages
+		"environments/common.cue":       "package plinth\nimport \"tool/exec\"\n",
+		"environments/env/env.cue":      "package plinth\nimport \"example.com/lib@v0\"\ncluster: version: \"1.34.1\"\n",
+		"environments/env/typo.cue":     "package plinht\ncluster: runtime: \"cri-o\"\n",
+		"environments/env/plain.cue":    "cluster: nodes: workers: 5\n",
+		"environments/env/run_tool.cue": "package plinth\nimport \"tool/exec\"\ncommand: id: exec.Run & {cmd: \"id\"}\n",
+		"environments/env/embed.cue":    "@extern(embed)\npackage plinth\nleak: _ @embed(file=\"../../../etc/hostname\", type=text)\n",
+		"other.cue":                     "package tooling\n", // the root may hold other packages
 	})
 	want := []string{
 		"environments/common.cue:2:8: error SCHEMA (environment): import \"tool/exec\" is not allowed: plinth never runs CUE tool tasks",
+		"environments/env/embed.cue:1:1: error SCHEMA (environment): @extern is not allowed: environments embed no files (plinth reads only .cue files from a repository)",
 		"environments/env/env.cue:2:8: error SCHEMA (environment): import \"example.com/lib@v0\" is not allowed: environments may import only CUE's standard library (plinth fetches no CUE modules)",
 		"environments/env/plain.cue:1:1: error SCHEMA (environment): file has no package clause: environment files start with \"package plinth\"",
+		"environments/env/run_tool.cue:2:8: error SCHEMA (environment): import \"tool/exec\" is not allowed: plinth never runs CUE tool tasks",
 		"environments/env/typo.cue:1:9: error SCHEMA (environment): file is package plinht, so it would be ignored: environment files are package plinth",
 	}
 	var got []string
@@ -266,3 +273,76 @@ func findingsText(fs []Finding) string {
 }
 
 func cueParse(p string) cue.Path { return cue.ParsePath(p) }
+
+// TestSymlinks: a symlink anywhere the loader reads (an environment file,
+// a parent's file, cue.mod, the environment directory itself) is an error
+// naming it, wherever it points, and nothing of its target is quoted.
+func TestSymlinks(t *testing.T) {
+	outside := t.TempDir()
+	secret := filepath.Join(outside, "passwd")
+	if err := os.WriteFile(secret, []byte("root:x:0:0:SECRET-CONTENT\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(outside, "env.cue"), []byte("package plinth\ncluster: version: \"1.34.1\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	good := map[string]string{
+		"environments/common.cue":  "package plinth\n",
+		"environments/env/env.cue": "package plinth\ncluster: version: \"1.34.1\"\n",
+	}
+	for _, c := range []struct {
+		name, link, target string
+		want               string
+	}{
+		{"environment file to a file outside", "environments/env/values.cue", secret, "environments/env/values.cue: error SCHEMA (environment): is a symlink"},
+		{"environment file inside the repository", "environments/env/shared.cue", "../common.cue", "environments/env/shared.cue: error SCHEMA (environment): is a symlink"},
+		{"directory named like a file, to ..", "environments/env/up.cue", "..", "environments/env/up.cue: error SCHEMA (environment): is a symlink"},
+		{"parent layer", "environments/base.cue", secret, "environments/base.cue: error SCHEMA (environment): is a symlink"},
+		{"cue.mod/pkg to /", "cue.mod/pkg/x", "/", "cue.mod/pkg/x: error SCHEMA (environment): is a symlink"},
+		{"cue.mod itself", "cue.mod", outside, "cue.mod: error SCHEMA (environment): is a symlink"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			writeFiles(t, root, good)
+			link := filepath.Join(root, c.link)
+			if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(c.target, link); err != nil {
+				t.Fatal(err)
+			}
+			p := evaluateDir(t, root, "env")
+			text := findingsText(p.Findings)
+			if p.Valid() || !strings.Contains(text, c.want) {
+				t.Errorf("findings:\n%s\nwant %q", text, c.want)
+			}
+			if strings.Contains(text, "SECRET-CONTENT") || strings.Contains(text, "root:x") {
+				t.Errorf("a finding quotes the symlink's target:\n%s", text)
+			}
+		})
+	}
+	t.Run("environment directory", func(t *testing.T) {
+		root := t.TempDir()
+		writeFiles(t, root, map[string]string{"environments/common.cue": "package plinth\n"})
+		if err := os.Symlink(outside, filepath.Join(root, "environments", "env")); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Resolve(root, "env")
+		if err == nil || !strings.Contains(err.Error(), "environment env: environments/env is a symlink") {
+			t.Errorf("Resolve: %v", err)
+		}
+	})
+}
+
+func writeFiles(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		path := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -1,8 +1,6 @@
 package platform
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -98,15 +96,7 @@ var ruleCases = []struct {
 func evaluate(t *testing.T, files map[string]string) *Platform {
 	t.Helper()
 	root := t.TempDir()
-	for name, content := range files {
-		path := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, root, files)
 	return evaluateDir(t, root, "env")
 }
 
