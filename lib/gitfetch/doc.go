@@ -40,9 +40,12 @@
 // The tests exercise both paths against git itself.
 //
 // Safety: the checked-out tree is bounded (MaxFiles, MaxBytes) and may hold
-// no symlink, submodule or path outside the directory, as in lib/gitrepo;
-// downloads are bounded (MaxRefsBytes, MaxPackBytes); time is bounded only
-// by the caller's context. Errors name the repository by its URL without
+// no symlink, submodule or path outside the directory, as in lib/gitrepo.
+// Fetch refuses such a tree before checking it out with an error that has
+// a *gitrepo.RefusedError in its chain (find it with errors.As): the
+// commit is bad, and fetching it again will not help, unlike any other
+// error of Head and Fetch. Downloads are bounded (MaxRefsBytes,
+// MaxPackBytes); time is bounded only by the caller's context. Errors name the repository by its URL without
 // userinfo password and never contain a password, token or private key:
 // every error leaving this package is also scrubbed of the credentials it
 // was given (those of at least 4 characters). Auth prints as a summary that says which fields are set.

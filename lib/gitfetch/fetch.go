@@ -171,7 +171,13 @@ func fetchFile(ctx context.Context, loc *location, ref Ref, want plumbing.Hash, 
 			own = plumbing.ZeroHash
 		}
 	}
-	if _, err := peel(src.repo.Storer, want); err != nil {
+	c, err := peel(src.repo.Storer, want)
+	if err != nil {
+		return nil, plumbing.ZeroHash, plumbing.ZeroHash, err
+	}
+	// Refuse a tree before copying it: the copy's walk would stop at a
+	// hostile name with an error that is not a gitrepo.RefusedError.
+	if err := checkTree(ctx, c); err != nil {
 		return nil, plumbing.ZeroHash, plumbing.ZeroHash, err
 	}
 	if repo, err = initRepo(dir, ref); err != nil {

@@ -2,7 +2,6 @@ package gitrepo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -129,63 +128,151 @@ func (r *Repo) Export(ctx context.Context, h plumbing.Hash, dst string) error {
 }
 
 // WalkTree calls visit for every directory (f nil) and file of commit c's
-// tree, refusing what plinth never reads from a repository: a symlink, a
-// submodule, a path leaving the tree or entering .git, more than
-// MaxExportFiles files or MaxExportBytes bytes. Export writes the tree
-// with it; gitfetch checks a fetched tree with it before checking it out.
+// tree, parents before their contents, refusing what plinth never reads
+// from a repository: a symlink, a submodule, a path leaving the tree or
+// entering .git (in any spelling a case-insensitive, NTFS or HFS+ file
+// system takes for .git), a name that is empty, "." or holds a separator or
+// a control character, a name twice in one directory, more than
+// MaxExportFiles files (or directories), a tree nested deeper than
+// maxDepth, or more than MaxExportBytes bytes. Export writes the tree with
+// it; gitfetch checks a fetched tree with it before checking it out.
+//
+// A refusal is a *RefusedError; any other error (an object missing or
+// corrupt, ctx done, visit failing) is not.
 func WalkTree(ctx context.Context, c *object.Commit, visit func(name string, f *object.File) error) error {
 	short := Short(c.Hash)
+	refuse := func(path, format string, args ...any) error {
+		return &RefusedError{Commit: c.Hash, Path: path, Reason: fmt.Sprintf(format, args...)}
+	}
 	tree, err := c.Tree()
 	if err != nil {
 		return fmt.Errorf("commit %s: %w", short, err)
 	}
-	walker := object.NewTreeWalker(tree, true, nil)
-	defer walker.Close()
-	var files, size int64
-	for {
+	type dir struct {
+		tree *object.Tree
+		name string
+		next int
+	}
+	stack := []*dir{{tree: tree}}
+	var files, dirs, size int64
+	for len(stack) > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		name, entry, err := walker.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("commit %s: %w", short, err)
-		}
-		clean := filepath.Clean(filepath.FromSlash(name))
-		if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
-			return fmt.Errorf("commit %s: path %q leaves the tree", short, name)
-		}
-		for part := range strings.SplitSeq(name, "/") {
-			if strings.EqualFold(part, ".git") {
-				return fmt.Errorf("commit %s: path %q enters .git", short, name)
+		d := stack[len(stack)-1]
+		if d.next == 0 {
+			if dup := duplicate(d.tree); dup != "" {
+				where := "the top directory"
+				if d.name != "" {
+					where = fmt.Sprintf("directory %q", d.name)
+				}
+				return refuse(d.name, "%s holds %q twice", where, dup)
 			}
+		}
+		if d.next == len(d.tree.Entries) {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		entry := &d.tree.Entries[d.next]
+		d.next++
+		name := entry.Name
+		if d.name != "" {
+			name = d.name + "/" + entry.Name
+		}
+		switch {
+		case entry.Name == "..", !filepath.IsLocal(filepath.FromSlash(name)):
+			return refuse(name, "path %q leaves the tree", name)
+		case isDotGit(entry.Name):
+			return refuse(name, "path %q enters .git", name)
+		case !plainName(entry.Name):
+			return refuse(name, "path %q is not a plain file name", name)
 		}
 		var f *object.File
 		switch entry.Mode {
 		case filemode.Dir:
+			if dirs++; dirs > MaxExportFiles {
+				return refuse("", "more than %d directories", MaxExportFiles)
+			}
+			if len(stack) > maxDepth {
+				return refuse(name, "%s is nested more than %d directories deep", name, maxDepth)
+			}
+			sub, err := d.tree.Tree(entry.Name)
+			if err == nil && sub.Hash != entry.Hash {
+				err = fmt.Errorf("tree %s, not %s", sub.Hash, entry.Hash)
+			}
+			if err != nil {
+				return fmt.Errorf("commit %s: %s: %w", short, name, err)
+			}
+			stack = append(stack, &dir{tree: sub, name: name})
 		case filemode.Regular, filemode.Executable, filemode.Deprecated:
 			if files++; files > MaxExportFiles {
-				return fmt.Errorf("commit %s: more than %d files", short, MaxExportFiles)
+				return refuse("", "more than %d files", MaxExportFiles)
 			}
-			if f, err = tree.TreeEntryFile(&entry); err != nil {
+			if f, err = d.tree.TreeEntryFile(entry); err != nil {
 				return fmt.Errorf("commit %s: %s: %w", short, name, err)
 			}
 			if size += f.Size; size > MaxExportBytes {
-				return fmt.Errorf("commit %s: tree exceeds %d MiB", short, MaxExportBytes>>20)
+				return refuse("", "tree exceeds %d MiB", MaxExportBytes>>20)
 			}
 		case filemode.Symlink:
-			return fmt.Errorf("commit %s: %s is a symlink; plinth reads no symlinks from a repository", short, name)
+			return refuse(name, "%s is a symlink; plinth reads no symlinks from a repository", name)
 		case filemode.Submodule:
-			return fmt.Errorf("commit %s: %s is a submodule; plinth reads no submodules", short, name)
+			return refuse(name, "%s is a submodule; plinth reads no submodules", name)
 		default:
-			return fmt.Errorf("commit %s: %s is a %s, not a file", short, name, entry.Mode)
+			return refuse(name, "%s is a %s, not a file", name, entry.Mode)
 		}
 		if err := visit(name, f); err != nil {
 			return fmt.Errorf("commit %s: %s: %w", short, name, err)
 		}
 	}
+	return nil
+}
+
+// maxDepth bounds how deep directories nest in a tree WalkTree accepts.
+const maxDepth = 256
+
+// duplicate returns a name that two of t's entries have, or "".
+func duplicate(t *object.Tree) string {
+	seen := make(map[string]bool, len(t.Entries))
+	for _, e := range t.Entries {
+		if seen[e.Name] {
+			return e.Name
+		}
+		seen[e.Name] = true
+	}
+	return ""
+}
+
+// plainName reports whether a tree entry's name names one file on every
+// system plinth runs on: not empty or ".", no separator, no control
+// character.
+func plainName(name string) bool {
+	if name == "" || name == "." {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if b := name[i]; b < 0x20 || b == 0x7f || b == '/' || b == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// isDotGit reports whether a file system could take name for .git: in
+// any case, with trailing dots or spaces, a ":stream" suffix or as the
+// short name GIT~1 (NTFS), or with code points HFS+ ignores (as git's
+// verify_path).
+func isDotGit(name string) bool {
+	n := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 0x200c && r <= 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x206a && r <= 0x206f, r == 0xfeff:
+			return -1
+		}
+		return r
+	}, name)
+	n, _, _ = strings.Cut(n, ":")
+	n = strings.TrimRight(n, ". ")
+	return strings.EqualFold(n, ".git") || strings.EqualFold(n, "git~1")
 }
 
 func writeBlob(b *object.Blob, target string, exec bool) error {
@@ -211,6 +298,27 @@ func writeBlob(b *object.Blob, target string, exec bool) error {
 	}
 	return f.Close()
 }
+
+// RefusedError is a commit whose tree plinth will not read: WalkTree
+// returns it (and Export and gitfetch.Fetch return it wrapped) for a
+// symlink, a submodule, a path leaving the tree or entering .git, a name
+// no file system should see, or a tree over the limits. The commit itself
+// is bad, not the connection to it: reading it again gives the same answer,
+// so it is worth no retry. Detect it with errors.As:
+//
+//	var refused *gitrepo.RefusedError
+//	if errors.As(err, &refused) { ... }
+type RefusedError struct {
+	// Commit is the commit refused.
+	Commit plumbing.Hash
+	// Path is the tree entry refused, slash-separated; "" when the tree as
+	// a whole is over a limit.
+	Path string
+	// Reason says what is wrong, for people; Error prefixes the commit.
+	Reason string
+}
+
+func (e *RefusedError) Error() string { return "commit " + Short(e.Commit) + ": " + e.Reason }
 
 // Short names a commit for people: its first 7 hex digits.
 func Short(h plumbing.Hash) string { return h.String()[:7] }
