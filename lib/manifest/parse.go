@@ -11,9 +11,10 @@ import (
 	"strconv"
 	"strings"
 
+	yamlv3 "go.yaml.in/yaml/v3"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utiljson "k8s.io/apimachinery/pkg/util/json"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -27,6 +28,12 @@ import (
 // have an apiVersion, a kind and a metadata.name: a metadata.generateName
 // alone is an error too, as plinth applies with server-side apply, which
 // needs a name.
+//
+// A mapping with the same key twice is an error (YAML and JSON decoders
+// would silently keep one value, so what is applied would not be what is
+// read), and so is a document nested deeper than 10,000 levels or one whose
+// aliases expand excessively (the YAML and JSON decoders' own limits). One
+// bad document rejects the whole stream: Parse returns no objects.
 //
 // Errors name the document (counting from 1, empty documents not counted)
 // and the line it starts on, e.g. "document 3 (line 42): missing kind".
@@ -159,7 +166,7 @@ func splitYAML(data []byte) ([]document, error) {
 	for _, r := range raws {
 		g.Go(func() error {
 			if r.err = trailingJSON(r.text); r.err == nil {
-				r.json, r.err = yaml.YAMLToJSON(r.text)
+				r.json, r.err = yamlToJSON(r.text)
 				if r.err != nil {
 					r.err = streamLine(r.err, r.begin)
 				}
@@ -182,6 +189,66 @@ func splitYAML(data []byte) ([]document, error) {
 	return docs, nil
 }
 
+// yamlToJSON converts one YAML document, refusing duplicate mapping keys.
+//
+// Not caught: two keys of different YAML types that become the same JSON
+// key, such as 1 and "1" or true and "true" (sigs.k8s.io/yaml keeps one,
+// and its strict mode compares the typed keys); finding them would take a
+// second parse of every document.
+func yamlToJSON(doc []byte) ([]byte, error) {
+	j, err := yaml.YAMLToJSONStrict(doc)
+	if err == nil || !dupKeyRe.MatchString(err.Error()) || !bytes.Contains(doc, []byte("<<")) {
+		return j, err
+	}
+	// yaml.v2's strict mode also counts a key that overrides one merged in
+	// with "<<" as a duplicate, which YAML allows: look at the document's
+	// own mappings before refusing it.
+	if dupErr := duplicateKey(doc); dupErr != nil {
+		return nil, dupErr
+	}
+	return yaml.YAMLToJSON(doc)
+}
+
+// duplicateKey reports the first mapping of doc that has a key twice,
+// merge keys aside, in the words of yaml.v2's strict mode (lines counted
+// in doc), for streamLine to rewrite.
+func duplicateKey(doc []byte) error {
+	var root yamlv3.Node
+	if err := yamlv3.Unmarshal(doc, &root); err != nil {
+		return err
+	}
+	var walk func(n *yamlv3.Node) error
+	walk = func(n *yamlv3.Node) error {
+		if n.Kind == yamlv3.MappingNode {
+			seen := make(map[string]bool, len(n.Content)/2)
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if k.Kind != yamlv3.ScalarNode || k.Tag == "!!merge" {
+					continue
+				}
+				if seen[k.Value] {
+					return fmt.Errorf("yaml: unmarshal errors:\n  line %d: key %q already set in map", k.Line, k.Value)
+				}
+				seen[k.Value] = true
+			}
+		}
+		// Alias nodes are not followed: the anchored node is checked where
+		// it is defined, and following them could expand exponentially.
+		for _, c := range n.Content {
+			if err := walk(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(&root)
+}
+
+// dupKeyRe matches yaml.v2's strict-mode report of a duplicate key.
+// The key is printed with %#v: quoted if a string, bare if YAML 1.1 made
+// it a boolean or a number ("yes", "on", "1").
+var dupKeyRe = regexp.MustCompile(`line (\d+): key (.+) already set in map`)
+
 // yamlLineRe matches the line number in the YAML decoder's errors.
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): `)
 
@@ -189,6 +256,14 @@ var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): `)
 // counts from the start of the document, to count from the start of the
 // stream; begin is the stream line the document begins on.
 func streamLine(err error, begin int) error {
+	if m := dupKeyRe.FindStringSubmatch(err.Error()); m != nil {
+		// "yaml: unmarshal errors:\n  line N: key "x" already set in map"
+		n, convErr := strconv.Atoi(m[1])
+		if convErr != nil {
+			return err
+		}
+		return fmt.Errorf("line %d: duplicate key %s", begin+n-1, m[2])
+	}
 	m := yamlLineRe.FindStringSubmatch(err.Error())
 	if m == nil {
 		return err
@@ -238,8 +313,15 @@ func isSeparator(line []byte) bool {
 // decodeDocument turns one JSON document into objects.
 func decodeDocument(data []byte) ([]*unstructured.Unstructured, error) {
 	var v interface{}
-	if err := utiljson.Unmarshal(data, &v); err != nil {
+	// The options of apimachinery's json.Unmarshal (case-sensitive, integers
+	// kept as int64) plus duplicate fields, which only JSON documents can
+	// still have: YAML documents were checked when converted.
+	strict, err := kjson.UnmarshalStrict(data, &v, kjson.DisallowDuplicateFields)
+	if err != nil {
 		return nil, err
+	}
+	if len(strict) > 0 {
+		return nil, strict[0]
 	}
 	m, ok := v.(map[string]interface{})
 	if !ok {
