@@ -19,11 +19,13 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/plinth-platform/plinth/lib/apply"
 	"github.com/plinth-platform/plinth/lib/drift"
 	"github.com/plinth-platform/plinth/lib/gitfetch"
+	"github.com/plinth-platform/plinth/lib/gitrepo"
 	"github.com/plinth-platform/plinth/lib/notify"
 	"github.com/plinth-platform/plinth/lib/render"
 	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
@@ -41,6 +43,10 @@ type Rendered struct {
 // (its vendor/ and plinth.lock). The CLI passes one that renders in the
 // bounded sandbox child, as plinth render does.
 type Renderer func(ctx context.Context, root, env string) (*Rendered, error)
+
+// defaultTimeout bounds a reconcile (fetch, render, apply, drift check)
+// when the Environment sets no spec.timeout.
+const defaultTimeout = 10 * time.Minute
 
 // Reconciler reconciles Environments.
 type Reconciler struct {
@@ -63,6 +69,10 @@ type Reconciler struct {
 	Metrics *Metrics
 	// Now is the clock (tests).
 	Now func() time.Time
+	// Concurrency is how many Environments are reconciled at once (at
+	// least 1): many environments due together queue instead of running
+	// all at once against the API server and the render sandbox.
+	Concurrency int
 
 	mu    sync.Mutex
 	state map[types.NamespacedName]*envState
@@ -89,7 +99,9 @@ type envState struct {
 
 // SetupWithManager registers the reconciler with mgr.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).For(&v1.Environment{}).Named("environment").Complete(r)
+	return ctrl.NewControllerManagedBy(mgr).For(&v1.Environment{}).Named("environment").
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.Concurrency)}).
+		Complete(r)
 }
 
 func (r *Reconciler) now() time.Time {
@@ -124,7 +136,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}
 	start := r.now()
 	defer func() { r.Metrics.observe(env.Spec.Environment, start, r.now(), err) }()
-	timeout := durationOr(env.Spec.Timeout, 10*time.Minute)
+	timeout := durationOr(env.Spec.Timeout, defaultTimeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
@@ -132,7 +144,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	status := env.Status.DeepCopy()
 	status.ObservedGeneration = env.Generation
 	defer func() {
-		if serr := r.writeStatus(ctx, &env, status); serr != nil && err == nil {
+		// The status is written even when the reconcile ran out of time.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if serr := r.writeStatus(wctx, &env, status); serr != nil && err == nil {
 			err = serr
 		}
 	}()
@@ -169,6 +184,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 				}
 				if _, err := gitfetch.Fetch(ctx, env.Spec.Git.URL, ref, auth, head, dir); err != nil {
 					os.RemoveAll(dir)
+					var refused *gitrepo.RefusedError
+					if errors.As(err, &refused) {
+						// The commit itself is bad (a symlink, a submodule, too
+						// big): fetching it again will not help.
+						return r.fail(ctx, &env, status, "SourceRefused", err, true)
+					}
 					return r.fail(ctx, &env, status, "GitUnavailable", err, false)
 				}
 			}
@@ -181,6 +202,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		rendered, err := r.Render(ctx, filepath.Join(st.checkout, filepath.Clean("/" + env.Spec.Git.Path)[1:]), env.Spec.Environment)
 		if err != nil {
 			return r.fail(ctx, &env, status, "RenderFailed", err, true)
+		}
+		if inventorySummary(rendered).Objects == 0 {
+			// Applying nothing with prune would delete the environment:
+			// never from a commit alone (plinth apply --prune --allow-empty does it).
+			return r.fail(ctx, &env, status, "ValidationFailed", fmt.Errorf("environment %s renders no objects: the controller does not apply an empty environment, which would prune everything", env.Spec.Environment), true)
 		}
 		a, err := apply.New(r.Config)
 		if err != nil {
@@ -275,6 +301,13 @@ func (r *Reconciler) checkDrift(ctx context.Context, env *v1.Environment, status
 // with exponential backoff (the returned error).
 func (r *Reconciler) fail(ctx context.Context, env *v1.Environment, status *v1.EnvironmentStatus, reason string, err error, terminal bool) (ctrl.Result, error) {
 	msg := err.Error()
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		// Over its time budget: said so, and retried with backoff rather
+		// than piled up (a slow cluster is not a bad commit).
+		msg = fmt.Sprintf("%s: the reconcile exceeded its timeout of %s (spec.timeout): %s", reason, durationOr(env.Spec.Timeout, defaultTimeout), msg)
+		reason, terminal = "TimedOut", false
+		ctx = context.WithoutCancel(ctx)
+	}
 	// Tell the platform owners when it starts failing, or fails anew;
 	// not on every retry of the same failure.
 	prev := apimeta.FindStatusCondition(status.Conditions, v1.ConditionReady)

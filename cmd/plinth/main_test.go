@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,7 +175,7 @@ func TestApplyScript(t *testing.T) {
 			"kube-edit-secret": kubeEdit(cluster, "Secret", true),
 			"kube-crd":         kubeCRD(cluster),
 			"kube-environment": kubeEnvironment(cluster),
-			"wait-ready":       waitReady(cluster),
+			"wait-condition":   waitCondition(cluster),
 			"kube-value":       kubeValue(cluster),
 			"git-commit":       gitCommit,
 		},
@@ -260,12 +261,16 @@ func kubeEnvironment(cluster *kubetest.Cluster) func(ts *testscript.TestScript, 
 
 // waitReady waits for an Environment's Ready condition to be True:
 // wait-ready NAMESPACE NAME TIMEOUT.
-func waitReady(cluster *kubetest.Cluster) func(ts *testscript.TestScript, neg bool, args []string) {
+// waitCondition waits until an Environment's condition has a status and
+// prints its reason and message:
+// wait-condition NAMESPACE NAME TYPE=STATUS TIMEOUT, e.g. Ready=True.
+func waitCondition(cluster *kubetest.Cluster) func(ts *testscript.TestScript, neg bool, args []string) {
 	return func(ts *testscript.TestScript, neg bool, args []string) {
-		if neg || len(args) != 3 {
-			ts.Fatalf("usage: wait-ready NAMESPACE NAME TIMEOUT")
+		typ, want, ok := strings.Cut(args[min(2, len(args)-1)], "=")
+		if neg || len(args) != 4 || !ok {
+			ts.Fatalf("usage: wait-condition NAMESPACE NAME TYPE=STATUS TIMEOUT")
 		}
-		timeout, err := time.ParseDuration(args[2])
+		timeout, err := time.ParseDuration(args[3])
 		ts.Check(err)
 		c, err := client.New(cluster.Config(), client.Options{})
 		ts.Check(err)
@@ -279,13 +284,14 @@ func waitReady(cluster *kubetest.Cluster) func(ts *testscript.TestScript, neg bo
 			conds, _, _ := unstructured.NestedSlice(e.Object, "status", "conditions")
 			for _, cond := range conds {
 				m, _ := cond.(map[string]any)
-				if m["type"] == "Ready" && m["status"] == "True" {
+				if m["type"] == typ && m["status"] == want {
+					fmt.Fprintf(ts.Stdout(), "%s: %s\n", m["reason"], m["message"])
 					return
 				}
 			}
 		}
 		status, _ := json.MarshalIndent(e.Object["status"], "", "  ")
-		ts.Fatalf("Environment %s/%s not ready within %s; status:\n%s", args[0], args[1], timeout, status)
+		ts.Fatalf("Environment %s/%s: no %s=%s within %s; status:\n%s", args[0], args[1], typ, want, timeout, status)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/plinth-platform/plinth/lib/apply"
 	"github.com/plinth-platform/plinth/lib/platform"
 	"github.com/plinth-platform/plinth/lib/render"
+	"github.com/plinth-platform/plinth/lib/sandbox"
 )
 
 type applyFlags struct {
@@ -150,14 +151,14 @@ func renderForCluster(ctx context.Context, g *globalFlags, sources *sourceFlags,
 	root, _ := g.repoRoot()
 	vendorDir, lockFile := sources.resolve(root)
 	fmt.Fprintf(s.Err, "rendering %s\n", envs[0].Name)
-	comps, reply, err := renderObjects(ctx, envs[0], vendorDir, lockFile)
+	comps, reply, err := renderObjects(ctx, envs[0], vendorDir, lockFile, renderLimits())
 	return envs[0].Name, comps, reply, err
 }
 
 // renderObjects renders env in the sandbox and returns its components in
 // dependency order with the reply's settings.
-func renderObjects(ctx context.Context, env platform.Environment, vendorDir, lockFile string) ([]render.Rendered, *renderReply, error) {
-	reply, err := renderInSandbox(ctx, renderRequest{Env: env, VendorDir: vendorDir, LockFile: lockFile, Objects: true}, renderLimits())
+func renderObjects(ctx context.Context, env platform.Environment, vendorDir, lockFile string, limits sandbox.Limits) ([]render.Rendered, *renderReply, error) {
+	reply, err := renderInSandbox(ctx, renderRequest{Env: env, VendorDir: vendorDir, LockFile: lockFile, Objects: true}, limits)
 	if err != nil {
 		return nil, nil, err
 	}
