@@ -131,11 +131,12 @@ func (r *Repo) Export(ctx context.Context, h plumbing.Hash, dst string) error {
 // tree, parents before their contents, refusing what plinth never reads
 // from a repository: a symlink, a submodule, a path leaving the tree or
 // entering .git (in any spelling a case-insensitive, NTFS or HFS+ file
-// system takes for .git), a name that is empty, "." or holds a separator or
-// a control character, a name twice in one directory, more than
-// MaxExportFiles files (or directories), a tree nested deeper than
-// maxDepth, or more than MaxExportBytes bytes. Export writes the tree with
-// it; gitfetch checks a fetched tree with it before checking it out.
+// system takes for .git), a name that is empty, "." or holds a separator
+// or a control character, a name or path too long to write, a name twice
+// in one directory, directories nested deeper than maxDepth, more than
+// MaxExportFiles files (or directories) or more than MaxExportBytes bytes.
+// Export writes the tree with it; gitfetch checks a fetched tree with it
+// before checking it out.
 //
 // A refusal is a *RefusedError; any other error (an object missing or
 // corrupt, ctx done, visit failing) is not.
@@ -186,6 +187,8 @@ func WalkTree(ctx context.Context, c *object.Commit, visit func(name string, f *
 			return refuse(name, "path %q enters .git", name)
 		case !plainName(entry.Name):
 			return refuse(name, "path %q is not a plain file name", name)
+		case len(entry.Name) > maxName, len(name) > maxPath:
+			return refuse(name, "path %q is longer than file systems take (%d bytes a name, %d a path)", clip(name), maxName, maxPath)
 		}
 		var f *object.File
 		switch entry.Mode {
@@ -228,8 +231,22 @@ func WalkTree(ctx context.Context, c *object.Commit, visit func(name string, f *
 	return nil
 }
 
-// maxDepth bounds how deep directories nest in a tree WalkTree accepts.
-const maxDepth = 256
+// Bounds on the shape of a tree WalkTree accepts: how deep directories
+// nest, how long a name (as Linux file systems) and a path (well within
+// PATH_MAX once under a checkout directory) may be.
+const (
+	maxDepth = 256
+	maxName  = 255
+	maxPath  = 2048
+)
+
+// clip shortens a long path for a message.
+func clip(p string) string {
+	if len(p) <= 64 {
+		return p
+	}
+	return p[:32] + "..." + p[len(p)-29:]
+}
 
 // duplicate returns a name that two of t's entries have, or "".
 func duplicate(t *object.Tree) string {

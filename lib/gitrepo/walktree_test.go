@@ -164,6 +164,10 @@ func TestWalkTreeRefusedError(t *testing.T) {
 		{"control character", "100644 a\x01b", "a\x01b", `path "a\x01b" is not a plain file name`},
 		{"too deep", "100644 " + strings.Repeat("d|", maxDepth+1) + "x", strings.TrimSuffix(strings.Repeat("d/", maxDepth+1), "/"),
 			strings.TrimSuffix(strings.Repeat("d/", maxDepth+1), "/") + " is nested more than 256 directories deep"},
+		{"long name", "100644 " + strings.Repeat("n", 256), strings.Repeat("n", 256),
+			`path "` + strings.Repeat("n", 32) + "..." + strings.Repeat("n", 29) + `" is longer than file systems take (255 bytes a name, 2048 a path)`},
+		{"long path", "100644 " + strings.Repeat(strings.Repeat("p", 200)+"|", 11) + "x", strings.Repeat(strings.Repeat("p", 200)+"/", 10) + strings.Repeat("p", 200),
+			`path "` + strings.Repeat("p", 32) + "..." + strings.Repeat("p", 29) + `" is longer than file systems take (255 bytes a name, 2048 a path)`},
 		{"twice", "100644 a\n40000 a", "", `the top directory holds "a" twice`},
 		{"twice deeper", "100644 d|a\n100644 d|a", "d", `directory "d" holds "a" twice`},
 		// go-git reads a mode it does not know as a submodule's.
