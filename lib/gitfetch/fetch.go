@@ -1,7 +1,9 @@
 package gitfetch
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -326,6 +328,10 @@ func uploadPack(ctx context.Context, sess transport.UploadPackSession, ar *packp
 	case req.Capabilities.Supports(capability.Sideband):
 		pack = sideband.NewDemuxer(sideband.Sideband, pack)
 	}
+	pack, err = checkPackHeader(pack)
+	if err != nil {
+		return err
+	}
 	if err := packfile.UpdateObjectStorage(sto, pack); err != nil {
 		return err
 	}
@@ -333,6 +339,32 @@ func uploadPack(ctx context.Context, sess transport.UploadPackSession, ar *packp
 		return sto.SetShallow(resp.Shallows)
 	}
 	return nil
+}
+
+// MaxPackObjects bounds the objects a pack from a server may hold: go-git
+// allocates index memory for as many objects as a pack's header claims
+// (32 bytes each) before reading any, so twelve bytes claiming 2³²-1
+// objects would take 128 GiB. A depth-1 pack of a tree within MaxFiles
+// holds fewer than 2*MaxFiles+3 objects. A variable, for programs and
+// tests to tune.
+var MaxPackObjects int64 = 1 << 20
+
+// checkPackHeader reads the 12-byte header of the pack r starts with and
+// refuses a pack that claims more than MaxPackObjects objects; it returns
+// a reader of the whole pack. A header cut short is passed on for go-git
+// to report.
+func checkPackHeader(r io.Reader) (io.Reader, error) {
+	var h [12]byte
+	n, err := io.ReadFull(r, h[:])
+	if err == nil {
+		if count := binary.BigEndian.Uint32(h[8:]); int64(count) > MaxPackObjects {
+			return nil, fmt.Errorf("the pack claims %d objects, more than %d", count, MaxPackObjects)
+		}
+	}
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, err
+	}
+	return io.MultiReader(bytes.NewReader(h[:n]), r), nil
 }
 
 // peel follows tags from h to a commit.

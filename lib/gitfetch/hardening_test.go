@@ -1,11 +1,24 @@
 package gitfetch
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/plinth-platform/plinth/lib/gitrepo"
 )
@@ -48,4 +61,276 @@ func TestFetchRefusedIsTyped(t *testing.T) {
 	if err == nil || errors.As(err, &refused) {
 		t.Errorf("wrong credentials: err = %v, want an error that is no refusal", err)
 	}
+}
+
+// hostile is a hand-written smart-HTTP git server (protocol v0, no
+// side-band, no shallow) whose replies are given raw: the ref
+// advertisement and the upload-pack result, for what a real server does
+// not send. It counts the requests it gets.
+type hostile struct {
+	*httptest.Server
+	refs, pack         []byte
+	gets, posts, other atomic.Int64
+}
+
+func newHostile(t *testing.T, refs, pack []byte) *hostile {
+	h := &hostile{refs: refs, pack: pack}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/info/refs"):
+			h.gets.Add(1)
+			w.Header().Set("Content-Type", "application/x-git-upload-pack-advertisement")
+			w.Write(h.refs)
+		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
+			h.posts.Add(1)
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/x-git-upload-pack-result")
+			w.Write(h.pack)
+		default:
+			h.other.Add(1)
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(h.Close)
+	return h
+}
+
+func pkt(s string) string { return fmt.Sprintf("%04x%s", len(s)+4, s) }
+
+// advertise is an upload-pack ref advertisement: each pair a hash and a
+// ref name, the first line carrying the capabilities.
+func advertise(pairs ...string) []byte {
+	var b strings.Builder
+	b.WriteString(pkt("# service=git-upload-pack\n") + "0000")
+	for i := 0; i < len(pairs); i += 2 {
+		line := pairs[i] + " " + pairs[i+1]
+		if i == 0 {
+			line += "\x00ofs-delta no-progress agent=hostile/1"
+		}
+		b.WriteString(pkt(line + "\n"))
+	}
+	b.WriteString("0000")
+	return []byte(b.String())
+}
+
+// crafted is a pack built object by object in memory storage: trees are
+// written byte by byte, so that their entry names can be what git never
+// writes.
+type crafted struct {
+	t      *testing.T
+	sto    *memory.Storage
+	hashes []plumbing.Hash
+}
+
+func newCrafted(t *testing.T) *crafted { return &crafted{t: t, sto: memory.NewStorage()} }
+
+func (c *crafted) put(typ plumbing.ObjectType, data []byte) plumbing.Hash {
+	c.t.Helper()
+	obj := c.sto.NewEncodedObject()
+	obj.SetType(typ)
+	w, _ := obj.Writer()
+	w.Write(data)
+	w.Close()
+	h, err := c.sto.SetEncodedObject(obj)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.hashes = append(c.hashes, h)
+	return h
+}
+
+// tree stores a tree of (octal mode, name, hash) triples, in the order
+// given.
+func (c *crafted) tree(entries ...any) plumbing.Hash {
+	var raw bytes.Buffer
+	for i := 0; i < len(entries); i += 3 {
+		h := entries[i+2].(plumbing.Hash)
+		fmt.Fprintf(&raw, "%s %s\x00", entries[i], entries[i+1])
+		raw.Write(h[:])
+	}
+	return c.put(plumbing.TreeObject, raw.Bytes())
+}
+
+func (c *crafted) commit(tree plumbing.Hash) plumbing.Hash {
+	c.t.Helper()
+	co := &object.Commit{Author: *sig(1), Committer: *sig(1), Message: "crafted\n", TreeHash: tree}
+	obj := c.sto.NewEncodedObject()
+	if err := co.Encode(obj); err != nil {
+		c.t.Fatal(err)
+	}
+	r, _ := obj.Reader()
+	data, _ := io.ReadAll(r)
+	return c.put(plumbing.CommitObject, data)
+}
+
+// uploadPackResult is the server's reply to a fetch: NAK, then the pack.
+func (c *crafted) uploadPackResult() []byte {
+	c.t.Helper()
+	var b bytes.Buffer
+	b.WriteString(pkt("NAK\n"))
+	if _, err := packfile.NewEncoder(&b, c.sto, false).Encode(c.hashes, 0); err != nil {
+		c.t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// sandbox is a fresh parent directory with a sentinel directory in it;
+// target is where Fetch is to check out.
+type sandbox struct {
+	parent, target string
+}
+
+func newSandbox(t *testing.T) sandbox {
+	parent := t.TempDir()
+	if err := os.Mkdir(filepath.Join(parent, "sentinel"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(parent, "sentinel", "keep"), []byte("keep\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return sandbox{parent: parent, target: filepath.Join(parent, "checkout")}
+}
+
+// check fails unless the parent holds the sentinel as it was and, when
+// checkedOut, the target; else nothing more.
+func (s sandbox) check(t *testing.T, checkedOut bool) {
+	t.Helper()
+	var names []string
+	err := filepath.WalkDir(s.parent, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(s.parent, p)
+		if checkedOut && (rel == "checkout" || strings.HasPrefix(rel, "checkout"+string(filepath.Separator))) {
+			if d.Type()&fs.ModeSymlink != 0 {
+				t.Errorf("%s is a symlink", p)
+			}
+			return nil
+		}
+		names = append(names, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{".", "sentinel", "sentinel/keep"}; !slices.Equal(names, want) {
+		t.Errorf("the parent directory holds %q, want %q", names, want)
+	}
+	if b, err := os.ReadFile(filepath.Join(s.parent, "sentinel", "keep")); err != nil || string(b) != "keep\n" {
+		t.Errorf("sentinel/keep: %q %v", b, err)
+	}
+}
+
+// A server advertising ref names that climb out of refs/ (../), replying
+// with garbage pkt-lines, or sending a truncated or crafted pack: Head
+// and Fetch fail with an error naming the URL (no credentials), nothing
+// is written outside the target directory, which is removed again.
+func TestHostileServer(t *testing.T) {
+	c := newCrafted(t)
+	blob := c.put(plumbing.BlobObject, []byte("package plinth\n"))
+	good := c.commit(c.tree("100644", "env.cue", blob))
+	goodPack := c.uploadPackResult()
+
+	e := newCrafted(t)
+	eblob := e.put(plumbing.BlobObject, []byte("#!/bin/sh\ntouch pwned\n"))
+	hooks := e.tree("100755", "post-checkout", eblob)
+	escape := e.commit(e.tree("40000", ".git", e.tree("40000", "hooks", hooks), "100644", "env.cue", eblob))
+	escapePack := e.uploadPackResult()
+
+	d := newCrafted(t)
+	dblob := d.put(plumbing.BlobObject, []byte("x\n"))
+	dotdot := d.commit(d.tree("40000", "a", d.tree("100644", "..", dblob, "100644", "../../../../escaped", dblob)))
+	dotdotPack := d.uploadPackResult()
+
+	climb := "refs/heads/" + strings.Repeat("../", 4) + "escaped"
+	climbAbs := "refs/heads/" + strings.Repeat("../", 30) + "tmp/plinth-hostile-ref"
+	hostileRefs := advertise(good.String(), "HEAD", good.String(), "refs/heads/main", good.String(), climb, good.String(), climbAbs,
+		good.String(), "refs/tags/../../../../escaped-tag")
+
+	for _, tc := range []struct {
+		name       string
+		refs, pack []byte
+		ref        Ref
+		headErr    string // "" when Head succeeds
+		fetchErr   string // "" when Fetch succeeds
+		refused    bool
+	}{
+		{name: "ref names with ../, good pack", refs: hostileRefs, pack: goodPack, ref: Ref{}},
+		{name: "ref names with ../ only", refs: advertise(good.String(), climb, good.String(), climbAbs), pack: goodPack, ref: Ref{},
+			headErr: "not found; the repository has no branches", fetchErr: "not found; the repository has no branches"},
+		{name: "pkt-line not hex", refs: []byte(pkt("# service=git-upload-pack\n") + "0000zzzzgarbage"), ref: Ref{},
+			headErr: "listing refs: ", fetchErr: "listing refs: "},
+		{name: "pkt-line length below 4", refs: []byte(pkt("# service=git-upload-pack\n") + "0000" + "0002"), ref: Ref{},
+			headErr: "listing refs: ", fetchErr: "listing refs: "},
+		{name: "pkt-line longer than the reply", refs: []byte(pkt("# service=git-upload-pack\n") + "0000" + "fff0" + good.String()), ref: Ref{},
+			headErr: "listing refs: ", fetchErr: "listing refs: "},
+		{name: "no service line", refs: []byte("0000" + good.String() + " refs/heads/main\n"), ref: Ref{},
+			headErr: "listing refs: ", fetchErr: "listing refs: "},
+		{name: "truncated pack", refs: hostileRefs, pack: goodPack[:len(goodPack)/2], ref: Ref{}, fetchErr: "fetching: "},
+		{name: "pack header only, 2^32-1 objects", refs: hostileRefs, pack: []byte(pkt("NAK\n") + "PACK\x00\x00\x00\x02\xff\xff\xff\xff"), ref: Ref{},
+			fetchErr: "fetching: the pack claims 4294967295 objects, more than 1048576"},
+		{name: "pack header only, MaxPackObjects objects", refs: hostileRefs, pack: []byte(pkt("NAK\n") + "PACK\x00\x00\x00\x02\x00\x10\x00\x00"), ref: Ref{}, fetchErr: "fetching: "},
+		{name: "pack with a corrupt byte", refs: hostileRefs, pack: corrupt(goodPack), ref: Ref{}, fetchErr: "fetching: "},
+		{name: "garbage instead of NAK", refs: hostileRefs, pack: []byte("zzzz" + string(goodPack)), ref: Ref{}, fetchErr: "fetching: "},
+		{name: "ERR line", refs: hostileRefs, pack: []byte(pkt("ERR upload-pack: not our ref\n")), ref: Ref{}, fetchErr: "fetching: "},
+		{name: "tree with .git/hooks", refs: advertise(escape.String(), "refs/heads/main"), pack: escapePack, ref: Ref{},
+			fetchErr: `commit ` + escape.String()[:7] + `: path ".git" enters .git`, refused: true},
+		{name: "tree with .. and ../ names", refs: advertise(dotdot.String(), "refs/heads/main"), pack: dotdotPack, ref: Ref{},
+			fetchErr: `commit ` + dotdot.String()[:7] + `: path "a/.." leaves the tree`, refused: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newHostile(t, tc.refs, tc.pack)
+			url := srv.URL + "/env.git"
+			auth := Auth{Username: user, Password: password}
+			sb := newSandbox(t)
+
+			_, err := Head(ctx(t), url, tc.ref, auth)
+			switch {
+			case tc.headErr == "" && err != nil:
+				t.Errorf("Head: %v", err)
+			case tc.headErr != "":
+				noSecret(t, err)
+				if !strings.HasPrefix(err.Error(), url+": branch main: ") || !strings.Contains(err.Error(), tc.headErr) {
+					t.Errorf("Head err = %v, want the URL and %q", err, tc.headErr)
+				}
+			}
+
+			got, err := Fetch(ctx(t), url, tc.ref, auth, "", sb.target)
+			if tc.fetchErr == "" {
+				if err != nil || got != good.String() {
+					t.Fatalf("Fetch = %s %v, want %s", got, err, good)
+				}
+				sb.check(t, true)
+				// Only the branch asked for is a ref in the checkout.
+				refs, err := os.ReadDir(filepath.Join(sb.target, ".git", "refs", "heads"))
+				if err != nil || len(refs) != 1 || refs[0].Name() != "main" {
+					t.Errorf("refs/heads holds %v %v", refs, err)
+				}
+				if _, err := os.Stat(filepath.Join(sb.target, "escaped")); err == nil {
+					t.Error("a hostile ref name was written into the checkout")
+				}
+				return
+			}
+			noSecret(t, err)
+			t.Log(err)
+			if !strings.HasPrefix(err.Error(), url+": branch main: ") || !strings.Contains(err.Error(), tc.fetchErr) {
+				t.Errorf("Fetch err = %v, want the URL and %q", err, tc.fetchErr)
+			}
+			var refused *gitrepo.RefusedError
+			if errors.As(err, &refused) != tc.refused {
+				t.Errorf("Fetch err = %v: refused is %v, want %v", err, !tc.refused, tc.refused)
+			}
+			sb.check(t, false)
+		})
+	}
+	if _, err := os.Lstat("/tmp/plinth-hostile-ref"); err == nil {
+		t.Error("a hostile ref name was written to /tmp/plinth-hostile-ref")
+	}
+}
+
+// corrupt flips a byte in the middle of an upload-pack result's pack.
+func corrupt(b []byte) []byte {
+	b = bytes.Clone(b)
+	b[len(b)/2] ^= 0xff
+	return b
 }

@@ -86,12 +86,17 @@ func refName(ref Ref) plumbing.ReferenceName {
 	return plumbing.NewBranchReferenceName(ref.Branch)
 }
 
-// notFound says which branches or tags the repository has instead.
+// notFound says which branches or tags the repository has instead; a
+// name that is no valid ref name (a server's "refs/heads/../../x") is left
+// out, as no Ref can name it.
 func notFound(ref Ref, names []string) error {
 	var have []string
 	kind := "branches"
 	for _, name := range names {
 		n := plumbing.ReferenceName(name)
+		if n.Validate() != nil {
+			continue
+		}
 		if (ref.Tag != "" && n.IsTag()) || (ref.Tag == "" && n.IsBranch()) {
 			have = append(have, n.Short())
 		}
