@@ -44,7 +44,9 @@
 // Fetch refuses such a tree before checking it out with an error that has
 // a *gitrepo.RefusedError in its chain (find it with errors.As): the
 // commit is bad, and fetching it again will not help, unlike any other
-// error of Head and Fetch. Downloads are bounded (MaxRefsBytes,
+// error of Head and Fetch. No transport runs a command, and a ref, host or
+// user that reads as an option ("-x", "--upload-pack=...") is refused
+// before any connection. Downloads are bounded (MaxRefsBytes,
 // MaxPackBytes); time is bounded only by the caller's context. Errors name the repository by its URL without
 // userinfo password and never contain a password, token or private key:
 // every error leaving this package is also scrubbed of the credentials it

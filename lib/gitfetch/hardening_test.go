@@ -334,3 +334,70 @@ func corrupt(b []byte) []byte {
 	b[len(b)/2] ^= 0xff
 	return b
 }
+
+// A ref or URL that reads as a command-line option (argument injection,
+// CVE-2025-21613 and kin) is refused before any transport call: the
+// server sees no request, no command runs, no directory is made.
+func TestOptionLikeRefsAndURLsAreRefused(t *testing.T) {
+	c := newCrafted(t)
+	good := c.commit(c.tree("100644", "env.cue", c.put(plumbing.BlobObject, []byte("package plinth\n"))))
+	srv := newHostile(t, advertise(good.String(), "refs/heads/main"), c.uploadPackResult())
+	marker := filepath.Join(t.TempDir(), "pwned")
+	url := srv.URL + "/env.git"
+	auth := Auth{Username: user, Password: password}
+	host := strings.TrimPrefix(srv.URL, "http://")
+
+	for _, tc := range []struct {
+		url  string
+		ref  Ref
+		want string
+	}{
+		{url, Ref{Branch: "-x"}, `branch "-x": not a valid git ref name`},
+		{url, Ref{Branch: "--upload-pack=touch " + marker}, "not a valid git ref name"},
+		{url, Ref{Branch: "--upload-pack=touch"}, `branch "--upload-pack=touch": not a valid git ref name`},
+		{url, Ref{Tag: "--upload-pack=touch"}, `tag "--upload-pack=touch": not a valid git ref name`},
+		{url, Ref{Tag: "-oProxyCommand=touch"}, "not a valid git ref name"},
+		{url, Ref{Commit: "--upload-pack=touch " + marker}, "not a full 40-digit hexadecimal SHA"},
+		{"--upload-pack=touch " + marker, Ref{}, `scheme "" is not supported`},
+		{"-oProxyCommand=touch " + marker, Ref{}, `scheme "" is not supported`},
+		{"--upload-pack=touch " + marker + " " + url, Ref{}, `scheme "" is not supported`},
+		{"ext::sh -c touch% " + marker, Ref{}, `scheme "ext" is not supported`},
+		{"-oProxyCommand=touch:" + marker, Ref{}, "scp-like user@host:path is not supported"},
+		{"ssh://-oProxyCommand=touch/env.git", Ref{}, "a host or user may not start with -"},
+		{"ssh://-oProxyCommand=touch@" + host + "/env.git", Ref{}, "a host or user may not start with -"},
+		{"http://-oProxyCommand=touch@" + host + "/env.git", Ref{}, "a host or user may not start with -"},
+		{"file://--upload-pack=touch/" + marker, Ref{}, "a host or user may not start with -"},
+	} {
+		for _, op := range []string{"Head", "Fetch"} {
+			dir := filepath.Join(t.TempDir(), "checkout")
+			var err error
+			if op == "Head" {
+				_, err = Head(ctx(t), tc.url, tc.ref, auth)
+			} else {
+				_, err = Fetch(ctx(t), tc.url, tc.ref, auth, "", dir)
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s(%q, %v) err = %v, want %q", op, tc.url, tc.ref, err, tc.want)
+			}
+			if err != nil {
+				noSecret(t, err)
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s(%q, %v) made %s", op, tc.url, tc.ref, dir)
+			}
+		}
+	}
+	if n := srv.gets.Load() + srv.posts.Load() + srv.other.Load(); n != 0 {
+		t.Errorf("the server got %d requests, want none", n)
+	}
+	if _, err := os.Lstat(marker); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s exists: a command ran", marker)
+	}
+	// The same server serves an ordinary ref: the count above is real.
+	if got, err := Head(ctx(t), url, Ref{}, auth); err != nil || got != good.String() {
+		t.Fatalf("Head = %s %v", got, err)
+	}
+	if srv.gets.Load() != 1 {
+		t.Errorf("the server counted %d ref requests for one Head", srv.gets.Load())
+	}
+}

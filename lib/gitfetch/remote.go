@@ -49,6 +49,12 @@ func parseLocation(raw string) (*location, error) {
 	if u.User != nil {
 		l.urlPassword, _ = u.User.Password()
 	}
+	// No transport here runs a command, but a host or user that reads as
+	// an option ("-oProxyCommand=...") is what an argument injection
+	// looks like; git refuses them too.
+	if strings.HasPrefix(u.Hostname(), "-") || strings.HasPrefix(u.User.Username(), "-") {
+		return nil, fmt.Errorf("repository URL %s: a host or user may not start with -", u.Redacted())
+	}
 	switch u.Scheme {
 	case "https", "http":
 		if u.Host == "" {
