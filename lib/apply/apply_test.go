@@ -1,17 +1,25 @@
 package apply_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-platform/plinth/lib/apply"
+	"github.com/plinth-platform/plinth/lib/manifest"
 	"github.com/plinth-platform/plinth/lib/render"
 )
 
@@ -416,5 +424,314 @@ stringData: {password: correct-horse}
 				t.Errorf("secret keys = %+v", c.SecretKeys)
 			}
 		}
+	}
+}
+
+// Force recreates only objects whose every refusal is an immutable
+// field: a selector change together with an invalid port is a validation
+// failure naming both, and nothing is deleted or written.
+func TestForceWithAnInvalidObjectDeletesNothing(t *testing.T) {
+	t.Parallel()
+	a, w := newApplier(t)
+	ns := cluster.Namespace(t)
+	deployment := func(app, port string) []render.Rendered {
+		return []render.Rendered{component(t, ns, ns, "app", strings.NewReplacer("APP", app, "PORT", port).Replace(`
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: NS}
+spec:
+  selector: {matchLabels: {app: APP}}
+  template:
+    metadata: {labels: {app: APP}}
+    spec: {containers: [{name: c, image: nginx, ports: [{containerPort: PORT}]}]}
+`))}
+	}
+	mustApply(t, a, ns, deployment("v1", "80"), apply.Options{})
+	uid := get(t, "apps/v1", "Deployment", ns, "web").GetUID()
+	inv := inventoryOf(t, ns)
+
+	before := w.n.Load()
+	_, err := a.Apply(context.Background(), ns, deployment("v2", "70000"), apply.Options{Force: true})
+	var verr *apply.ValidationError
+	if !errors.As(err, &verr) || len(verr.Failures) != 1 {
+		t.Fatalf("want a ValidationError with one failure, got %v", err)
+	}
+	for _, want := range []string{"component app: Deployment.apps/" + ns + "/web", "spec.selector", "immutable", "containerPort", "nothing was written"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if n := w.n.Load() - before; n != 0 {
+		t.Errorf("%d writes, want 0", n)
+	}
+	if d := get(t, "apps/v1", "Deployment", ns, "web"); d == nil || d.GetUID() != uid {
+		t.Fatal("the Deployment was deleted")
+	}
+	if got := inventoryOf(t, ns); !slices.Equal(got, inv) {
+		t.Errorf("inventory = %v, want %v", got, inv)
+	}
+}
+
+// Immutable fields of other kinds: a ClusterRoleBinding's roleRef (which
+// the API server refuses as "cannot change roleRef", not as immutable)
+// and a Job's pod template. Without Force: refused naming the field,
+// nothing written or deleted; with Force: recreated.
+func TestImmutableFieldsOfOtherKinds(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t)
+	for _, tc := range []struct {
+		name, apiVersion, kind, objNS, field, yaml string
+		// before and after are the values of the field (VALUE in yaml).
+		before, after string
+	}{{
+		name: "ClusterRoleBinding", apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", field: "roleRef",
+		yaml: `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: NS-readers}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: VALUE}
+subjects: [{kind: Group, apiGroup: rbac.authorization.k8s.io, name: readers}]
+`,
+		before: "view", after: "edit",
+	}, {
+		name: "Job", apiVersion: "batch/v1", kind: "Job", objNS: ns, field: "spec.template",
+		yaml: `
+apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate, namespace: NS}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: VALUE}]
+`,
+		before: "migrate:1", after: "migrate:2",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			a, w := newApplier(t)
+			env := ns + "-" + strings.ToLower(tc.name)
+			set := func(v string) []render.Rendered {
+				return []render.Rendered{component(t, env, ns, "app", strings.ReplaceAll(tc.yaml, "VALUE", v))}
+			}
+			name := strings.ReplaceAll(set(tc.before)[0].Objects[0].GetName(), "NS", ns)
+			mustApply(t, a, env, set(tc.before), apply.Options{})
+			orig := get(t, tc.apiVersion, tc.kind, tc.objNS, name)
+			if orig == nil {
+				t.Fatal("not created")
+			}
+
+			before := w.n.Load()
+			_, err := a.Apply(context.Background(), env, set(tc.after), apply.Options{})
+			var verr *apply.ValidationError
+			if !errors.As(err, &verr) || len(verr.Failures) != 1 || verr.Failures[0].Field != tc.field {
+				t.Fatalf("want a ValidationError for %s, got %v", tc.field, err)
+			}
+			if !strings.Contains(err.Error(), "immutable field changed: "+tc.field) || !strings.Contains(err.Error(), "--force") {
+				t.Errorf("err = %v", err)
+			}
+			if n := w.n.Load() - before; n != 0 {
+				t.Errorf("%d writes, want 0", n)
+			}
+			if cur := get(t, tc.apiVersion, tc.kind, tc.objNS, name); cur == nil || cur.GetUID() != orig.GetUID() {
+				t.Fatal("deleted without Force")
+			}
+
+			res := mustApply(t, a, env, set(tc.after), apply.Options{Force: true})
+			for _, c := range res.Changes {
+				if c.Action != apply.Recreated || !strings.Contains(c.Reason, tc.field) {
+					t.Errorf("%s: %s (%s), want recreated for %s", c.ID, c.Action, c.Reason, tc.field)
+				}
+			}
+			cur := get(t, tc.apiVersion, tc.kind, tc.objNS, name)
+			if cur == nil || cur.GetUID() == orig.GetUID() {
+				t.Fatal("not recreated")
+			}
+			if !strings.Contains(fmt.Sprint(cur.Object), tc.after) {
+				t.Errorf("recreated without the change: %v", cur.Object)
+			}
+		})
+	}
+}
+
+// established reports whether a CRD (as JSON, or a list of CRDs holding
+// it) says that the CRD name is established.
+func established(body []byte, name string) bool {
+	var u unstructured.Unstructured
+	if err := u.UnmarshalJSON(body); err != nil {
+		return false
+	}
+	crds := []unstructured.Unstructured{u}
+	if u.IsList() {
+		list, err := u.ToList()
+		if err != nil {
+			return false
+		}
+		crds = list.Items
+	}
+	for _, crd := range crds {
+		if crd.GetName() != name {
+			continue
+		}
+		conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+		for _, c := range conds {
+			if m, _ := c.(map[string]any); m["type"] == "Established" && m["status"] == "True" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// A CRD and a custom resource in one set: the apply writes the CRD,
+// waits until the API server reports it established, and only then
+// writes the custom resource. The order is recorded from the requests
+// themselves, and the CRD is checked established at the moment the
+// custom resource's write is sent.
+func TestCRDEstablishedBeforeCustomResource(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t)
+	crdName := "widgets." + ns + ".example.com"
+	crdPath := "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+	crPath := "/apis/" + ns + ".example.com/v1/namespaces/" + ns + "/widgets/w1"
+	var (
+		mu     sync.Mutex
+		events []string
+	)
+	record := func(e string) {
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+	}
+	cfg := cluster.Config()
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripper(func(r *http.Request) (*http.Response, error) {
+			write := r.Method != http.MethodGet && r.URL.Query().Get("dryRun") == ""
+			if write && r.URL.Path == crPath {
+				crd := &unstructured.Unstructured{}
+				crd.SetAPIVersion("apiextensions.k8s.io/v1")
+				crd.SetKind("CustomResourceDefinition")
+				if err := cluster.Client(t).Get(context.Background(), client.ObjectKey{Name: crdName}, crd); err != nil {
+					t.Errorf("reading the CRD: %v", err)
+				}
+				body, _ := crd.MarshalJSON()
+				record(fmt.Sprintf("write custom resource (CRD established: %v)", established(body, crdName)))
+			}
+			resp, err := rt.RoundTrip(r)
+			switch {
+			case err != nil:
+			case write && r.URL.Path == crdPath+"/"+crdName:
+				record("write CRD")
+			case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, crdPath) && r.URL.Query().Get("watch") == "":
+				body, rerr := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				resp.Body = io.NopCloser(bytes.NewReader(body))
+				if rerr == nil && established(body, crdName) {
+					record("read CRD established")
+				}
+			}
+			return resp, err
+		})
+	}
+	a, err := apply.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	comps := []render.Rendered{component(t, ns, ns, "widgets", crdYAML+`
+---
+apiVersion: NS.example.com/v1
+kind: Widget
+metadata: {name: w1, namespace: NS}
+spec: {size: 3}
+`)}
+	mustApply(t, a, ns, comps, apply.Options{})
+
+	mu.Lock()
+	defer mu.Unlock()
+	first := func(e string) int { return slices.Index(events, e) }
+	wrote, est, cr := first("write CRD"), first("read CRD established"), first("write custom resource (CRD established: true)")
+	if wrote < 0 || est < 0 || cr < 0 || !(wrote < est && est < cr) {
+		t.Fatalf("want the CRD written, read back established, then the custom resource written; requests: %q", events)
+	}
+	if n := len(slices.DeleteFunc(slices.Clone(events), func(e string) bool { return !strings.HasPrefix(e, "write custom resource") })); n != 1 {
+		t.Errorf("the custom resource was written %d times: %q", n, events)
+	}
+}
+
+// A CRD that is never established (its kind is taken in its group by
+// another CRD, so the API server does not accept its names) stops the
+// apply, well within the timeout, with an error naming the CRD and why
+// it is not established; the custom resource of it is not written.
+func TestCRDNeverEstablished(t *testing.T) {
+	t.Parallel()
+	a, _ := newApplier(t)
+	ns := cluster.Namespace(t)
+	ctx := context.Background()
+	c := cluster.Client(t)
+	// Widget v1 of the group exists already, from elsewhere.
+	taken, err := manifest.Parse([]byte(strings.ReplaceAll(crdYAML, "NS", ns)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create(ctx, taken[0]); err != nil {
+		t.Fatal(err)
+	}
+	crdName := "gizmos." + ns + ".example.com"
+	t.Cleanup(func() {
+		for _, name := range []string{taken[0].GetName(), crdName} {
+			crd := &unstructured.Unstructured{}
+			crd.SetAPIVersion("apiextensions.k8s.io/v1")
+			crd.SetKind("CustomResourceDefinition")
+			crd.SetName(name)
+			_ = c.Delete(ctx, crd)
+		}
+	})
+	// The environment brings v2 of Widget with a CRD of another plural.
+	comps := []render.Rendered{component(t, ns, ns, "gizmos", `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gizmos.NS.example.com}
+spec:
+  group: NS.example.com
+  scope: Namespaced
+  names: {plural: gizmos, singular: gizmo, kind: Widget, listKind: GizmoList}
+  versions:
+  - name: v2
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+---
+apiVersion: NS.example.com/v2
+kind: Widget
+metadata: {name: g1, namespace: NS}
+spec: {size: 3}
+`)}
+	const timeout = time.Minute
+	start := time.Now()
+	_, err = a.Apply(ctx, ns, comps, apply.Options{Timeout: timeout})
+	if took := time.Since(start); took > timeout/2 {
+		t.Errorf("failed after %s, want well within the %s timeout", took, timeout)
+	}
+	if err == nil {
+		t.Fatal("apply succeeded")
+	}
+	for _, want := range []string{
+		"environment " + ns + ": cluster definitions:",
+		"component gizmos: CustomResourceDefinition.apiextensions.k8s.io/" + crdName + ": not established",
+		"NamesAccepted=False (KindConflict)",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	// Nothing of the kind was written, in any version.
+	list := &unstructured.UnstructuredList{}
+	list.SetAPIVersion(ns + ".example.com/v1")
+	list.SetKind("WidgetList")
+	if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 0 {
+		t.Errorf("a Widget was written: %v", list.Items[0].Object)
 	}
 }

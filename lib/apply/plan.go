@@ -32,7 +32,16 @@ type item struct {
 	waitNamespace string
 	diff          string
 	secretKeys    *diff.SecretKeys
+	// adopted is the owner the object is taken over from (Options.Adopt),
+	// "" when it has none but the environment.
+	adopted string
 }
+
+// Helm's annotations on the objects of a release it installed.
+const (
+	helmReleaseName      = "meta.helm.sh/release-name"
+	helmReleaseNamespace = "meta.helm.sh/release-namespace"
+)
 
 // setFacts are what the set itself creates, which the cluster cannot know
 // before the set is applied.
@@ -108,7 +117,21 @@ func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existin
 		if cluster.DropIgnoredNamespace(it.obj, dry) {
 			it.id.Namespace = ""
 		}
-		return "", "", a.classify(ctx, it, dry, existing.Get(it.id), opts)
+		if dry.GetResourceVersion() == "" {
+			it.action = Created
+			return "", "", nil
+		}
+		cur, err := a.live(ctx, it, existing)
+		if err != nil || cur == nil {
+			// cur is nil when the object went away since the dry run.
+			it.action = Created
+			return "", "", err
+		}
+		if msg, field := ownership(it, cur, opts); msg != "" {
+			return msg, field, nil
+		}
+		classify(it, dry, cur, opts)
+		return "", "", nil
 
 	case cluster.NotServed(err):
 		crd := facts.crds[it.id.GroupKind()]
@@ -145,6 +168,10 @@ func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existin
 		return "", "", nil
 
 	case apierrors.IsConflict(err) && errors.As(err, &status):
+		// Another environment's or Helm's object conflicts too: say whose.
+		if msg, field, err := a.ownershipOf(ctx, it, existing, opts); msg != "" || err != nil {
+			return msg, field, err
+		}
 		var parts []string
 		for _, c := range status.Status().Details.Causes {
 			parts = append(parts, c.Field+": "+c.Message)
@@ -156,9 +183,15 @@ func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existin
 			" (change it back, or set apply: adopt: true in the environment to take the fields over)", field, nil
 
 	case immutable(err):
+		if msg, field, err := a.ownershipOf(ctx, it, existing, opts); msg != "" || err != nil {
+			return msg, field, err
+		}
 		if opts.Force {
 			it.action = Recreated
 			it.reason = "immutable field changed: " + immutableFields(err)
+			if it.adopted != "" {
+				it.reason += "; adopted from " + it.adopted
+			}
 			return "", "", nil
 		}
 		return "immutable field changed: " + immutableFields(err) + " (use --force to delete and recreate the object)", immutableFields(err), nil
@@ -170,31 +203,85 @@ func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existin
 	return msg, field, nil
 }
 
-// classify sets the action of an item whose dry run succeeded, comparing
-// the result with the object in the cluster.
-func (a *Applier) classify(ctx context.Context, it *item, dry, cur *unstructured.Unstructured, opts Options) error {
-	if dry.GetResourceVersion() == "" {
-		it.action = Created
-		return nil
+// live returns the object in the cluster: the environment's, as listed,
+// or (not labelled as the environment's) fetched; nil when there is none.
+func (a *Applier) live(ctx context.Context, it *item, existing cluster.Live) (*unstructured.Unstructured, error) {
+	if cur := existing.Get(it.id); cur != nil {
+		return cur, nil
 	}
-	if cur == nil {
-		// In the cluster, but not (yet) labelled as the environment's.
-		cur = &unstructured.Unstructured{}
-		cur.SetGroupVersionKind(it.obj.GroupVersionKind())
-		if err := a.client.Get(ctx, client.ObjectKeyFromObject(it.obj), cur); err != nil {
-			return fmt.Errorf("%s: %w", it.id, err)
+	cur := &unstructured.Unstructured{}
+	cur.SetGroupVersionKind(it.obj.GroupVersionKind())
+	err := a.client.Get(ctx, client.ObjectKeyFromObject(it.obj), cur)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", it.id, err)
+	}
+	return cur, nil
+}
+
+// ownershipOf is ownership for an object whose dry run failed.
+func (a *Applier) ownershipOf(ctx context.Context, it *item, existing cluster.Live, opts Options) (msg, field string, err error) {
+	cur, err := a.live(ctx, it, existing)
+	if err != nil || cur == nil {
+		return "", "", err
+	}
+	msg, field = ownership(it, cur, opts)
+	return msg, field, nil
+}
+
+// ownership refuses to take over cur, the object in the cluster, from
+// another owner (see foreignOwner) unless opts.Adopt, which marks the item
+// adopted instead.
+func ownership(it *item, cur *unstructured.Unstructured, opts Options) (msg, field string) {
+	owner, field := foreignOwner(it.obj, cur, opts.env)
+	if owner == "" {
+		return "", ""
+	}
+	if !opts.Adopt {
+		return "exists and belongs to " + owner + "; refusing to take it over " +
+			"(set apply: adopt: true in the environment to adopt it)", field
+	}
+	it.adopted = owner
+	it.reason = "adopted from " + owner
+	return "", ""
+}
+
+// foreignOwner names who else cur, the object in the cluster, belongs
+// to: another environment (by plinth's label) or a Helm release (by
+// Helm's annotations, unless obj, as rendered, carries the same). It
+// returns "" for an object that is the environment's or nobody's, and
+// the field that says so.
+func foreignOwner(obj, cur *unstructured.Unstructured, env string) (owner, field string) {
+	if e := cur.GetLabels()[LabelEnvironment]; e != "" && e != env {
+		return fmt.Sprintf("environment %s (labelled %s=%s)", e, LabelEnvironment, e), "metadata.labels." + LabelEnvironment
+	}
+	ann := cur.GetAnnotations()
+	if r := ann[helmReleaseName]; r != "" && obj.GetAnnotations()[helmReleaseName] != r {
+		owner = "Helm release " + r
+		if ns := ann[helmReleaseNamespace]; ns != "" {
+			owner += " in namespace " + ns
 		}
+		return owner + " (annotated " + helmReleaseName + ")", "metadata.annotations." + helmReleaseName
 	}
-	if reflect.DeepEqual(comparable(cur), comparable(dry)) {
+	return "", ""
+}
+
+// classify sets the action of an item whose dry run succeeded, comparing
+// the result with cur, the object in the cluster.
+// An adopted object is always applied: taking it over cleans up the
+// previous owner's metadata.
+func classify(it *item, dry, cur *unstructured.Unstructured, opts Options) {
+	if it.adopted == "" && reflect.DeepEqual(comparable(cur), comparable(dry)) {
 		it.action = Unchanged
-		return nil
+		return
 	}
 	it.action = Configured
 	if opts.DryRun {
 		name := it.id.String()
 		it.diff, it.secretKeys = diff.ObjectDiff(shown(cur), shown(dry), "cluster/"+name, "applied/"+name)
 	}
-	return nil
 }
 
 // existing lists the environment's live objects (cluster.List).
@@ -253,7 +340,8 @@ func immutable(err error) bool {
 		return false
 	}
 	for _, c := range d.Causes {
-		if !strings.Contains(c.Message, "immutable") {
+		// RBAC's bindings refuse a new roleRef without calling it immutable.
+		if !strings.Contains(c.Message, "immutable") && !strings.Contains(c.Message, "cannot change roleRef") {
 			return false
 		}
 	}
