@@ -10,7 +10,9 @@
 // Transports:
 //   - https:// and http://: go-git's smart-HTTP client over an HTTP client of
 //     this package (proxy from the environment, redirects followed only on
-//     the first request, as git does). Auth.Password (a password or a token)
+//     the first request, as git does; go-git sends no credentials, neither
+//     the Authorization header nor the URL's, past a redirect to another
+//     origin, and refuses one from https to http). Auth.Password (a password or a token)
 //     is sent as basic auth, preemptively; a URL's userinfo is used only when
 //     Auth carries no password. Over http:// they travel in clear text: use
 //     it for tests and trusted networks only.

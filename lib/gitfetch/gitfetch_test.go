@@ -44,13 +44,13 @@ func TestMain(m *testing.M) {
 
 // server is a gittestserver with basic auth over HTTP that counts the
 // upload-pack requests it sees (pushes use receive-pack and are not
-// counted).
+// counted); mws, if any, run after the counting.
 type server struct {
 	*gittestserver.GitServer
 	refGETs, packPOSTs atomic.Int64
 }
 
-func newServer(t *testing.T) *server {
+func newServer(t *testing.T, mws ...gittestserver.HTTPMiddleware) *server {
 	t.Helper()
 	gs, err := gittestserver.NewTempGitServer()
 	if err != nil {
@@ -70,6 +70,7 @@ func newServer(t *testing.T) *server {
 			next.ServeHTTP(w, r)
 		})
 	})
+	gs.AddHTTPMiddlewares(mws...)
 	if err := gs.StartHTTP(); err != nil {
 		t.Fatal(err)
 	}

@@ -2,22 +2,32 @@ package gitfetch
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/fluxcd/pkg/gittestserver"
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/plinth-platform/plinth/lib/gitrepo"
@@ -399,5 +409,225 @@ func TestOptionLikeRefsAndURLsAreRefused(t *testing.T) {
 	}
 	if srv.gets.Load() != 1 {
 		t.Errorf("the server counted %d ref requests for one Head", srv.gets.Load())
+	}
+}
+
+// pushTo pushes every branch and tag to url (push pushes to the first URL
+// it was given).
+func (s *source) pushTo(url string) {
+	s.t.Helper()
+	rem, err := s.repo.CreateRemoteAnonymous(&config.RemoteConfig{Name: "anonymous", URLs: []string{url}})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	err = rem.Push(&git.PushOptions{
+		RemoteName: "anonymous",
+		RefSpecs:   []config.RefSpec{"refs/heads/*:refs/heads/*", "refs/tags/*:refs/tags/*"},
+		Auth:       &githttp.BasicAuth{Username: user, Password: password},
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		s.t.Fatal(err)
+	}
+}
+
+// recorded is one request a server got.
+type recorded struct {
+	method, target, host string
+	header               http.Header
+}
+
+// recorder is an HTTP server on another host (127.0.0.2) that records
+// every request and passes it to next.
+type recorder struct {
+	*httptest.Server
+	mu   sync.Mutex
+	reqs []recorded
+}
+
+func newRecorder(t *testing.T, next http.Handler) *recorder {
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("no second loopback address: %v", err)
+	}
+	rec := &recorder{}
+	rec.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec.mu.Lock()
+		rec.reqs = append(rec.reqs, recorded{method: r.Method, target: r.RequestURI, host: r.Host, header: r.Header.Clone()})
+		rec.mu.Unlock()
+		next.ServeHTTP(w, r)
+	}))
+	rec.Listener.Close()
+	rec.Listener = ln
+	rec.Start()
+	t.Cleanup(rec.Close)
+	return rec
+}
+
+func (rec *recorder) requests() []recorded {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return slices.Clone(rec.reqs)
+}
+
+// noCredentials fails if a request carries an Authorization header or a
+// credential anywhere in its target, host or headers.
+func noCredentials(t *testing.T, reqs []recorded) {
+	t.Helper()
+	basic := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+	for _, r := range reqs {
+		if v := r.header.Get("Authorization"); v != "" {
+			t.Errorf("%s %s reached the other host with Authorization %q", r.method, r.target, v)
+		}
+		texts := []string{r.target, r.host}
+		for k, vs := range r.header {
+			texts = append(texts, k+": "+strings.Join(vs, ", "))
+		}
+		for _, s := range texts {
+			for _, secret := range []string{password, token, basic} {
+				if strings.Contains(s, secret) {
+					t.Errorf("%s %s reached the other host with a credential in %q", r.method, r.target, s)
+				}
+			}
+		}
+	}
+}
+
+// A git server that redirects to another host: go-git (v5.19) follows a
+// redirect of the first request (the ref advertisement) as git does, and
+// sends the other host neither the Authorization header nor the URL's
+// credentials, there or on the fetch's POST that follows; a redirect of
+// the POST is refused. Errors and the checkout hold no credential.
+func TestRedirectToAnotherHostGetsNoCredentials(t *testing.T) {
+	src := newSource(t)
+	commit := src.commit(map[string]string{"env.cue": "package plinth\n"})
+
+	// The other host: a real git server without auth, behind a recorder.
+	mirror, err := gittestserver.NewTempGitServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(mirror.Root()) })
+	mirror.AutoCreate()
+	if err := mirror.StartHTTP(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(mirror.StopHTTP)
+	src.pushTo(mirror.HTTPAddress() + "/env.git")
+	mirrorURL, err := neturl.Parse(mirror.HTTPAddress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newRecorder(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/private.git/") {
+			w.Header().Set("WWW-Authenticate", `Basic realm="private"`)
+			http.Error(w, "who are you", http.StatusUnauthorized)
+			return
+		}
+		httputil.NewSingleHostReverseProxy(mirrorURL).ServeHTTP(w, r)
+	}))
+
+	// The origin: a real git server with auth that redirects the request
+	// kinds set in redirect, once each, to the other host.
+	var redirectGET, redirectPOST atomic.Pointer[string]
+	origin := newServer(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			to := &redirectPOST
+			if r.Method == http.MethodGet {
+				to = &redirectGET
+			}
+			if base := to.Swap(nil); base != nil {
+				path := strings.Replace(r.URL.Path, "/env.git/", "/"+*base+"/", 1)
+				http.Redirect(w, r, other.URL+path+"?"+r.URL.RawQuery, http.StatusFound)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	url := origin.httpURL("env.git")
+	src.pushTo(url)
+	withAuth := Auth{Username: user, Password: password}
+	inURL := strings.Replace(url, "://", "://"+user+":"+password+"@", 1)
+	repo := func(s string) *string { return &s }
+
+	for _, tc := range []struct {
+		name string
+		url  string
+		auth Auth
+	}{
+		{"Auth", url, withAuth},
+		{"credentials in the URL", inURL, Auth{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(other.requests())
+			redirectGET.Store(repo("env.git"))
+			got, err := Head(ctx(t), tc.url, Ref{}, tc.auth)
+			if err != nil || got != commit {
+				t.Fatalf("Head through the redirect = %s %v, want %s", got, err, commit)
+			}
+
+			redirectGET.Store(repo("env.git"))
+			sb := newSandbox(t)
+			got, err = Fetch(ctx(t), tc.url, Ref{}, tc.auth, "", sb.target)
+			if err != nil || got != commit {
+				t.Fatalf("Fetch through the redirect = %s %v, want %s", got, err, commit)
+			}
+			reqs := other.requests()[before:]
+			var methods []string
+			for _, r := range reqs {
+				methods = append(methods, r.method)
+			}
+			if !slices.Equal(methods, []string{"GET", "GET", "POST"}) {
+				t.Errorf("the other host got %v, want GET (Head), GET and POST (Fetch)", methods)
+			}
+			noCredentials(t, reqs)
+			cfg, err := os.ReadFile(filepath.Join(sb.target, ".git", "config"))
+			if err != nil || strings.Contains(string(cfg), password) || strings.Contains(string(cfg), token) || !strings.Contains(string(cfg), "url = "+url+"\n") {
+				t.Errorf(".git/config: %v\n%s", err, cfg)
+			}
+
+			// The other host wants credentials: it never gets them, and
+			// the error holds none.
+			before = len(other.requests())
+			redirectGET.Store(repo("private.git"))
+			_, err = Head(ctx(t), tc.url, Ref{}, tc.auth)
+			noSecret(t, err)
+			if !errors.Is(err, transport.ErrAuthenticationRequired) || !strings.HasPrefix(err.Error(), url+": branch main: ") {
+				t.Errorf("err = %v, want authentication required, after the URL without credentials", err)
+			}
+			noCredentials(t, other.requests()[before:])
+
+			// A redirect of the POST is not followed.
+			before = len(other.requests())
+			redirectPOST.Store(repo("env.git"))
+			sb = newSandbox(t)
+			_, err = Fetch(ctx(t), tc.url, Ref{}, tc.auth, "", sb.target)
+			noSecret(t, err)
+			if err == nil || !strings.Contains(err.Error(), "redirect on non-initial request") {
+				t.Errorf("err = %v, want the POST's redirect refused", err)
+			}
+			if n := len(other.requests()) - before; n != 0 {
+				t.Errorf("the other host got %d requests after a POST redirect", n)
+			}
+			sb.check(t, false)
+			redirectPOST.Store(nil)
+		})
+	}
+
+	// The control: a redirect within the origin keeps the credentials,
+	// which its auth needs.
+	var within atomic.Bool
+	originSame := newServer(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/old.git/") {
+				within.Store(true)
+				http.Redirect(w, r, strings.Replace(r.URL.Path, "/old.git/", "/env.git/", 1)+"?"+r.URL.RawQuery, http.StatusMovedPermanently)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	src.pushTo(originSame.httpURL("env.git"))
+	if got, err := Head(ctx(t), originSame.httpURL("old.git"), Ref{}, withAuth); err != nil || got != commit || !within.Load() {
+		t.Errorf("Head through a redirect within the origin = %s %v (redirected %v), want %s", got, err, within.Load(), commit)
 	}
 }
