@@ -6,6 +6,8 @@ package apply_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,6 +20,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -355,7 +358,7 @@ data: {a: "1"}
 }
 
 // Case 24(c): an object of environment A's inventory that environment B
-// took over (B applied it, so it is labelled B's) is never deleted by A's
+// took over (B adopted it, so it is labelled B's) is never deleted by A's
 // prune: A keeps it out of its inventory, B's inventory still lists it.
 // Also when the label changes between plinth's look at the object and
 // the delete: ssa checks the label again on the object it deletes.
@@ -389,13 +392,13 @@ func TestPruneNeverDeletesAnotherEnvironmentsObject(t *testing.T) {
 	}
 
 	mustApply(t, a, envA, []render.Rendered{component(t, envA, ns, "app", twoConfigMaps)}, apply.Options{})
-	// B renders "old" too and applies it: the object is B's now.
+	// B renders "old" too and adopts it: the object is B's now.
 	res := mustApply(t, a, envB, []render.Rendered{component(t, envB, ns, "moved", `
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: old, namespace: NS}
 data: {a: "1"}
-`)}, apply.Options{})
+`)}, apply.Options{Adopt: true})
 	wantActions(t, res, map[string]apply.Action{"ConfigMap/" + ns + "/old": apply.Configured})
 
 	res = mustApply(t, a, envA, []render.Rendered{component(t, envA, ns, "app", oneConfigMap)}, apply.Options{Prune: true})
@@ -451,4 +454,142 @@ metadata: {name: stays, namespace: NS}
 		t.Fatalf("C's prune deleted an object relabelled another environment's just before (DELETEs: %v)", deletes)
 	}
 	t.Logf("C's result for racy: %v", actions(res)["ConfigMap/"+ns+"/racy"])
+}
+
+// Case 28(i): Secrets the API server refuses, each holding distinctive
+// values: the error names the Secret, never shows a value (as rendered,
+// base64-encoded or decoded), in a plan or an apply, and nothing is
+// written. The server itself quotes values that are not strings
+// ("expected string, got &value.valueUnstructured{Value:...}", a 500);
+// Apply masks them.
+func TestRefusedSecretNeverLeaksValues(t *testing.T) {
+	t.Parallel()
+	a, w := newApplier(t)
+	ns := cluster.Namespace(t)
+	const v1, v2, v3 = "hunter2-plinth-leak-a", "hunter2-plinth-leak-b", "987654321"
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	for _, tc := range []struct{ name, yaml string }{
+		{"bad-base64", `
+data: {broken: "not base64!!", token: ` + b64(v1) + `}
+stringData: {password: ` + v2 + `}`},
+		{"list-value", `
+stringData: {password: [` + v1 + `]}`},
+		{"map-value", `
+stringData: {password: {nested: ` + v1 + `}, other: ` + v2 + `}`},
+		{"number-value", `
+stringData: {pin: ` + v3 + `, password: ` + v1 + `}`},
+		{"tls-without-crt", `
+type: kubernetes.io/tls
+stringData: {tls.key: ` + v1 + `}`},
+		{"bad-dockerconfig", `
+type: kubernetes.io/dockerconfigjson
+data: {.dockerconfigjson: ` + b64(`{"auths": "`+v1) + `}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			comps := []render.Rendered{component(t, ns, ns, "app", "apiVersion: v1\nkind: Secret\nmetadata: {name: "+tc.name+", namespace: NS}"+tc.yaml+"\n")}
+			before := w.n.Load()
+			for _, dryRun := range []bool{true, false} {
+				res, err := a.Apply(context.Background(), ns, comps, apply.Options{DryRun: dryRun})
+				if err == nil {
+					t.Fatalf("dry run %v: the server accepted the Secret", dryRun)
+				}
+				t.Logf("dry run %v: %v", dryRun, err)
+				if !strings.Contains(err.Error(), "Secret/"+ns+"/"+tc.name) {
+					t.Errorf("error does not name the Secret: %v", err)
+				}
+				out, jerr := json.Marshal(struct {
+					Result *apply.Result
+					Err    error
+				}{res, err})
+				if jerr != nil {
+					t.Fatal(jerr)
+				}
+				for _, v := range []string{v1, v2, v3, b64(v1), b64(v2), b64(v3)} {
+					if strings.Contains(err.Error(), v) || strings.Contains(string(out), v) {
+						t.Errorf("dry run %v: a secret value (%s) is in the error or result: %v", dryRun, v, err)
+					}
+				}
+			}
+			if n := w.n.Load() - before; n != 0 {
+				t.Errorf("%d writes, want 0", n)
+			}
+			if get(t, "v1", "Secret", ns, tc.name) != nil {
+				t.Error("the Secret was created")
+			}
+		})
+	}
+}
+
+// Case 28(ii): no object plinth applies carries kubectl's
+// last-applied-configuration annotation (a copy of the object, Secret
+// values included): not when the rendered object arrives with one, not
+// when plinth applied one earlier, not when kubectl applied the object
+// before plinth changed it.
+func TestNoLastAppliedAnnotation(t *testing.T) {
+	t.Parallel()
+	a, _ := newApplier(t)
+	ns := cluster.Namespace(t)
+	ctx := context.Background()
+	c := cluster.Client(t)
+	const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+	copyJSON := `{"apiVersion":"v1","kind":"Secret","stringData":{"password":"hunter2-last-applied"}}`
+
+	// Applied earlier by plinth, annotation included (as before plinth
+	// removed it from rendered objects).
+	earlier := &unstructured.Unstructured{}
+	earlier.SetAPIVersion("v1")
+	earlier.SetKind("Secret")
+	earlier.SetNamespace(ns)
+	earlier.SetName("earlier")
+	earlier.SetLabels(map[string]string{render.LabelEnvironment: ns, render.LabelComponent: "app"})
+	earlier.SetAnnotations(map[string]string{lastApplied: copyJSON})
+	earlier.Object["stringData"] = map[string]any{"password": "hunter2-last-applied"}
+	//lint:ignore SA1019 server-side apply of an unstructured object, as plinth does
+	if err := c.Patch(ctx, earlier, client.Apply, client.FieldOwner(apply.FieldManager)); err != nil {
+		t.Fatal(err)
+	}
+	// Applied by kubectl apply (client-side): the annotation is kubectl's.
+	byKubectl := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "by-kubectl", Namespace: ns, Annotations: map[string]string{lastApplied: copyJSON}},
+		StringData: map[string]string{"password": "hunter2-last-applied"},
+	}
+	if err := c.Create(ctx, byKubectl, client.FieldOwner("kubectl-client-side-apply")); err != nil {
+		t.Fatal(err)
+	}
+
+	comps := []render.Rendered{component(t, ns, ns, "app", `
+apiVersion: v1
+kind: Secret
+metadata:
+  name: rendered
+  namespace: NS
+  annotations: {kubectl.kubernetes.io/last-applied-configuration: '`+copyJSON+`', example.com/kept: "yes"}
+stringData: {password: hunter2-last-applied}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: earlier, namespace: NS}
+stringData: {password: hunter2-last-applied}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: by-kubectl, namespace: NS}
+stringData: {password: hunter2-last-applied, added: by-plinth}
+`)}
+	mustApply(t, a, ns, comps, apply.Options{})
+	for _, name := range []string{"rendered", "earlier", "by-kubectl"} {
+		s := get(t, "v1", "Secret", ns, name)
+		if _, ok := s.GetAnnotations()[lastApplied]; ok {
+			t.Errorf("%s carries %s after the apply", name, lastApplied)
+		}
+	}
+	if get(t, "v1", "Secret", ns, "rendered").GetAnnotations()["example.com/kept"] != "yes" {
+		t.Error("the rendered object's other annotations were lost")
+	}
+	res := mustApply(t, a, ns, comps, apply.Options{})
+	for _, ch := range res.Changes {
+		if ch.Action != apply.Unchanged {
+			t.Errorf("second apply: %s %s, want unchanged", ch.ID, ch.Action)
+		}
+	}
 }

@@ -91,8 +91,14 @@ func New(cfg *rest.Config) (*Applier, error) {
 // Apply plans the environment's rendered components (in dependency
 // order, as render returns them) against the cluster and, unless
 // opts.DryRun, applies them: see the package documentation for the
-// steps. The Result lists what was done up to an error, too.
+// steps. The Result lists what was done up to an error, too. The
+// values of the set's Secrets never appear in the error.
 func (a *Applier) Apply(ctx context.Context, env string, comps []render.Rendered, opts Options) (*Result, error) {
+	res, err := a.apply(ctx, env, comps, opts)
+	return res, redactSecrets(err, comps)
+}
+
+func (a *Applier) apply(ctx context.Context, env string, comps []render.Rendered, opts Options) (*Result, error) {
 	opts.env = env
 	a.manager.SetConcurrency(opts.concurrency())
 	res := &Result{Environment: env, DryRun: opts.DryRun}
@@ -167,7 +173,8 @@ func (a *Applier) record(ctx context.Context, inv *inventory.Inventory, entries 
 
 // itemsOf flattens the components into items with their dependency layer:
 // 0 for components without dependencies, else one more than the deepest
-// dependency. Each object is a copy (cluster.Copy).
+// dependency. Each object is a copy (cluster.Copy), without kubectl's
+// last-applied-configuration annotation.
 func itemsOf(comps []render.Rendered) ([]*item, error) {
 	layer := map[string]int{}
 	var items []*item
@@ -181,6 +188,14 @@ func itemsOf(comps []render.Rendered) ([]*item, error) {
 			obj, err := cluster.Copy(o)
 			if err != nil {
 				return nil, fmt.Errorf("component %s: %w", c.Name, err)
+			}
+			// kubectl's copy of the object (Secret values included) is
+			// never applied; ApplyAll removes it from live objects.
+			if ann := obj.GetAnnotations(); ann != nil {
+				if _, ok := ann[lastApplied]; ok {
+					delete(ann, lastApplied)
+					obj.SetAnnotations(ann)
+				}
 			}
 			items = append(items, &item{component: c.Name, layer: l, obj: obj, id: manifest.IDOf(obj)})
 		}
