@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,6 +27,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/plinth-platform/plinth/cmd/plinth/cli"
+	"github.com/plinth-platform/plinth/lib/inventory"
 	"github.com/plinth-platform/plinth/lib/kubetest"
 )
 
@@ -177,6 +180,7 @@ func TestApplyScript(t *testing.T) {
 			"kube-environment": kubeEnvironment(cluster),
 			"wait-condition":   waitCondition(cluster),
 			"kube-value":       kubeValue(cluster),
+			"kube-inventory":   kubeInventory(cluster),
 			"git-commit":       gitCommit,
 		},
 	})
@@ -292,6 +296,27 @@ func waitCondition(cluster *kubetest.Cluster) func(ts *testscript.TestScript, ne
 		}
 		status, _ := json.MarshalIndent(e.Object["status"], "", "  ")
 		ts.Fatalf("Environment %s/%s: no %s=%s within %s; status:\n%s", args[0], args[1], typ, want, timeout, status)
+	}
+}
+
+// kubeInventory prints an environment's inventory ConfigMap: its resource
+// version (which any write changes) and entries. kube-inventory ENV.
+func kubeInventory(cluster *kubetest.Cluster) func(ts *testscript.TestScript, neg bool, args []string) {
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: kube-inventory ENV")
+		}
+		c, err := client.New(cluster.Config(), client.Options{})
+		ts.Check(err)
+		cm := &unstructured.Unstructured{}
+		cm.SetAPIVersion("v1")
+		cm.SetKind("ConfigMap")
+		ts.Check(c.Get(context.Background(), client.ObjectKey{Namespace: inventory.Namespace, Name: inventory.Name(args[0])}, cm))
+		data, _, _ := unstructured.NestedStringMap(cm.Object, "data")
+		fmt.Fprintf(ts.Stdout(), "resourceVersion %s\n", cm.GetResourceVersion())
+		for _, k := range slices.Sorted(maps.Keys(data)) {
+			fmt.Fprintf(ts.Stdout(), "%s: %s\n", k, data[k])
+		}
 	}
 }
 
