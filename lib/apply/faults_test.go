@@ -278,3 +278,64 @@ func TestSingle429IsRetriedByClientGo(t *testing.T) {
 		t.Errorf("inventory = %v", inv)
 	}
 }
+
+// Case 23, the last write: the inventory update after a successful apply
+// and prune fails (503). The apply fails naming the inventory; the pruned
+// objects are gone while the inventory still lists them (it only ever
+// lists more than exists, never less); the next apply converges to an
+// inventory of exactly the set, without a DELETE (nothing is left to
+// delete).
+func TestFaultOnFinalInventoryWrite(t *testing.T) {
+	t.Parallel()
+	a := newFaultyApplier(t)
+	env := cluster.Namespace(t)
+	mustApply(t, a.Applier, env, cmSet(t, env, env, 0, 6), apply.Options{})
+
+	ft := &kubetest.FaultTransport{}
+	cfg := cluster.Config()
+	cfg.WrapTransport = ft.Wrap
+	b, err := apply.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	invWrites, deletes := 0, 0
+	ft.Pick = func(r *http.Request) kubetest.Fault {
+		if r.Method == http.MethodDelete {
+			deletes++
+		}
+		// The inventory is updated twice: before the first write (the
+		// union) and after the prune (the set). The second fails.
+		if r.Method == http.MethodPut && kubetest.ObjectName(r) == "plinth-inventory-"+env {
+			if invWrites++; invWrites == 2 {
+				return kubetest.Status(http.StatusServiceUnavailable, -1)
+			}
+		}
+		return nil
+	}
+	next := cmSet(t, env, env, 2, 8)
+	_, err = b.Apply(context.Background(), env, next, apply.Options{Prune: true})
+	if err == nil || !strings.Contains(err.Error(), "inventory of environment "+env) {
+		t.Fatalf("err = %v, want the inventory write's failure", err)
+	}
+	if deletes != 2 || len(labelled(t, env, env)) != 6 {
+		t.Fatalf("%d DELETEs, %d objects; want cm-00..01 pruned, 6 left", deletes, len(labelled(t, env, env)))
+	}
+	if inv := inventoryOf(t, env); len(inv) != 8 {
+		t.Fatalf("inventory = %v, want the union of both sets (8)", inv)
+	}
+
+	ft.Pick, deletes = nil, 0
+	mustApply(t, b, env, next, apply.Options{Prune: true})
+	var want []string
+	for i := 2; i < 8; i++ {
+		want = append(want, fmt.Sprintf("ConfigMap/%s/cm-%02d", env, i))
+	}
+	inv := inventoryOf(t, env)
+	slices.Sort(inv)
+	if !slices.Equal(inv, want) {
+		t.Errorf("inventory = %v\nwant %v", inv, want)
+	}
+	if deletes != 0 || len(labelled(t, env, env)) != 6 {
+		t.Errorf("next apply: %d DELETEs, %d objects; want 0 and 6", deletes, len(labelled(t, env, env)))
+	}
+}
