@@ -82,6 +82,20 @@ chromium: ## Install Chromium (apt-get) for the browser test of the HTML drift r
 test: tools testbin ## Run every test (unit, rule tables, renders vs helm/kustomize, real API server, CLI scripts, docs).
 	KUBEBUILDER_ASSETS=$(TESTBIN) $(GO) test -count=1 $(GO_TEST_ARGS) ./...
 
+# Every fuzz target, each for FUZZTIME from its seed corpus in the
+# package's testdata/fuzz (plus what the fuzzer finds in that time).
+# Minimising a new input is capped, or CUE-heavy targets stall on it.
+FUZZTIME ?= 20s
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target (go test -fuzz) for FUZZTIME (20s) each.
+	@set -e; for file in $$(grep -rl --include='*_test.go' '^func Fuzz' lib cmd reconciler | sort); do \
+	  for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
+	    echo "fuzz ./$$(dirname $$file) $$target"; \
+	    $(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=10x ./$$(dirname $$file); \
+	  done; \
+	done
+
 .PHONY: race
 race: testbin ## Run the tests with the race detector.
 	KUBEBUILDER_ASSETS=$(TESTBIN) $(GO) test -count=1 -race ./...
