@@ -197,6 +197,11 @@ type proxy struct {
 	listener net.Listener
 	server   *http.Server
 	posts    atomic.Int64 // git-upload-pack requests: fetches
+	// status, when set, is answered to every request instead of the
+	// server's reply (500: a broken server); hang holds every request
+	// until the client gives up (a server that never answers).
+	status atomic.Int32
+	hang   atomic.Bool
 }
 
 func newProxy(t *testing.T, target string) *proxy {
@@ -228,6 +233,14 @@ func (p *proxy) up() {
 	p.server = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			p.posts.Add(1)
+		}
+		if p.hang.Load() {
+			<-r.Context().Done()
+			return
+		}
+		if code := p.status.Load(); code != 0 {
+			http.Error(w, "injected failure", int(code))
+			return
 		}
 		rp.ServeHTTP(w, r)
 	}), ReadHeaderTimeout: 10 * time.Second}

@@ -88,6 +88,7 @@ type envState struct {
 	// of the status says (a status write re-queues the Environment before
 	// the cache has it).
 	applied    string
+	appliedAt  time.Time
 	generation int64
 	inventory  *v1.InventorySummary
 	nextDrift  time.Time
@@ -226,7 +227,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		if err != nil {
 			return r.fail(ctx, &env, status, "ApplyFailed", err, false)
 		}
-		st.rendered, st.applied, st.generation, st.inventory = rendered, head, env.Generation, inventorySummary(rendered)
+		st.rendered, st.applied, st.appliedAt, st.generation, st.inventory = rendered, head, r.now(), env.Generation, inventorySummary(rendered)
 		r.event(&env, corev1.EventTypeNormal, "Applied", "applied revision %s: %s", short(head), summary(res))
 		if prev := apimeta.FindStatusCondition(status.Conditions, v1.ConditionReady); prev != nil && prev.Status == metav1.ConditionFalse {
 			// Resolves the failure notified before.
@@ -308,6 +309,13 @@ func (r *Reconciler) fail(ctx context.Context, env *v1.Environment, status *v1.E
 		reason, terminal = "TimedOut", false
 		ctx = context.WithoutCancel(ctx)
 	}
+	// Say what the cluster runs meanwhile: nothing is applied or pruned
+	// until a revision applies. (A time, not an age: a message changing
+	// on every retry would re-trigger the reconcile through the watch.)
+	st := r.stateOf(types.NamespacedName{Namespace: env.Namespace, Name: env.Name})
+	if st.applied != "" {
+		msg += fmt.Sprintf(" (the cluster stays at revision %s, applied at %s)", short(st.applied), st.appliedAt.UTC().Format(time.RFC3339))
+	}
 	// Tell the platform owners when it starts failing, or fails anew;
 	// not on every retry of the same failure.
 	prev := apimeta.FindStatusCondition(status.Conditions, v1.ConditionReady)
@@ -325,7 +333,7 @@ func (r *Reconciler) fail(ctx context.Context, env *v1.Environment, status *v1.E
 	log.FromContext(ctx).Error(err, "reconcile failed", "reason", reason)
 	if terminal {
 		// Nothing changes until the spec or the remote does.
-		r.stateOf(types.NamespacedName{Namespace: env.Namespace, Name: env.Name}).stalled = fmt.Sprint(env.Generation, "/", status.LastAttemptedRevision)
+		st.stalled = fmt.Sprint(env.Generation, "/", status.LastAttemptedRevision)
 		return ctrl.Result{RequeueAfter: jitter(durationOr(env.Spec.Interval, time.Minute))}, nil
 	}
 	return ctrl.Result{}, err

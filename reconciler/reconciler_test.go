@@ -212,16 +212,19 @@ func TestDriftReportAndCorrect(t *testing.T) {
 	})
 }
 
-// The git server unreachable: Ready=False, the last revision kept,
-// nothing pruned; back, it recovers. While the remote head does not move,
-// nothing is fetched.
+// The git server unreachable (connections refused, a 500, a server that
+// never answers, a host that does not resolve): Ready=False, the last
+// revision kept and named, zero writes to the cluster (so nothing is
+// pruned, though the repository meanwhile dropped an object); back, it
+// recovers. While the remote head does not move, nothing is fetched.
 func TestGitServerDown(t *testing.T) {
 	r := newRepo(t)
 	ns := "app-gitdown"
-	r.env("gamma", ns, map[string]string{"settings": "one"})
+	r.env("gamma", ns, map[string]string{"settings": "one", "extra": "x"})
 	first := r.push("first")
-	startController(t, "")
-	c, e := newEnvironment(t, r, "gamma", nil)
+	var counted clusterWrites
+	startController(t, "", func(rc *reconciler.Reconciler) { rc.Config = counted.config() })
+	c, e := newEnvironment(t, r, "gamma", func(e *v1.Environment) { e.Spec.Timeout = metav1.Duration{Duration: 3 * time.Second} })
 	waitFor(t, c, e, "applied", func(e *v1.Environment) bool {
 		return e.Status.LastAppliedRevision == first && isTrue(e, v1.ConditionReady)
 	})
@@ -232,16 +235,50 @@ func TestGitServerDown(t *testing.T) {
 		t.Errorf("%d fetches while the remote head did not move", n)
 	}
 
-	r.proxy.down()
-	cur := waitFor(t, c, e, "git unavailable", func(e *v1.Environment) bool { return isFalse(e, v1.ConditionReady, "GitUnavailable") })
-	if cur.Status.LastAppliedRevision != first {
-		t.Fatalf("last applied revision lost: %+v", cur.Status)
+	counted.writes.Store(0)
+	for _, outage := range []struct {
+		name, reason, want string
+		start, stop        func()
+	}{
+		{"connection refused", "GitUnavailable", "connection refused", r.proxy.down, r.proxy.up},
+		{"HTTP 500", "GitUnavailable", "500", func() { r.proxy.status.Store(500) }, func() { r.proxy.status.Store(0) }},
+		{"no answer", "TimedOut", "the reconcile exceeded its timeout of 3s", func() { r.proxy.hang.Store(true) }, func() { r.proxy.hang.Store(false) }},
+	} {
+		t.Run(outage.name, func(t *testing.T) {
+			outage.start()
+			cur := waitFor(t, c, e, "git unavailable", func(e *v1.Environment) bool { return isFalse(e, v1.ConditionReady, outage.reason) })
+			msg := condition(cur, v1.ConditionReady).Message
+			if !strings.Contains(msg, outage.want) || !strings.Contains(msg, "the cluster stays at revision "+first[:12]+", applied at ") {
+				t.Errorf("Ready message: %s", msg)
+			}
+			if cur.Status.LastAppliedRevision != first {
+				t.Fatalf("last applied revision lost: %+v", cur.Status)
+			}
+			if n := counted.writes.Load(); n != 0 {
+				t.Errorf("%d writes to the cluster while git was unavailable", n)
+			}
+			outage.stop()
+			waitFor(t, c, e, "recovered", func(e *v1.Environment) bool { return isTrue(e, v1.ConditionReady) })
+		})
 	}
-	if got := configMapValue(t, ns, "settings"); got != "one" {
-		t.Fatalf("objects touched while git was down: %q", got)
+
+	// A host that does not resolve, while the repository drops an object.
+	r.env("gamma", ns, map[string]string{"settings": "one"})
+	r.push("extra dropped")
+	patch := client.MergeFrom(e.DeepCopy())
+	e.Spec.Git.URL = "http://git.plinth-test.invalid/envs.git"
+	if err := c.Patch(context.Background(), e, patch); err != nil {
+		t.Fatal(err)
 	}
-	r.proxy.up()
-	waitFor(t, c, e, "recovered", func(e *v1.Environment) bool { return isTrue(e, v1.ConditionReady) })
+	waitFor(t, c, e, "an unresolvable host reported", func(e *v1.Environment) bool {
+		return isFalse(e, v1.ConditionReady, "GitUnavailable") || isFalse(e, v1.ConditionReady, "TimedOut")
+	})
+	if got := configMapValue(t, ns, "extra"); got != "x" {
+		t.Fatalf("pruned while git was unavailable: %q", got)
+	}
+	if n := counted.writes.Load(); n != 0 {
+		t.Errorf("%d writes to the cluster while git was unavailable", n)
+	}
 }
 
 // Two controllers: only the leader renders and applies.
