@@ -49,8 +49,14 @@
 // error of Head and Fetch. No transport runs a command, and a ref, host or
 // user that reads as an option ("-x", "--upload-pack=...") is refused
 // before any connection. Downloads are bounded (MaxRefsBytes,
-// MaxPackBytes); time is bounded only by the caller's context. Errors name the repository by its URL without
-// userinfo password and never contain a password, token or private key:
-// every error leaving this package is also scrubbed of the credentials it
-// was given (those of at least 4 characters). Auth prints as a summary that says which fields are set.
+// MaxPackBytes, MaxPackObjects, MaxObjectBytes: a pack is written to a
+// temporary file in the checkout's .git and its object headers checked
+// before go-git indexes it); the limits are variables, for a program to
+// tune. Time is bounded only by the caller's context.
+//
+// Errors name the repository by its URL without userinfo password and
+// never contain a password, token or private key: every error leaving this
+// package is also scrubbed of the credentials it was given (those of at
+// least 4 characters). Auth prints as a summary that says which fields are
+// set.
 package gitfetch

@@ -1,12 +1,11 @@
 package gitfetch
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -236,7 +235,7 @@ func fetchRemote(ctx context.Context, loc *location, ref Ref, auth Auth, want pl
 		wantRef = advertisedAs(ar, want)
 	}
 	if !wantRef.IsZero() {
-		err = uploadPack(ctx, sess, ar, []plumbing.Hash{wantRef}, true, repo.Storer)
+		err = uploadPack(ctx, sess, ar, []plumbing.Hash{wantRef}, true, repo.Storer, dir)
 		release()
 		if err != nil {
 			return fail(fmt.Errorf("fetching: %w", err))
@@ -245,7 +244,7 @@ func fetchRemote(ctx context.Context, loc *location, ref Ref, auth Auth, want pl
 	}
 
 	// Not a tip: by SHA first.
-	byShaErr := uploadPack(ctx, sess, ar, []plumbing.Hash{want}, true, repo.Storer)
+	byShaErr := uploadPack(ctx, sess, ar, []plumbing.Hash{want}, true, repo.Storer, dir)
 	release()
 	if byShaErr == nil {
 		return repo, own, want, nil
@@ -280,7 +279,7 @@ func fetchRemote(ctx context.Context, loc *location, ref Ref, auth Auth, want pl
 	if len(all) == 0 {
 		return fail(errors.New("the repository has no branches or tags"))
 	}
-	if err := uploadPack(ctx, sess, ar, all, false, repo.Storer); err != nil {
+	if err := uploadPack(ctx, sess, ar, all, false, repo.Storer, dir); err != nil {
 		return fail(fmt.Errorf("fetching every branch and tag (the server refused commit %s by SHA: %v): %w", want, byShaErr, err))
 	}
 	if _, err := repo.Storer.EncodedObject(plumbing.AnyObject, want); err != nil {
@@ -300,8 +299,8 @@ func advertisedAs(ar *packp.AdvRefs, h plumbing.Hash) plumbing.Hash {
 }
 
 // uploadPack fetches wants (with depth 1 when shallow and the server can)
-// into sto.
-func uploadPack(ctx context.Context, sess transport.UploadPackSession, ar *packp.AdvRefs, wants []plumbing.Hash, shallow bool, sto storage.Storer) error {
+// into sto, the repository in dir.
+func uploadPack(ctx context.Context, sess transport.UploadPackSession, ar *packp.AdvRefs, wants []plumbing.Hash, shallow bool, sto storage.Storer, dir string) error {
 	req := packp.NewUploadPackRequestFromCapabilities(ar.Capabilities)
 	req.Capabilities.Delete(capability.ThinPack)
 	if ar.Capabilities.Supports(capability.NoProgress) {
@@ -321,18 +320,14 @@ func uploadPack(ctx context.Context, sess transport.UploadPackSession, ar *packp
 		return err
 	}
 	defer resp.Close()
-	var pack io.Reader = &limitedReader{ctx: ctx, r: resp, left: MaxPackBytes, what: "the pack"}
+	var pack io.Reader = newLimitedReader(ctx, resp, MaxPackBytes, "the pack")
 	switch {
 	case req.Capabilities.Supports(capability.Sideband64k):
 		pack = sideband.NewDemuxer(sideband.Sideband64k, pack)
 	case req.Capabilities.Supports(capability.Sideband):
 		pack = sideband.NewDemuxer(sideband.Sideband, pack)
 	}
-	pack, err = checkPackHeader(pack)
-	if err != nil {
-		return err
-	}
-	if err := packfile.UpdateObjectStorage(sto, pack); err != nil {
+	if err := storePack(ctx, sto, pack, filepath.Join(dir, ".git")); err != nil {
 		return err
 	}
 	if len(resp.Shallows) > 0 {
@@ -341,30 +336,103 @@ func uploadPack(ctx context.Context, sess transport.UploadPackSession, ar *packp
 	return nil
 }
 
-// MaxPackObjects bounds the objects a pack from a server may hold: go-git
-// allocates index memory for as many objects as a pack's header claims
-// (32 bytes each) before reading any, so twelve bytes claiming 2³²-1
-// objects would take 128 GiB. A depth-1 pack of a tree within MaxFiles
-// holds fewer than 2*MaxFiles+3 objects. A variable, for programs and
-// tests to tune.
-var MaxPackObjects int64 = 1 << 20
-
-// checkPackHeader reads the 12-byte header of the pack r starts with and
-// refuses a pack that claims more than MaxPackObjects objects; it returns
-// a reader of the whole pack. A header cut short is passed on for go-git
-// to report.
-func checkPackHeader(r io.Reader) (io.Reader, error) {
-	var h [12]byte
-	n, err := io.ReadFull(r, h[:])
-	if err == nil {
-		if count := binary.BigEndian.Uint32(h[8:]); int64(count) > MaxPackObjects {
-			return nil, fmt.Errorf("the pack claims %d objects, more than %d", count, MaxPackObjects)
+// storePack writes the pack r into sto once a scan of it, in a temporary
+// file in tmpDir, found no more than MaxPackObjects objects and none
+// larger than MaxObjectBytes. The scan inflates each object once, to find
+// the next, keeping none.
+func storePack(ctx context.Context, sto storage.Storer, r io.Reader, tmpDir string) error {
+	f, err := os.CreateTemp(tmpDir, "incoming-*.pack")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	n, err := io.Copy(f, r)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		if err := scanPack(ctx, f); err != nil {
+			return err
 		}
 	}
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, err
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
 	}
-	return io.MultiReader(bytes.NewReader(h[:n]), r), nil
+	return packfile.UpdateObjectStorage(sto, f)
+}
+
+// scanPack checks a pack's object count and the inflated size of each
+// object against MaxPackObjects and MaxObjectBytes.
+func scanPack(ctx context.Context, r io.Reader) error {
+	sc := packfile.NewScanner(r)
+	_, count, err := sc.Header()
+	if err != nil {
+		return err
+	}
+	if int64(count) > MaxPackObjects {
+		return fmt.Errorf("the pack claims %d objects, more than %d", count, MaxPackObjects)
+	}
+	for range count {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		oh, err := sc.NextObjectHeader()
+		if err != nil {
+			return err
+		}
+		if oh.Length > MaxObjectBytes {
+			return fmt.Errorf("the pack's object at offset %d is %s, more than %s", oh.Offset, gitrepo.Size(oh.Length), gitrepo.Size(MaxObjectBytes))
+		}
+		var w io.Writer = io.Discard
+		var head deltaHead
+		if oh.Type.IsDelta() {
+			w = &head
+		}
+		// go-git's scanner stops an object at the size its header declares.
+		if _, _, err := sc.NextObject(w); err != nil {
+			return err
+		}
+		if t := head.target(); t > MaxObjectBytes {
+			return fmt.Errorf("the pack's delta at offset %d makes %s, more than %s", oh.Offset, gitrepo.Size(t), gitrepo.Size(MaxObjectBytes))
+		}
+	}
+	return nil
+}
+
+// deltaHead keeps the start of a delta: its source and target sizes.
+type deltaHead struct{ b []byte }
+
+func (d *deltaHead) Write(p []byte) (int, error) {
+	if len(d.b) < 20 {
+		d.b = append(d.b, p[:min(len(p), 20-len(d.b))]...)
+	}
+	return len(p), nil
+}
+
+// target returns the delta's target size (0 if there is no delta, the
+// largest int64 if it does not fit one).
+func (d *deltaHead) target() int64 {
+	b := d.b
+	var size uint64
+	for range 2 { // the source size, then the target size
+		size = 0
+		for shift := 0; len(b) > 0; shift += 7 {
+			c := b[0]
+			b = b[1:]
+			if shift > 56 {
+				return math.MaxInt64
+			}
+			size |= uint64(c&0x7f) << shift
+			if c&0x80 == 0 {
+				break
+			}
+		}
+	}
+	return int64(min(size, math.MaxInt64))
 }
 
 // peel follows tags from h to a commit.
@@ -394,7 +462,7 @@ func peel(sto storer.EncodedObjectStorer, h plumbing.Hash) (*object.Commit, erro
 // (gitrepo.WalkTree): more than MaxFiles files or MaxBytes bytes, a
 // symlink, a submodule, or a path leaving the checkout or entering .git.
 func checkTree(ctx context.Context, c *object.Commit) error {
-	return gitrepo.WalkTree(ctx, c, func(string, *object.File) error { return nil })
+	return gitrepo.Limits{Files: MaxFiles, Bytes: MaxBytes}.WalkTree(ctx, c, func(string, *object.File) error { return nil })
 }
 
 // setRefs points HEAD at the commit: through the branch for a branch ref,

@@ -98,7 +98,7 @@ func (f *fileSource) copyCommit(ctx context.Context, own, commit plumbing.Hash, 
 			continue
 		}
 		hashes = append(hashes, e.Hash)
-		if len(hashes) > 2*MaxFiles {
+		if int64(len(hashes)) > 2*MaxFiles {
 			walker.Close()
 			return &gitrepo.RefusedError{Commit: commit, Reason: fmt.Sprintf("more than %d files", MaxFiles)}
 		}
@@ -112,7 +112,7 @@ func (f *fileSource) copyCommit(ctx context.Context, own, commit plumbing.Hash, 
 		_, err := packfile.NewEncoder(pw, f.repo.Storer, false).Encode(hashes, 0)
 		pw.CloseWithError(err)
 	}()
-	err = packfile.UpdateObjectStorage(dst, &limitedReader{ctx: ctx, r: pr, left: MaxPackBytes, what: "the commit's objects"})
+	err = packfile.UpdateObjectStorage(dst, newLimitedReader(ctx, pr, MaxPackBytes, "the commit's objects"))
 	pr.CloseWithError(errors.New("stopped"))
 	if err != nil {
 		return fmt.Errorf("copying commit %s: %w", commit, err)

@@ -13,14 +13,29 @@ import (
 	"github.com/plinth-platform/plinth/lib/gitrepo"
 )
 
-// Limits on what one Head or Fetch reads.
-const (
+// Limits on what one Head or Fetch reads: variables, for a program (or a
+// test) to tune before it starts fetching.
+var (
 	// MaxRefsBytes bounds a ref advertisement read over HTTP.
-	MaxRefsBytes = 64 << 20
+	MaxRefsBytes int64 = 64 << 20
 	// MaxPackBytes bounds the pack one Fetch downloads (or copies from a
 	// file:// repository).
-	MaxPackBytes = 1 << 30
-	// MaxFiles and MaxBytes bound the tree a Fetch checks out.
+	MaxPackBytes int64 = 1 << 30
+	// MaxPackObjects bounds the objects a pack from a server may hold:
+	// go-git allocates index memory for as many objects as a pack's header
+	// claims (32 bytes each) before reading any, so twelve bytes claiming
+	// 2³²-1 objects would take 128 GiB. A depth-1 pack of a tree within
+	// MaxFiles holds fewer than 2*MaxFiles+3 objects.
+	MaxPackObjects int64 = 1 << 20
+	// MaxObjectBytes bounds one object of a pack from a server, inflated
+	// (a file's size, or what a delta makes): go-git inflates every object
+	// of a pack whole in memory to index it, so a blob of zeros that packs
+	// into a few MiB would take GiBs. Fetch checks the sizes the pack
+	// declares (go-git holds each object to its declared size) before
+	// go-git reads it.
+	MaxObjectBytes int64 = 128 << 20
+	// MaxFiles (files, and separately directories) and MaxBytes (their
+	// total size) bound the tree a Fetch checks out.
 	MaxFiles = gitrepo.MaxExportFiles
 	MaxBytes = gitrepo.MaxExportBytes
 )

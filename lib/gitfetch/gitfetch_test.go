@@ -738,7 +738,7 @@ func TestContextEndsAHungServer(t *testing.T) {
 
 func TestLimitedReader(t *testing.T) {
 	read := func(data string, limit int64) error {
-		_, err := io.ReadAll(&limitedReader{ctx: t.Context(), r: strings.NewReader(data), left: limit, what: "data"})
+		_, err := io.ReadAll(newLimitedReader(t.Context(), strings.NewReader(data), limit, "data"))
 		return err
 	}
 	if err := read("12345", 5); err != nil {

@@ -2,6 +2,9 @@ package gitfetch
 
 import (
 	"bytes"
+	"compress/zlib"
+	"crypto/rand"
+	"crypto/sha1"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -14,6 +17,8 @@ import (
 	neturl "net/url"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"sync"
@@ -283,6 +288,10 @@ func TestHostileServer(t *testing.T) {
 		{name: "pack with a corrupt byte", refs: hostileRefs, pack: corrupt(goodPack), ref: Ref{}, fetchErr: "fetching: "},
 		{name: "garbage instead of NAK", refs: hostileRefs, pack: []byte("zzzz" + string(goodPack)), ref: Ref{}, fetchErr: "fetching: "},
 		{name: "ERR line", refs: hostileRefs, pack: []byte(pkt("ERR upload-pack: not our ref\n")), ref: Ref{}, fetchErr: "fetching: "},
+		{name: "delta making 1 TiB", refs: hostileRefs, pack: deltaBomb(good, 1<<40), ref: Ref{},
+			fetchErr: "fetching: the pack's delta at offset 12 makes 1048576 MiB, more than 128 MiB"},
+		{name: "delta target size overflowing", refs: hostileRefs, pack: deltaBomb(good, -1), ref: Ref{},
+			fetchErr: "fetching: the pack's delta at offset 12 makes 9223372036854775807 bytes, more than 128 MiB"},
 		{name: "tree with .git/hooks", refs: advertise(escape.String(), "refs/heads/main"), pack: escapePack, ref: Ref{},
 			fetchErr: `commit ` + escape.String()[:7] + `: path ".git" enters .git`, refused: true},
 		{name: "tree with .. and ../ names", refs: advertise(dotdot.String(), "refs/heads/main"), pack: dotdotPack, ref: Ref{},
@@ -336,6 +345,47 @@ func TestHostileServer(t *testing.T) {
 	if _, err := os.Lstat("/tmp/plinth-hostile-ref"); err == nil {
 		t.Error("a hostile ref name was written to /tmp/plinth-hostile-ref")
 	}
+}
+
+// deltaBomb is an upload-pack result whose pack holds one delta on base
+// claiming a target of size bytes (-1: a size varint too long for 64
+// bits).
+func deltaBomb(base plumbing.Hash, size int64) []byte {
+	varint := func(n uint64) []byte {
+		var b []byte
+		for n >= 0x80 {
+			b = append(b, byte(n)|0x80)
+			n >>= 7
+		}
+		return append(b, byte(n))
+	}
+	delta := varint(15)
+	if size < 0 {
+		delta = append(delta, bytes.Repeat([]byte{0xff}, 12)...)
+		delta = append(delta, 1)
+	} else {
+		delta = append(delta, varint(uint64(size))...)
+	}
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(delta)
+	zw.Close()
+	var b bytes.Buffer
+	b.WriteString(pkt("NAK\n"))
+	b.WriteString("PACK\x00\x00\x00\x02\x00\x00\x00\x01")
+	n := len(delta)
+	b.WriteByte(0x70 | byte(n&0x0f) | 0x80) // REF_DELTA, size continues
+	n >>= 4
+	for n >= 0x80 {
+		b.WriteByte(byte(n) | 0x80)
+		n >>= 7
+	}
+	b.WriteByte(byte(n))
+	b.Write(base[:])
+	b.Write(z.Bytes())
+	sum := sha1.Sum(b.Bytes()[len(pkt("NAK\n")):])
+	b.Write(sum[:])
+	return b.Bytes()
 }
 
 // corrupt flips a byte in the middle of an upload-pack result's pack.
@@ -629,5 +679,114 @@ func TestRedirectToAnotherHostGetsNoCredentials(t *testing.T) {
 	src.pushTo(originSame.httpURL("env.git"))
 	if got, err := Head(ctx(t), originSame.httpURL("old.git"), Ref{}, withAuth); err != nil || got != commit || !within.Load() {
 		t.Errorf("Head through a redirect within the origin = %s %v (redirected %v), want %s", got, err, within.Load(), commit)
+	}
+}
+
+// setLimit sets a limit for the rest of the test.
+func setLimit(t *testing.T, p *int64, v int64) {
+	old := *p
+	*p = v
+	t.Cleanup(func() { *p = old })
+}
+
+// heapUse runs f and returns the bytes it allocated on the heap (all
+// goroutines, the servers' included) and how much the live heap grew,
+// each measured after a GC.
+func heapUse(f func()) (allocated, grown int64) {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
+	runtime.GC()
+	metrics.Read(s)
+	a0, h0 := s[0].Value.Uint64(), s[1].Value.Uint64()
+	f()
+	runtime.GC()
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64() - a0), int64(s[1].Value.Uint64()) - int64(h0)
+}
+
+// A repository over a limit (files, directories, bytes, pack size, object
+// size) fails Fetch with an error naming the limit, leaves the target as
+// it was and writes nothing beside it. A 64 MiB blob of zeros (64 KiB
+// packed: a decompression bomb) over MaxObjectBytes is refused without
+// being inflated in memory (go-git would inflate it whole): Fetch
+// allocates far less than the blob, and keeps nothing.
+func TestSizeLimits(t *testing.T) {
+	srv := newServer(t)
+	auth := Auth{Username: user, Password: password}
+	const bomb = 64 << 20
+
+	many := newSource(t)
+	files := map[string]string{}
+	for i := range 30 {
+		files[fmt.Sprintf("environments/%02d.cue", i)] = "package plinth\n"
+	}
+	many.commit(files)
+	many.pushTo(srv.httpURL("many.git"))
+
+	deep := newSource(t)
+	files = map[string]string{}
+	for i := range 30 {
+		files[fmt.Sprintf("environments/e%02d/env.cue", i)] = "package plinth\n"
+	}
+	deep.commit(files)
+	deep.pushTo(srv.httpURL("deep.git"))
+
+	big := newSource(t)
+	f, err := os.Create(filepath.Join(big.dir, "bomb.bin"))
+	if err == nil {
+		err = errors.Join(f.Truncate(bomb), f.Close())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	big.commit(map[string]string{"env.cue": "package plinth\n"})
+	big.pushTo(srv.httpURL("bomb.git"))
+	os.Remove(filepath.Join(big.dir, "bomb.bin"))
+
+	noise := newSource(t)
+	random := make([]byte, 3<<20)
+	rand.Read(random)
+	noise.commit(map[string]string{"env.cue": "package plinth\n", "noise.bin": string(random)})
+	noise.pushTo(srv.httpURL("noise.git"))
+
+	for _, tc := range []struct {
+		name    string
+		url     string
+		limit   *int64
+		value   int64
+		want    string
+		refused bool
+	}{
+		{"files", srv.httpURL("many.git"), &MaxFiles, 20, "more than 20 files", true},
+		{"directories", srv.httpURL("deep.git"), &MaxFiles, 25, "more than 25 directories", true},
+		{"files over file://", "file://" + filepath.ToSlash(many.dir), &MaxFiles, 20, "more than 20 files", true},
+		{"object, a decompression bomb", srv.httpURL("bomb.git"), &MaxObjectBytes, 16 << 20, "is 64 MiB, more than 16 MiB", false},
+		{"bytes, 1000", srv.httpURL("noise.git"), &MaxBytes, 1000, "tree exceeds 1000 bytes", true},
+		{"pack", srv.httpURL("noise.git"), &MaxPackBytes, 1 << 20, "fetching: the pack exceeds 1 MiB", false},
+		{"pack over file://", "file://" + filepath.ToSlash(noise.dir), &MaxPackBytes, 1 << 20, "the commit's objects exceeds 1 MiB", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			setLimit(t, tc.limit, tc.value)
+			sb := newSandbox(t)
+			var err error
+			allocated, grown := heapUse(func() {
+				_, err = Fetch(ctx(t), tc.url, Ref{}, auth, "", sb.target)
+			})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), tc.url+": branch main: ") {
+				t.Fatalf("err = %v, want the URL and %q", err, tc.want)
+			}
+			noSecret(t, err)
+			var refused *gitrepo.RefusedError
+			if errors.As(err, &refused) != tc.refused {
+				t.Errorf("refused = %v, want %v", !tc.refused, tc.refused)
+			}
+			sb.check(t, false)
+			t.Logf("%v; allocated %d MiB, live heap grew %d KiB", err, allocated>>20, grown>>10)
+			if allocated > bomb/2 {
+				t.Errorf("Fetch allocated %d MiB", allocated>>20)
+			}
+			if grown > 16<<20 {
+				t.Errorf("the live heap grew by %d MiB", grown>>20)
+			}
+		})
 	}
 }

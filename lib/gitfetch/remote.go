@@ -20,6 +20,8 @@ import (
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/plinth-platform/plinth/lib/gitrepo"
 )
 
 // location is a parsed repository URL.
@@ -284,7 +286,7 @@ func (t limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	limit := int64(MaxPackBytes + 1<<20)
+	limit := MaxPackBytes + 1<<20
 	if strings.HasSuffix(req.URL.Path, "/info/refs") {
 		limit = MaxRefsBytes
 	}
@@ -311,12 +313,19 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 
 var errTooLarge = errors.New("the server's response exceeds plinth's size limit")
 
-// limitedReader fails a read beyond n bytes, and any read once ctx is done.
+// newLimitedReader returns a reader of r that fails a read beyond n
+// bytes, and any read once ctx is done.
+func newLimitedReader(ctx context.Context, r io.Reader, n int64, what string) *limitedReader {
+	return &limitedReader{ctx: ctx, r: r, left: n, limit: n, what: what}
+}
+
+// limitedReader is newLimitedReader's reader.
 type limitedReader struct {
-	ctx  context.Context
-	r    io.Reader
-	left int64
-	what string
+	ctx   context.Context
+	r     io.Reader
+	left  int64
+	limit int64 // left at the start, for messages
+	what  string
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
@@ -324,7 +333,7 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	if l.left <= 0 {
-		return 0, overrun(l.r, fmt.Errorf("%s exceeds %d MiB", l.what, MaxPackBytes>>20))
+		return 0, overrun(l.r, fmt.Errorf("%s exceeds %s", l.what, gitrepo.Size(l.limit)))
 	}
 	if int64(len(p)) > l.left {
 		p = p[:l.left]

@@ -14,11 +14,21 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
-// Limits on a tree exported for one diff.
-const (
-	MaxExportFiles = 100_000
-	MaxExportBytes = 1 << 30
+// Limits on a tree exported for one diff (and checked by WalkTree):
+// variables, for a program (or a test) to tune before it starts work.
+var (
+	// MaxExportFiles bounds the files, and separately the directories, of
+	// a tree.
+	MaxExportFiles int64 = 100_000
+	// MaxExportBytes bounds the total size of a tree's files.
+	MaxExportBytes int64 = 1 << 30
 )
+
+// Limits bound the tree Limits.WalkTree accepts.
+type Limits struct {
+	Files int64 // files, and separately directories
+	Bytes int64 // the files' total size
+}
 
 // Repo is a git repository on disk.
 type Repo struct {
@@ -141,6 +151,12 @@ func (r *Repo) Export(ctx context.Context, h plumbing.Hash, dst string) error {
 // A refusal is a *RefusedError; any other error (an object missing or
 // corrupt, ctx done, visit failing) is not.
 func WalkTree(ctx context.Context, c *object.Commit, visit func(name string, f *object.File) error) error {
+	return Limits{Files: MaxExportFiles, Bytes: MaxExportBytes}.WalkTree(ctx, c, visit)
+}
+
+// WalkTree is the package's WalkTree with the limits l instead of
+// MaxExportFiles and MaxExportBytes.
+func (l Limits) WalkTree(ctx context.Context, c *object.Commit, visit func(name string, f *object.File) error) error {
 	short := Short(c.Hash)
 	refuse := func(path, format string, args ...any) error {
 		return &RefusedError{Commit: c.Hash, Path: path, Reason: fmt.Sprintf(format, args...)}
@@ -193,8 +209,8 @@ func WalkTree(ctx context.Context, c *object.Commit, visit func(name string, f *
 		var f *object.File
 		switch entry.Mode {
 		case filemode.Dir:
-			if dirs++; dirs > MaxExportFiles {
-				return refuse("", "more than %d directories", MaxExportFiles)
+			if dirs++; dirs > l.Files {
+				return refuse("", "more than %d directories", l.Files)
 			}
 			if len(stack) > maxDepth {
 				return refuse(name, "%s is nested more than %d directories deep", name, maxDepth)
@@ -208,14 +224,14 @@ func WalkTree(ctx context.Context, c *object.Commit, visit func(name string, f *
 			}
 			stack = append(stack, &dir{tree: sub, name: name})
 		case filemode.Regular, filemode.Executable, filemode.Deprecated:
-			if files++; files > MaxExportFiles {
-				return refuse("", "more than %d files", MaxExportFiles)
+			if files++; files > l.Files {
+				return refuse("", "more than %d files", l.Files)
 			}
 			if f, err = d.tree.TreeEntryFile(entry); err != nil {
 				return fmt.Errorf("commit %s: %s: %w", short, name, err)
 			}
-			if size += f.Size; size > MaxExportBytes {
-				return refuse("", "tree exceeds %d MiB", MaxExportBytes>>20)
+			if size += f.Size; size > l.Bytes {
+				return refuse("", "tree exceeds %s", Size(l.Bytes))
 			}
 		case filemode.Symlink:
 			return refuse(name, "%s is a symlink; plinth reads no symlinks from a repository", name)
@@ -239,6 +255,15 @@ const (
 	maxName  = 255
 	maxPath  = 2048
 )
+
+// Size prints a limit in bytes for people: in MiB when it is a whole
+// number of them.
+func Size(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
 
 // clip shortens a long path for a message.
 func clip(p string) string {
