@@ -2,6 +2,7 @@ package reconciler_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -411,4 +412,75 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string, labels map[strin
 	}
 	t.Fatalf("no %s%v", name, labels)
 	return 0
+}
+
+// A Secret changed by hand: the drift is reported (Drifted=True, the
+// key named) and its values, old or new, plain or base64, appear in no
+// status, event, log line, notification or report.
+func TestSecretDriftStaysMasked(t *testing.T) {
+	const declared, byHand = "declared-S3CRET-value-1", "by-hand-S3CRET-value-2"
+	r := newRepo(t)
+	ns := "app-secretdrift"
+	r.write("environments/zeta/env.cue", `package plinth
+
+cluster: {version: "1.34.4", runtime: "containerd", nodes: {controlPlane: 1, workers: 1}}
+network: mirrors: images: "nexus.test.local:8443"
+objects: [
+	{apiVersion: "v1", kind: "Namespace", metadata: name: "`+ns+`"},
+	{apiVersion: "v1", kind: "Secret", metadata: {name: "db", namespace: "`+ns+`"}, stringData: password: "`+declared+`"},
+]
+`)
+	r.push("a Secret")
+	hook := newWebhook(t)
+	ctl := startController(t, "", func(r *reconciler.Reconciler) {
+		r.Notifier = &notify.Notifier{}
+		r.Targets = []notify.Target{{Name: "owners", URL: hook.server.URL, Format: "json"}}
+	})
+	c, e := newEnvironment(t, r, "zeta", nil)
+	waitFor(t, c, e, "applied without drift", func(e *v1.Environment) bool {
+		return isTrue(e, v1.ConditionReady) && isFalse(e, v1.ConditionDrifted, "NoDrift")
+	})
+	secret := &corev1.Secret{}
+	cl := cluster.Client(t)
+	if err := cl.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "db"}, secret); err != nil {
+		t.Fatal(err)
+	}
+	secret.Data["password"] = []byte(byHand)
+	if err := cl.Update(context.Background(), secret, client.FieldOwner("kubectl-edit")); err != nil {
+		t.Fatal(err)
+	}
+	cur := waitFor(t, c, e, "drift reported", func(e *v1.Environment) bool { return isTrue(e, v1.ConditionDrifted) })
+
+	var everything strings.Builder
+	for _, cond := range cur.Status.Conditions {
+		everything.WriteString(cond.Message + "\n")
+	}
+	var events corev1.EventList
+	if err := c.List(context.Background(), &events, client.InNamespace(e.Namespace)); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range events.Items {
+		everything.WriteString(ev.Message + "\n")
+	}
+	for _, path := range []string{"/drift/zeta.json", "/drift/zeta"} {
+		rec := httptest.NewRecorder()
+		ctl.reconciler.Reports.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		everything.WriteString(rec.Body.String())
+	}
+	hook.mu.Lock()
+	payloads, _ := json.Marshal(hook.events)
+	hook.mu.Unlock()
+	everything.Write(payloads)
+	everything.WriteString(ctl.logs.String())
+
+	if !strings.Contains(everything.String(), `"path": "/data/password"`) {
+		t.Fatalf("the drifted key is not reported:\n%s", everything.String())
+	}
+	for _, value := range []string{declared, byHand} {
+		for _, form := range []string{value, base64.StdEncoding.EncodeToString([]byte(value)), base64.RawStdEncoding.EncodeToString([]byte(value))} {
+			if strings.Contains(everything.String(), form) {
+				t.Fatalf("a Secret value (%q) leaked:\n%s", form, everything.String())
+			}
+		}
+	}
 }
