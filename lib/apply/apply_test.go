@@ -715,6 +715,7 @@ spec: {size: 3}
 	if err == nil {
 		t.Fatal("apply succeeded")
 	}
+	t.Logf("apply: %v", err)
 	for _, want := range []string{
 		"environment " + ns + ": cluster definitions:",
 		"component gizmos: CustomResourceDefinition.apiextensions.k8s.io/" + crdName + ": not established",

@@ -2,11 +2,14 @@ package apply_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-platform/plinth/lib/apply"
@@ -15,13 +18,19 @@ import (
 
 // With Wait, a layer that never becomes ready (a Deployment, and no
 // controller runs here) stops the apply before the layers that depend on
-// it; without Wait they are applied in order all the same.
+// it, when the timeout is over, naming the object that is not ready (and
+// not the one that is); without Wait they are applied in order all the
+// same.
 func TestWaitStopsAtALayerNotReady(t *testing.T) {
 	t.Parallel()
 	a, _ := newApplier(t)
 	ns := cluster.Namespace(t)
 	comps := []render.Rendered{
 		component(t, ns, ns, "backend", `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: backend, namespace: NS}
+---
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: db, namespace: NS}
@@ -38,8 +47,20 @@ metadata: {name: frontend, namespace: NS}
 `, "backend"),
 	}
 	_, err := a.Apply(context.Background(), ns, comps, apply.Options{Wait: true, Timeout: 3 * time.Second})
-	if err == nil || !strings.Contains(err.Error(), "components backend") {
-		t.Fatalf("err = %v", err)
+	if err == nil {
+		t.Fatal("apply succeeded")
+	}
+	t.Logf("apply: %v", err)
+	for _, want := range []string{
+		"environment " + ns + ": components backend: 1 of 2 objects not ready within 3s",
+		"component backend: Deployment.apps/" + ns + "/db: InProgress",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "ConfigMap") {
+		t.Errorf("error names the ready ConfigMap: %v", err)
 	}
 	if get(t, "apps/v1", "Deployment", ns, "db") == nil {
 		t.Fatal("the first layer was not applied")
@@ -112,5 +133,128 @@ data: {v: "`+v+`"}
 	got := get(t, "v1", "ConfigMap", ns, "frozen")
 	if got.GetUID() == uid || got.Object["data"].(map[string]any)["v"] != "2" {
 		t.Fatalf("not recreated with the new data: %v", got.Object)
+	}
+}
+
+const jobAndDeployment = `
+apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate, namespace: NS}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: migrate}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: NS}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: nginx}]}
+`
+
+// A Job that fails stops the wait at once, while the Deployment of the
+// same layer is still progressing: the apply fails well before the
+// timeout, naming the Job and its failure and the Deployment not ready,
+// and the next layer is not applied. The test plays the Job controller:
+// it marks the Job failed through the status subresource.
+func TestWaitFailsFastOnAFailedJob(t *testing.T) {
+	t.Parallel()
+	a, _ := newApplier(t)
+	ns := cluster.Namespace(t)
+	comps := []render.Rendered{
+		component(t, ns, ns, "jobs", jobAndDeployment),
+		component(t, ns, ns, "frontend", `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: frontend, namespace: NS}
+`, "jobs"),
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() {
+		c := cluster.Client(t)
+		for ctx.Err() == nil {
+			time.Sleep(200 * time.Millisecond)
+			job := &batchv1.Job{}
+			if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "migrate"}, job); err != nil {
+				continue
+			}
+			now := metav1.Now()
+			job.Status.StartTime = &now
+			job.Status.Failed = 1
+			job.Status.Conditions = []batchv1.JobCondition{
+				{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now},
+				{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now},
+			}
+			if err := c.Status().Update(ctx, job); err != nil {
+				t.Errorf("failing the Job: %v", err)
+			}
+			return
+		}
+	}()
+
+	const timeout = 2 * time.Minute
+	start := time.Now()
+	_, err := a.Apply(ctx, ns, comps, apply.Options{Wait: true, Timeout: timeout})
+	if took := time.Since(start); took > timeout/2 {
+		t.Errorf("failed after %s, want well before the %s timeout", took, timeout)
+	}
+	if err == nil {
+		t.Fatal("apply succeeded")
+	}
+	t.Logf("apply: %v", err)
+	for _, want := range []string{
+		"environment " + ns + ": components jobs: 1 of 2 objects failed, 1 more not ready yet",
+		"component jobs: Job.batch/" + ns + "/migrate: Failed: Job Failed",
+		"component jobs: Deployment.apps/" + ns + "/web: InProgress",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if get(t, "v1", "ConfigMap", ns, "frontend") != nil {
+		t.Error("the next layer was applied after a failed Job")
+	}
+}
+
+// Cancelling the context while the apply waits for a layer that will not
+// be ready (the timeout is ten minutes) returns at once, with the
+// context's error.
+func TestWaitStopsWhenCancelled(t *testing.T) {
+	t.Parallel()
+	a, _ := newApplier(t)
+	ns := cluster.Namespace(t)
+	comps := []render.Rendered{component(t, ns, ns, "jobs", jobAndDeployment)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cancelled := make(chan time.Time, 1)
+	opts := apply.Options{Wait: true, Timeout: 10 * time.Minute, Progress: func(line string) {
+		if strings.Contains(line, "waiting for") {
+			go func() {
+				time.Sleep(time.Second)
+				cancelled <- time.Now()
+				cancel()
+			}()
+		}
+	}}
+	_, err := a.Apply(ctx, ns, comps, opts)
+	returned := time.Now()
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if !strings.Contains(err.Error(), "components jobs: waiting for 2 objects to be ready") {
+		t.Errorf("err = %v", err)
+	}
+	select {
+	case at := <-cancelled:
+		if d := returned.Sub(at); d > 30*time.Second {
+			t.Errorf("returned %s after the cancellation", d)
+		}
+	default:
+		t.Fatal("returned before the wait was cancelled")
 	}
 }
