@@ -10,9 +10,11 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/plinth-platform/plinth/lib/apply"
 	"github.com/plinth-platform/plinth/lib/inventory"
 	"github.com/plinth-platform/plinth/reconciler"
 	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
@@ -56,11 +58,18 @@ func TestBadCommitsWriteNothing(t *testing.T) {
 	first := r.push("good")
 	var counted clusterWrites
 	startController(t, "", func(rc *reconciler.Reconciler) { rc.Config = counted.config() })
-	c, e := newEnvironment(t, r, "hostile", nil)
+	// Under the correct policy, so that it is proven not to take over
+	// another environment's object either.
+	c, e := newEnvironment(t, r, "hostile", func(e *v1.Environment) { e.Spec.DriftPolicy = v1.DriftCorrect })
 	waitFor(t, c, e, "the good commit applied", func(e *v1.Environment) bool {
 		return e.Status.LastAppliedRevision == first && isTrue(e, v1.ConditionReady)
 	})
-	before := snapshot(t, ns, "hostile", "settings", "keep")
+	foreign := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "foreign", Namespace: ns, Labels: map[string]string{apply.LabelEnvironment: "other"}},
+		Data: map[string]string{"value": "theirs"}}
+	if err := cluster.Client(t).Create(context.Background(), foreign); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, ns, "hostile", "settings", "keep", "foreign")
 	counted.writes.Store(0)
 	counted.deletes.Store(0)
 
@@ -112,6 +121,12 @@ func TestBadCommitsWriteNothing(t *testing.T) {
 			reason: "ValidationFailed", want: []string{"environment hostile", "Service", "bad", "spec.ports[0].port", "nothing was written"}, terminal: true,
 		},
 		{
+			name: "an object of another environment",
+			files: map[string]string{"environments/hostile/env.cue": body + "objects: [\n" +
+				"\t{apiVersion: \"v1\", kind: \"ConfigMap\", metadata: {name: \"foreign\", namespace: \"" + ns + "\"}, data: value: \"mine\"},\n]\n"},
+			reason: "ValidationFailed", want: []string{"environment hostile", "ConfigMap/" + ns + "/foreign", "belongs to environment other", "apply: adopt: true"}, terminal: true,
+		},
+		{
 			name:   "everything removed",
 			files:  map[string]string{"environments/hostile/env.cue": body + "objects: []\n"},
 			reason: "ValidationFailed", want: []string{"environment hostile renders no objects"}, terminal: true,
@@ -156,7 +171,7 @@ func TestBadCommitsWriteNothing(t *testing.T) {
 			if n, d := counted.writes.Load(), counted.deletes.Load(); n != 0 || d != 0 {
 				t.Errorf("%d writes (%d deletes) to the cluster for a refused commit", n, d)
 			}
-			if after := snapshot(t, ns, "hostile", "settings", "keep"); after != before {
+			if after := snapshot(t, ns, "hostile", "settings", "keep", "foreign"); after != before {
 				t.Errorf("the cluster changed:\nbefore %s\nafter  %s", before, after)
 			}
 		})

@@ -217,8 +217,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			Prune: env.Spec.Prune == nil || *env.Spec.Prune, Revision: head, Timeout: timeout,
 			// Under the correct policy the repository wins over changes by
 			// hand; under report, a field someone changed stops the apply
-			// as a conflict until the platform owners decide.
-			Adopt: rendered.Adopt || env.Spec.DriftPolicy == v1.DriftCorrect,
+			// as a conflict until the platform owners decide. Objects of
+			// another environment or a Helm release only with apply: adopt.
+			Adopt: rendered.Adopt, ForceConflicts: env.Spec.DriftPolicy == v1.DriftCorrect,
 		})
 		var invalid *apply.ValidationError
 		if errors.As(err, &invalid) {

@@ -40,8 +40,13 @@ type Options struct {
 	Timeout time.Duration
 	// Force deletes and recreates objects whose change touches an immutable field.
 	Force bool
-	// Adopt takes over fields that other field managers own.
+	// Adopt takes over objects of another environment or a Helm release,
+	// and fields that other field managers own.
 	Adopt bool
+	// ForceConflicts takes over fields that other field managers own (a
+	// kubectl edit), as drift correction does, but not objects of another
+	// owner: that takes Adopt.
+	ForceConflicts bool
 	// Revision is recorded in the inventory (a git commit, say).
 	Revision string
 	// Concurrency bounds the requests in flight (default 8).

@@ -110,7 +110,7 @@ func (a *Applier) plan(ctx context.Context, items []*item, opts Options) ([]Fail
 // the connection, which stop the plan.
 func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existing cluster.Live, opts Options) (msg, field string, err error) {
 	dry := it.obj.DeepCopy()
-	err = a.dryRun(ctx, dry, opts.Adopt)
+	err = a.dryRun(ctx, dry, opts.Adopt || opts.ForceConflicts)
 	var status apierrors.APIStatus
 	switch {
 	case err == nil:
@@ -397,9 +397,14 @@ func transient(err error) bool {
 		return false
 	}
 	// Admission webhooks refuse with an internal error whose message
-	// says so; that is about the object.
-	if s := err.Error(); strings.Contains(s, "admission webhook") || strings.Contains(s, "failed calling webhook") {
-		return false
+	// says so; that is about the object. So does the server when an
+	// object does not decode into its type (a Secret's data not base64,
+	// a number where a string goes).
+	s := err.Error()
+	for _, about := range []string{"admission webhook", "failed calling webhook", "failed to create typed patch object", "failed to convert new object"} {
+		if strings.Contains(s, about) {
+			return false
+		}
 	}
 	return true
 }
