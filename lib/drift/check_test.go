@@ -114,7 +114,8 @@ stringData: {password: hunter2, user: app}
 // creationTimestamp: null in templates, empty lists and maps, int vs
 // float, namespace on cluster-scoped objects, fields other managers
 // (admission webhooks, controllers) add that plinth does not set, the
-// rules of an aggregated ClusterRole, and status.
+// rules of an aggregated ClusterRole, status, and an HPA's metrics in the
+// order given (memory before cpu) with a quantity to normalise.
 func TestServerChangesAreNotDrift(t *testing.T) {
 	t.Parallel()
 	env, comps, c := setup(t, app+`
@@ -191,6 +192,18 @@ apiVersion: NS.example.com/v1
 kind: Gadget
 metadata: {name: g, namespace: NS}
 spec: {mode: slow}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web, namespace: NS}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  maxReplicas: 5
+  metrics:
+  - type: Resource
+    resource: {name: memory, target: {type: Utilization, averageUtilization: 80}}
+  - type: Resource
+    resource: {name: cpu, target: {type: AverageValue, averageValue: 0.5}}
 `)
 	// The aggregation controller fills an aggregated ClusterRole's rules.
 	edit(t, "rbac.authorization.k8s.io/v1", "ClusterRole", "", env+"-aggregate", func(o *unstructured.Unstructured) {
@@ -222,7 +235,7 @@ spec: {mode: slow}
 		data, _ := json.MarshalIndent(r, "", "  ")
 		t.Fatalf("false drift:\n%s", data)
 	}
-	if r.Summary.Objects != 10 {
+	if r.Summary.Objects != 11 {
 		t.Fatalf("checked %d objects", r.Summary.Objects)
 	}
 }
