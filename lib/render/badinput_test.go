@@ -153,7 +153,7 @@ func TestLookup(t *testing.T) {
 		t.Fatal(err)
 	}
 	part := HelmPart{Chart: "looker", Version: "0.1.0", Release: "r", Namespace: "ns", Lookup: "warn"}
-	objs, warnings, err := renderChart(context.Background(), archive, part, nil, Capabilities{KubeVersion: "v1.34.1"})
+	objs, warnings, err := renderChart(context.Background(), archive, part, nil, Capabilities{KubeVersion: "v1.34.1"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

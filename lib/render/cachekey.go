@@ -123,11 +123,12 @@ func componentKey(c *Component, opts Options, caps Capabilities) (string, error)
 	}
 	data, err := json.Marshal(struct {
 		Version, Build, Overlays string
+		Strict                   bool // what a plain render warns about, a strict one fails on
 		Component                *Component
 		Values                   map[string]any
 		Capabilities             Capabilities
 		Sources                  []string
-	}{componentCacheVersion, opts.Build, overlays, c, c.Values, caps, digests})
+	}{componentCacheVersion, opts.Build, overlays, opts.Strict, c, c.Values, caps, digests})
 	if err != nil {
 		return "", err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -32,8 +33,10 @@ type Capabilities struct {
 // --include-crds --skip-tests` does, through the SDK in client-only mode:
 // no cluster, so `lookup` finds nothing; a template calling it is an error
 // unless part.Lookup is "warn". Hooks other than tests are kept as
-// ordinary objects (see docs/architecture.md).
-func renderChart(ctx context.Context, archive string, part HelmPart, userValues map[string]any, caps Capabilities) ([]*unstructured.Unstructured, []string, error) {
+// ordinary objects (see docs/architecture.md). A template whose output
+// changes on every render (random values, the clock) gives a warning, or
+// an error when strict.
+func renderChart(ctx context.Context, archive string, part HelmPart, userValues map[string]any, caps Capabilities, strict bool) ([]*unstructured.Unstructured, []string, error) {
 	chrt, err := loader.Load(archive)
 	if err != nil {
 		return nil, nil, fmt.Errorf("chart %s %s: loading %s: %w", part.Chart, part.Version, archive, err)
@@ -63,24 +66,75 @@ func renderChart(ctx context.Context, archive string, part HelmPart, userValues 
 	install.KubeVersion = kv
 	install.APIVersions = caps.APIVersions
 
-	values := mergeValues(cloneMap(part.Values), userValues)
-	rel, err := install.RunWithContext(ctx, chrt, values)
-	if err != nil {
-		return nil, nil, fmt.Errorf("chart %s %s: %w", part.Chart, part.Version, err)
-	}
-	var b strings.Builder
-	b.WriteString(rel.Manifest)
-	for _, h := range rel.Hooks {
-		if isTestHook(h) {
-			continue
+	run := func() (string, error) {
+		values := mergeValues(cloneMap(part.Values), userValues)
+		rel, err := install.RunWithContext(ctx, chrt, values)
+		if err != nil {
+			return "", fmt.Errorf("chart %s %s: %w", part.Chart, part.Version, err)
 		}
-		fmt.Fprintf(&b, "\n---\n# Source: %s\n%s\n", h.Path, h.Manifest)
+		var b strings.Builder
+		b.WriteString(rel.Manifest)
+		for _, h := range rel.Hooks {
+			if isTestHook(h) {
+				continue
+			}
+			fmt.Fprintf(&b, "\n---\n# Source: %s\n%s\n", h.Path, h.Manifest)
+		}
+		return b.String(), nil
 	}
-	objs, err := manifest.Parse([]byte(b.String()))
+	out, err := run()
+	if err != nil {
+		return nil, nil, err
+	}
+	changing, err := changingTemplates(chrt, out, run)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, call := range changing {
+		msg := fmt.Sprintf("chart %s %s: %s, so its output changes on every render: plinth diff and drift would show it changing; set the value in the environment or the catalog", part.Chart, part.Version, call)
+		if strict {
+			return nil, nil, fmt.Errorf("%s (strict render)", msg)
+		}
+		warnings = append(warnings, msg)
+	}
+	objs, err := manifest.Parse([]byte(out))
 	if err != nil {
 		return nil, nil, fmt.Errorf("chart %s %s: rendered output: %w", part.Chart, part.Version, err)
 	}
 	return objs, warnings, nil
+}
+
+// changingTemplates returns the calls of changingCalls that make the
+// output out change: calls of clock functions as found, calls of random
+// ones only when rendering again (run) changes their template's output.
+// The second render is paid only by charts with such a call in a template
+// that produced output (of the fixture charts, kube-prometheus-stack, whose
+// Grafana password helper is reachable but not taken once the catalog
+// names an existing Secret).
+func changingTemplates(chrt *chart.Chart, out string, run func() (string, error)) ([]changingCall, error) {
+	first := outputs(out)
+	var changing, random []changingCall
+	for _, call := range changingCalls(chrt, slices.Sorted(maps.Keys(first))) {
+		if timeFuncs[call.Func] {
+			changing = append(changing, call)
+		} else {
+			random = append(random, call)
+		}
+	}
+	if len(random) == 0 {
+		return changing, nil
+	}
+	again, err := run()
+	if err != nil {
+		return nil, err
+	}
+	second := outputs(again)
+	for _, call := range random {
+		if first[call.File] != second[call.File] {
+			changing = append(changing, call)
+		}
+	}
+	return changing, nil
 }
 
 // lookupRe matches a call of Helm's lookup function in a template action.

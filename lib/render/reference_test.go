@@ -74,7 +74,7 @@ func TestHelmMatchesHelmTemplate(t *testing.T) {
 		t.Run(c.part.Chart, func(t *testing.T) {
 			archive := filepath.Join(fixtures.Dir(t), "charts", c.archive)
 			c.part.Lookup = "warn" // the comparison is with helm template, whose lookup finds nothing too
-			got, _, err := renderChart(context.Background(), archive, c.part, nil, caps)
+			got, _, err := renderChart(context.Background(), archive, c.part, nil, caps, false)
 			if err != nil {
 				t.Fatal(err)
 			}

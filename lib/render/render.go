@@ -33,6 +33,9 @@ type Options struct {
 	Cache Cache
 	// Build identifies the plinth binary in cache keys.
 	Build string
+	// Strict makes a chart template whose output changes on every render
+	// (random values, certificates, the clock) an error instead of a warning.
+	Strict bool
 }
 
 // Cache stores rendered components. Implementations must be safe for
@@ -153,7 +156,7 @@ func renderParts(ctx context.Context, c *Component, opts Options, caps Capabilit
 		if err != nil {
 			return nil, nil, err
 		}
-		o, w, err := renderChart(ctx, archive, h, c.Values, caps)
+		o, w, err := renderChart(ctx, archive, h, c.Values, caps, opts.Strict)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -1,0 +1,187 @@
+package render
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"text/template/parse"
+
+	"helm.sh/helm/v3/pkg/chart"
+)
+
+// changingFuncs are the template functions (Sprig's, as Helm provides
+// them) whose result differs from one render to the next: random strings
+// and numbers, fresh keys and certificates, salted hashes, a random IV,
+// the clock. derivePassword and buildCustomCert are deterministic.
+var changingFuncs = map[string]bool{
+	"randAlphaNum": true, "randAlpha": true, "randNumeric": true, "randAscii": true,
+	"randBytes": true, "randInt": true, "shuffle": true, "uuidv4": true,
+	"genCA": true, "genCAWithKey": true, "genPrivateKey": true,
+	"genSelfSignedCert": true, "genSelfSignedCertWithKey": true,
+	"genSignedCert": true, "genSignedCertWithKey": true,
+	"bcrypt": true, "htpasswd": true, "encryptAES": true,
+	"now": true, "ago": true,
+}
+
+// timeFuncs are the changingFuncs that read the clock: two renders in a
+// row usually agree on a date, so comparing renders cannot find them.
+var timeFuncs = map[string]bool{"now": true, "ago": true}
+
+// changingCall is a template whose output is in the render calling one of
+// changingFuncs, directly or in the named template In.
+type changingCall struct {
+	File, Func, In string
+}
+
+func (c changingCall) String() string {
+	if c.In != "" {
+		return fmt.Sprintf("%s calls %s (in template %q)", c.File, c.Func, c.In)
+	}
+	return fmt.Sprintf("%s calls %s", c.File, c.Func)
+}
+
+// changingCalls finds the calls of changingFuncs in the templates of c
+// that produced output (rendered: the "# Source:" paths of the output),
+// following the named templates they include or call by a constant name,
+// transitively.
+//
+// Helm's engine offers no hook to observe which functions run, so this is
+// static, on the parsed templates (comments and text such as Grafana's
+// "now-1h" do not count). Limiting it to templates that produced output
+// drops a chart's files guarded off as a whole (Grafana's secret.yaml once
+// the catalog names an existing Secret); a call in a branch not taken
+// inside a template that did produce output is still found (Grafana's
+// deployment.yaml checksums the password helper): renderChart confirms
+// calls of random functions by rendering again and comparing (see there).
+// A template included by a computed name is not followed.
+func changingCalls(c *chart.Chart, rendered []string) []changingCall {
+	files := map[string]*parse.Tree{}     // template file → tree
+	defines := map[string][]*parse.Tree{} // named template → its definitions
+	collectTrees(c, files, defines)
+
+	var found []changingCall
+	for _, file := range rendered {
+		tree, ok := files[file]
+		if !ok {
+			continue
+		}
+		seen := map[string]bool{}
+		var walk func(n parse.Node, in string)
+		walk = func(n parse.Node, in string) {
+			forCalls(n, func(fn string) {
+				call := changingCall{File: file, Func: fn, In: in}
+				if !slices.Contains(found, call) {
+					found = append(found, call)
+				}
+			}, func(name string) {
+				if seen[name] {
+					return
+				}
+				seen[name] = true
+				for _, t := range defines[name] {
+					walk(t.Root, name)
+				}
+			})
+		}
+		walk(tree.Root, "")
+	}
+	slices.SortFunc(found, func(a, b changingCall) int { return strings.Compare(a.String(), b.String()) })
+	return found
+}
+
+// collectTrees parses the templates of c and its subcharts, named as
+// Helm's engine names them. A template that does not parse is skipped:
+// Helm's own parse reports it.
+func collectTrees(c *chart.Chart, files map[string]*parse.Tree, defines map[string][]*parse.Tree) {
+	for _, t := range c.Templates {
+		name := path.Join(c.ChartFullPath(), t.Name)
+		tree := parse.New(name)
+		tree.Mode = parse.SkipFuncCheck // Helm's functions are not known here
+		set := map[string]*parse.Tree{}
+		if _, err := tree.Parse(string(t.Data), "", "", set); err != nil {
+			continue
+		}
+		for n, d := range set {
+			if n == name {
+				files[name] = d
+				continue
+			}
+			defines[n] = append(defines[n], d)
+		}
+	}
+	for _, dep := range c.Dependencies() {
+		collectTrees(dep, files, defines)
+	}
+}
+
+// forCalls calls fn for every function identifier under n and named for
+// every template n includes or calls by a constant name.
+func forCalls(n parse.Node, fn func(string), named func(string)) {
+	switch n := n.(type) {
+	case nil:
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			forCalls(c, fn, named)
+		}
+	case *parse.ActionNode:
+		forCalls(n.Pipe, fn, named)
+	case *parse.IfNode:
+		forBranch(&n.BranchNode, fn, named)
+	case *parse.RangeNode:
+		forBranch(&n.BranchNode, fn, named)
+	case *parse.WithNode:
+		forBranch(&n.BranchNode, fn, named)
+	case *parse.TemplateNode:
+		named(n.Name)
+		forCalls(n.Pipe, fn, named)
+	case *parse.PipeNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Cmds {
+			forCalls(c, fn, named)
+		}
+	case *parse.CommandNode:
+		if len(n.Args) >= 2 {
+			if id, ok := n.Args[0].(*parse.IdentifierNode); ok && id.Ident == "include" {
+				if s, ok := n.Args[1].(*parse.StringNode); ok {
+					named(s.Text)
+				}
+			}
+		}
+		for _, a := range n.Args {
+			forCalls(a, fn, named)
+		}
+	case *parse.IdentifierNode:
+		if changingFuncs[n.Ident] {
+			fn(n.Ident)
+		}
+	case *parse.ChainNode:
+		forCalls(n.Node, fn, named)
+	}
+}
+
+func forBranch(b *parse.BranchNode, fn func(string), named func(string)) {
+	forCalls(b.Pipe, fn, named)
+	forCalls(b.List, fn, named)
+	forCalls(b.ElseList, fn, named)
+}
+
+// outputs splits a Helm manifest stream by its "# Source:" comments: the
+// output of each template that produced any.
+func outputs(manifest string) map[string]string {
+	out := map[string]string{}
+	cur := ""
+	for line := range strings.Lines(manifest) {
+		if p, ok := strings.CutPrefix(line, "# Source: "); ok {
+			cur = strings.TrimSpace(p)
+		}
+		out[cur] += line
+	}
+	delete(out, "")
+	return out
+}
