@@ -12,10 +12,13 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/openapi"
 	"sigs.k8s.io/yaml"
 )
 
@@ -94,24 +97,45 @@ func buildKustomize(mem filesys.FileSystem, label, name string, paths []string) 
 	if err != nil {
 		return nil, nil, err
 	}
+
+	// Everything from here runs under the lock: the in-memory filesystem
+	// is shared by the components built from one tree and is not safe for
+	// concurrent writes, and krusty keeps process-global state.
+	krustyMu.Lock()
+	defer krustyMu.Unlock()
 	if err := mem.MkdirAll(dir); err != nil {
 		return nil, nil, err
 	}
 	if err := mem.WriteFile(path.Join(dir, "kustomization.yaml"), data); err != nil {
 		return nil, nil, err
 	}
-	if err := refuseRemote(mem, dir, label, map[string]bool{}); err != nil {
+	walk := &kustomizationWalk{seen: map[string]bool{}}
+	if err := checkKustomizations(mem, dir, label, walk); err != nil {
 		return nil, nil, err
 	}
 
-	krustyMu.Lock()
-	defer krustyMu.Unlock()
 	opts := krusty.MakeDefaultOptions()
 	opts.PluginConfig = types.DisabledPluginConfig()
 	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
 	var m resmap.ResMap
-	printed, err := captureOutput(func() error {
-		var err error
+	printed, err := captureOutput(func() (err error) {
+		// kustomize panics on some malformed objects (kustomize-controller
+		// recovers the same way); a panic must fail this build only.
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("kustomize panicked: %v", r)
+			}
+		}()
+		// kyaml's OpenAPI schema is process-global: an openapi: field
+		// replaces it, krusty does not restore it, and a replacement only
+		// adds to what a build before parsed. Around such a build, start
+		// from nothing and go back to the built-in schema after (as
+		// fluxcd/pkg does); only then, as parsing the built-in schema
+		// again costs about a second a build.
+		if walk.openAPI {
+			openapi.ResetOpenAPI()
+			defer openapi.ResetOpenAPI()
+		}
 		m, err = krusty.MakeKustomizer(opts).Run(mem, dir)
 		return err
 	})
@@ -133,7 +157,7 @@ func buildKustomize(mem filesys.FileSystem, label, name string, paths []string) 
 // into the returned text: kustomize prints its deprecation warnings there,
 // and plinth reports them as the component's warnings instead. Callers
 // hold krustyMu; os.Stderr is process-wide.
-func captureOutput(fn func() error) (string, error) {
+func captureOutput(fn func() error) (printed string, err error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return "", err
@@ -147,13 +171,16 @@ func captureOutput(fn func() error) (string, error) {
 	stderr := os.Stderr
 	os.Stderr = w
 	log.SetOutput(w)
-	err = fn()
-	os.Stderr = stderr
-	log.SetOutput(stderr)
-	w.Close()
-	<-done
-	r.Close()
-	return out.String(), err
+	// Restored however fn ends, a panic included.
+	defer func() {
+		os.Stderr = stderr
+		log.SetOutput(stderr)
+		w.Close()
+		<-done
+		r.Close()
+		printed = out.String()
+	}()
+	return "", fn()
 }
 
 func warningLines(s string) []string {
@@ -174,14 +201,25 @@ func warningLines(s string) []string {
 // kustomizationFiles are the names kustomize recognises, in its order.
 var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
 
-// refuseRemote walks the kustomizations reachable from dir and fails on a
-// remote base or resource (a URL or a git reference), naming the file:
-// kustomize would fetch it with git or HTTP, and render is hermetic.
-func refuseRemote(mem filesys.FileSystem, dir, label string, seen map[string]bool) error {
-	if seen[dir] {
-		return nil
+// kustomizationWalk is the state of one checkKustomizations walk.
+type kustomizationWalk struct {
+	seen    map[string]bool // directories visited
+	openAPI bool            // a kustomization sets openapi:
+}
+
+// checkKustomizations walks the kustomizations reachable from dir and
+// fails, naming the file, on what would let a build reach outside the
+// tree or run something: a remote base or resource (kustomize would fetch
+// it with git or HTTP), an absolute path, helmCharts (kustomize would run
+// helm), and a generator, transformer or validator that is not one of
+// kustomize's builtins or declares a KRM function (an exec or container
+// plugin). krusty, with plugins disabled, refuses the last ones too;
+// checking first names the file and does not rest on krusty's options.
+func checkKustomizations(mem filesys.FileSystem, dir, label string, walk *kustomizationWalk) error {
+	if walk.seen[dir] {
+		return nil // a cycle: krusty reports it
 	}
-	seen[dir] = true
+	walk.seen[dir] = true
 	var file string
 	for _, name := range kustomizationFiles {
 		if mem.Exists(path.Join(dir, name)) {
@@ -196,23 +234,88 @@ func refuseRemote(mem filesys.FileSystem, dir, label string, seen map[string]boo
 	if err != nil {
 		return err
 	}
+	shown := strings.TrimPrefix(file, treeRoot+"/")
 	var k struct {
-		Resources  []string `json:"resources"`
-		Bases      []string `json:"bases"`
-		Components []string `json:"components"`
+		Resources                   []string `json:"resources"`
+		Bases                       []string `json:"bases"`
+		Components                  []string `json:"components"`
+		Generators                  []string `json:"generators"`
+		Transformers                []string `json:"transformers"`
+		Validators                  []string `json:"validators"`
+		HelmCharts                  []any    `json:"helmCharts"`
+		HelmChartInflationGenerator []any    `json:"helmChartInflationGenerator"`
+		OpenAPI                     any      `json:"openapi"`
 	}
 	if err := yaml.Unmarshal(data, &k); err != nil {
-		return fmt.Errorf("%s: %s: %w", label, strings.TrimPrefix(file, treeRoot+"/"), err)
+		return fmt.Errorf("%s: %s: %w", label, shown, err)
+	}
+	if k.OpenAPI != nil {
+		walk.openAPI = true
+	}
+	if len(k.HelmCharts) > 0 || len(k.HelmChartInflationGenerator) > 0 {
+		return fmt.Errorf("%s: %s uses helmCharts, which would run helm: render runs nothing from a source; render the chart as a Helm part of the catalog instead", label, shown)
 	}
 	for _, ref := range slices.Concat(k.Resources, k.Bases, k.Components) {
 		if isRemote(ref) {
-			return fmt.Errorf("%s: %s refers to the remote %q: render is offline; vendor that base into the source instead", label, strings.TrimPrefix(file, treeRoot+"/"), ref)
+			return fmt.Errorf("%s: %s refers to the remote %q: render is offline; vendor that base into the source instead", label, shown, ref)
+		}
+		if path.IsAbs(ref) {
+			return fmt.Errorf("%s: %s refers to the absolute path %q: a source can use only its own files", label, shown, ref)
 		}
 		next := path.Join(dir, ref)
 		if mem.IsDir(next) {
-			if err := refuseRemote(mem, next, label, seen); err != nil {
+			if err := checkKustomizations(mem, next, label, walk); err != nil {
 				return err
 			}
+		}
+	}
+	for _, entry := range slices.Concat(k.Generators, k.Transformers, k.Validators) {
+		if err := checkPluginConfig(mem, dir, label, shown, entry, walk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkPluginConfig checks one generators, transformers or validators
+// entry of the kustomization shown: a file or directory beside it, or the
+// configuration inline. Only kustomize's builtin plugins may run.
+func checkPluginConfig(mem filesys.FileSystem, dir, label, shown, entry string, walk *kustomizationWalk) error {
+	data := []byte(entry)
+	where := shown
+	if !strings.Contains(entry, "\n") {
+		if path.IsAbs(entry) || isRemote(entry) {
+			return fmt.Errorf("%s: %s refers to the plugin configuration %q outside the source", label, shown, entry)
+		}
+		p := path.Join(dir, entry)
+		if mem.IsDir(p) {
+			return checkKustomizations(mem, p, label, walk)
+		}
+		if !mem.Exists(p) {
+			return nil // krusty reports it
+		}
+		var err error
+		if data, err = mem.ReadFile(p); err != nil {
+			return err
+		}
+		where = strings.TrimPrefix(p, treeRoot+"/")
+	}
+	nodes, err := kio.FromBytes(data)
+	if err != nil {
+		return fmt.Errorf("%s: %s: %w", label, where, err)
+	}
+	for _, n := range nodes {
+		meta, err := n.GetMeta()
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", label, where, err)
+		}
+		for _, a := range []string{"config.kubernetes.io/function", "config.k8s.io/function"} {
+			if _, ok := meta.Annotations[a]; ok {
+				return fmt.Errorf("%s: %s: %s %s declares a KRM function (%s): render runs no plugins or functions from a source", label, where, meta.Kind, meta.Name, a)
+			}
+		}
+		if meta.APIVersion != konfig.BuiltinPluginApiVersion {
+			return fmt.Errorf("%s: %s: %s %s (%s) is not one of kustomize's builtin plugins: render runs no plugins from a source", label, where, meta.Kind, meta.Name, meta.APIVersion)
 		}
 	}
 	return nil

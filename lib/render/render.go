@@ -87,7 +87,7 @@ func Render(ctx context.Context, p *platform.Platform, opts Options) (*Result, e
 	for i, name := range order {
 		c := comps[name]
 		g.Go(func() error {
-			objs, warnings, err := renderComponent(gctx, c, opts, caps, trees)
+			objs, warnings, err := renderRecovered(gctx, c, opts, caps, trees)
 			if err != nil {
 				return fmt.Errorf("environment %s: component %s: %w", env, name, err)
 			}
@@ -118,6 +118,18 @@ func Render(ctx context.Context, p *platform.Platform, opts Options) (*Result, e
 		return nil, err
 	}
 	return r, nil
+}
+
+// renderRecovered is renderComponent with a panic (of the Helm SDK,
+// krusty, CUE or plinth itself) turned into the component's error, so one
+// bad component fails its render instead of the process.
+func renderRecovered(ctx context.Context, c *Component, opts Options, caps Capabilities, trees *treeCache) (objs []*unstructured.Unstructured, warnings []string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			objs, warnings, err = nil, nil, fmt.Errorf("render panicked: %v", r)
+		}
+	}()
+	return renderComponent(ctx, c, opts, caps, trees)
 }
 
 func renderComponent(ctx context.Context, c *Component, opts Options, caps Capabilities, trees *treeCache) ([]*unstructured.Unstructured, []string, error) {
