@@ -9,12 +9,18 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -269,4 +275,153 @@ func TestKustomizeConfinement(t *testing.T) {
 		t.Errorf("symlink: %v", err)
 	}
 	var _ filesys.FileSystem = mem
+}
+
+// schemaChart is a chart whose values.schema.json is schema.
+func schemaChart(name, schema string) *chart.Chart {
+	return testChart(name, map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"}, schema)
+}
+
+// TestSchemaReferences: Helm's schema validator loads whatever a
+// values.schema.json refers to: local files and http(s) URLs, through a
+// transport of its own. Render refuses such a chart before validation,
+// naming the chart and the reference, quickly, with no request made and
+// no file opened; references inside the schema and urn: ones still work.
+func TestSchemaReferences(t *testing.T) {
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Write([]byte(`{"type": "string"}`))
+	}))
+	defer srv.Close()
+	// A FIFO blocks whoever opens it for reading until a writer comes:
+	// a render that opened it would never return.
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	refTo := func(url string) string {
+		return fmt.Sprintf(`{"type": "object", "properties": {"x": {"$ref": %q}}}`, url)
+	}
+	for _, c := range []struct{ name, schema, want string }{
+		{"file:///dev/zero", refTo("file:///dev/zero"), "refers to file:///dev/zero: render loads nothing from outside the chart"},
+		{"a FIFO", refTo("file://" + fifo), "refers to file://" + fifo},
+		{"a relative file", refTo("other.json#/x"), "refers to file:///other.json"},
+		{"an http URL", refTo(srv.URL + "/x.json"), "refers to " + srv.URL + "/x.json"},
+		{"an http $schema", `{"$schema": "` + srv.URL + `/meta", "type": "object"}`, srv.URL + "/meta"},
+		{"an $id moving the base to http", `{"$id": "` + srv.URL + `/base.json", "properties": {"x": {"$ref": "y.json"}}}`, "refers to " + srv.URL + "/y.json"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := badChartEnv(t, "refs", "")
+			dir, lock := vendorChart(t, p, schemaChart("refs", c.schema))
+			done := make(chan error, 1)
+			go func() {
+				_, err := Render(context.Background(), p, Options{VendorDir: dir, Lock: lock})
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				for _, want := range []string{"environment bad", "component monitoring", "chart refs 0.1.0", "refs/values.schema.json", c.want} {
+					if err == nil || !strings.Contains(err.Error(), want) {
+						t.Errorf("error %v does not name %q", err, want)
+					}
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("render did not return: it opened or fetched the reference")
+			}
+		})
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("the schema server got %d requests during render", n)
+	}
+
+	// Helm on its own does fetch: the check above is needed.
+	if err := chartutil.ValidateAgainstSingleSchema(chartutil.Values{"x": "a"}, []byte(refTo(srv.URL+"/x.json"))); err != nil {
+		t.Logf("Helm's validation: %v", err)
+	}
+	if requests.Load() == 0 {
+		t.Error("control: Helm's own validation did not fetch the remote $ref (then the check is not what stops it)")
+	}
+
+	for name, schema := range map[string]string{
+		"internal $ref": `{"definitions": {"s": {"type": "string"}}, "properties": {"x": {"$ref": "#/definitions/s"}}}`,
+		"urn $id":       `{"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "urn:example:chart:v1", "$defs": {"s": {"type": "string"}}, "properties": {"x": {"$ref": "#/$defs/s"}}}`,
+		"urn $ref":      refTo("urn:example:unresolved"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := badChartEnv(t, "refs", `values: x: "a"`)
+			dir, lock := vendorChart(t, p, schemaChart("refs", schema))
+			if _, err := Render(context.Background(), p, Options{VendorDir: dir, Lock: lock}); err != nil {
+				t.Errorf("a schema with only %s fails: %v", name, err)
+			}
+		})
+	}
+}
+
+// TestSchemaRefChain: a values.schema.json chaining 10,000 definitions
+// through $ref (the CVE-2025-32387 shape) validates or fails within
+// bounded time and memory, without a crash.
+func TestSchemaRefChain(t *testing.T) {
+	const n = 10_000
+	var b strings.Builder
+	b.WriteString(`{"type": "object", "properties": {"x": {"$ref": "#/definitions/d0"}}, "definitions": {`)
+	for i := range n - 1 {
+		fmt.Fprintf(&b, `"d%d": {"$ref": "#/definitions/d%d"}, `, i, i+1)
+	}
+	fmt.Fprintf(&b, `"d%d": {"type": "string"}}}`, n-1)
+	p := badChartEnv(t, "chain", `values: x: 3`)
+	dir, lock := vendorChart(t, p, schemaChart("chain", b.String()))
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	_, err := Render(context.Background(), p, Options{VendorDir: dir, Lock: lock})
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	t.Logf("%d-deep $ref chain: %v in %v, %d MiB allocated", n, err, elapsed, (after.TotalAlloc-before.TotalAlloc)>>20)
+	// x is 3, the end of the chain says string: the chain was followed.
+	if err == nil || !strings.Contains(err.Error(), "chart chain 0.1.0") || strings.Contains(err.Error(), "panicked") {
+		t.Errorf("got %v, want the schema violation naming the chart", err)
+	}
+	if elapsed > 30*time.Second {
+		t.Errorf("took %v", elapsed)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 2<<30 {
+		t.Errorf("allocated %d MiB", alloc>>20)
+	}
+}
+
+// TestTypeConfusedChart: a Chart.yaml whose fields have the wrong types
+// (CVE-2025-55198's shape) is refused by the loader with an error naming
+// the chart, and nothing panics.
+func TestTypeConfusedChart(t *testing.T) {
+	for name, chartYAML := range map[string]string{
+		"version is a list":        "apiVersion: v2\nname: evil\nversion: [1]\n",
+		"name is a map":            "apiVersion: v2\nname: {a: b}\nversion: 0.1.0\n",
+		"dependencies is a string": "apiVersion: v2\nname: evil\nversion: 0.1.0\ndependencies: x\n",
+		"maintainers are numbers":  "apiVersion: v2\nname: evil\nversion: 0.1.0\nmaintainers: [1, 2]\n",
+		"annotations is a list":    "apiVersion: v2\nname: evil\nversion: 0.1.0\nannotations: [a]\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := badChartEnv(t, "evil", "")
+			dir := t.TempDir()
+			data := tgz(t, map[string][]byte{"evil/Chart.yaml": []byte(chartYAML), "evil/templates/cm.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")})
+			if err := os.MkdirAll(filepath.Join(dir, "charts"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "charts", "evil-0.1.0.tgz"), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s := source.Source{Repo: "https://charts.example.com/stable", Chart: "evil", Version: "0.1.0"}
+			lock := &source.Lock{Version: 1, Sources: []source.Locked{{
+				Key: s.Key(), Kind: s.Kind(), Repo: s.Repo, Chart: s.Chart, Version: s.Version,
+				Path: "charts/evil-0.1.0.tgz", Digest: fmt.Sprintf("sha256:%x", sha256.Sum256(data)),
+			}}}
+			_, err := Render(context.Background(), p, Options{VendorDir: dir, Lock: lock})
+			if err == nil || !strings.Contains(err.Error(), "environment bad: component monitoring: chart evil 0.1.0: loading ") || strings.Contains(err.Error(), "panicked") {
+				t.Errorf("got %v, want the loader's refusal naming the chart", err)
+			}
+		})
+	}
 }

@@ -41,6 +41,9 @@ func renderChart(ctx context.Context, archive string, part HelmPart, userValues 
 	if err != nil {
 		return nil, nil, fmt.Errorf("chart %s %s: loading %s: %w", part.Chart, part.Version, archive, err)
 	}
+	if err := checkSchemas(chrt); err != nil {
+		return nil, nil, fmt.Errorf("chart %s %s: %w", part.Chart, part.Version, err)
+	}
 	var warnings []string
 	if chrt.Metadata.Deprecated {
 		warnings = append(warnings, fmt.Sprintf("chart %s %s is deprecated upstream", part.Chart, part.Version))
