@@ -69,6 +69,10 @@ type Reconciler struct {
 	Metrics *Metrics
 	// Now is the clock (tests).
 	Now func() time.Time
+	// GitTimeout bounds asking the git server for the head (default 1m),
+	// within the reconcile's own timeout: a server that never answers
+	// (a proxy dropping packets) must not hold a worker for all of it.
+	GitTimeout time.Duration
 	// Concurrency is how many Environments are reconciled at once (at
 	// least 1): many environments due together queue instead of running
 	// all at once against the API server and the render sandbox.
@@ -159,7 +163,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return r.fail(ctx, &env, status, "CredentialsInvalid", err, true)
 	}
 	ref := gitfetch.Ref{Branch: env.Spec.Git.Ref.Branch, Tag: env.Spec.Git.Ref.Tag, Commit: env.Spec.Git.Ref.Commit}
-	head, err := gitfetch.Head(ctx, env.Spec.Git.URL, ref, auth)
+	head, err := r.head(ctx, env.Spec.Git.URL, ref, auth)
 	if err != nil {
 		return r.fail(ctx, &env, status, "GitUnavailable", err, false)
 	}
@@ -338,6 +342,21 @@ func (r *Reconciler) fail(ctx context.Context, env *v1.Environment, status *v1.E
 		return ctrl.Result{RequeueAfter: jitter(durationOr(env.Spec.Interval, time.Minute))}, nil
 	}
 	return ctrl.Result{}, err
+}
+
+// head asks the git server for the commit ref names, within GitTimeout.
+func (r *Reconciler) head(ctx context.Context, url string, ref gitfetch.Ref, auth gitfetch.Auth) (string, error) {
+	timeout := r.GitTimeout
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	head, err := gitfetch.Head(hctx, url, ref, auth)
+	if err != nil && hctx.Err() != nil && ctx.Err() == nil {
+		return "", fmt.Errorf("no answer within %s: %w", timeout, err)
+	}
+	return head, err
 }
 
 func (r *Reconciler) gitAuth(ctx context.Context, env *v1.Environment) (gitfetch.Auth, error) {

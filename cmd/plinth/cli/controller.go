@@ -37,6 +37,7 @@ type controllerFlags struct {
 	workDir        string
 	notifyConfig   string
 	maxConcurrency int
+	gitTimeout     time.Duration
 	// render bounds each environment's render in the sandbox child.
 	render sandbox.Limits
 }
@@ -80,6 +81,7 @@ at a time.`,
 	cmd.Flags().StringVar(&f.workDir, "work-dir", filepath.Join(os.TempDir(), "plinth-controller"), "directory for git checkouts")
 	cmd.Flags().StringVar(&f.notifyConfig, "notify-config", "", "YAML file listing webhook targets (name, url, format: json|slack|alertmanager); mount it from a Secret")
 	cmd.Flags().IntVar(&f.maxConcurrency, "concurrency", 2, "environments reconciled at once")
+	cmd.Flags().DurationVar(&f.gitTimeout, "git-timeout", time.Minute, "bound on asking a git server for its head")
 	limits := renderLimits()
 	cmd.Flags().DurationVar(&f.render.Timeout, "render-timeout", limits.Timeout, "time budget for rendering one environment")
 	cmd.Flags().Int64Var(&f.render.Memory, "render-max-memory", limits.Memory, "memory budget in bytes for rendering one environment")
@@ -126,6 +128,7 @@ func runController(ctx context.Context, f *controllerFlags, s Streams) error {
 		Reports:     reports,
 		Metrics:     reconciler.NewMetrics(metrics.Registry),
 		Concurrency: f.maxConcurrency,
+		GitTimeout:  f.gitTimeout,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return err
