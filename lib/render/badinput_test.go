@@ -6,9 +6,11 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,6 +27,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/repo"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/plinth-platform/plinth/lib/platform"
@@ -168,6 +171,42 @@ func TestLookup(t *testing.T) {
 	}
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "looker/templates/cm.yaml calls lookup") {
 		t.Errorf("warnings: %v", warnings)
+	}
+}
+
+// TestNoDNS: a chart asking for an address (getHostByName) renders as
+// helm template does by default, with an empty answer, and plinth makes
+// no DNS query: the resolver counts them, and is shown to count.
+func TestNoDNS(t *testing.T) {
+	var queries atomic.Int64
+	saved := net.DefaultResolver
+	net.DefaultResolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
+		queries.Add(1)
+		return nil, errors.New("no DNS in this test")
+	}}
+	t.Cleanup(func() { net.DefaultResolver = saved })
+	if _, err := net.LookupHost("control.plinth-dns.example.com"); err == nil || queries.Load() == 0 {
+		t.Fatalf("the counting resolver does not see lookups (err %v, %d queries)", err, queries.Load())
+	}
+	queries.Store(0)
+
+	c := testChart("resolver", map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dns\ndata:\n  address: {{ getHostByName \"db.plinth-dns.example.com\" | quote }}\n"}, "")
+	p := badChartEnv(t, "resolver", "")
+	dir, lock := vendorChart(t, p, c)
+	r, err := Render(context.Background(), p, Options{VendorDir: dir, Lock: lock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var address any = "<no ConfigMap>"
+	for _, comp := range r.Components {
+		for _, o := range comp.Objects {
+			if o.GetName() == "dns" {
+				address, _, _ = unstructured.NestedString(o.Object, "data", "address")
+			}
+		}
+	}
+	if address != "" || queries.Load() != 0 {
+		t.Fatalf("address %q, %d DNS queries; want an empty answer and none", address, queries.Load())
 	}
 }
 

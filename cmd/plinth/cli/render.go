@@ -61,6 +61,7 @@ type renderFlags struct {
 	out     string
 	check   bool
 	noCache bool
+	strict  bool
 	timeout time.Duration
 	memory  int64
 }
@@ -106,7 +107,7 @@ failed or, with --check, is stale, 2 render could not run.`,
 			}
 			failed := false
 			for _, env := range envs {
-				reply, err := renderInSandbox(cmd.Context(), renderRequest{Env: env, VendorDir: vendorDir, LockFile: lockFile, NoCache: f.noCache}, sandbox.Limits{Timeout: f.timeout, Memory: f.memory})
+				reply, err := renderInSandbox(cmd.Context(), renderRequest{Env: env, VendorDir: vendorDir, LockFile: lockFile, NoCache: f.noCache, Strict: f.strict}, sandbox.Limits{Timeout: f.timeout, Memory: f.memory})
 				if err != nil {
 					failed = true
 					fmt.Fprintf(s.Err, "plinth render: %v\n", err)
@@ -151,6 +152,7 @@ failed or, with --check, is stale, 2 render could not run.`,
 	cmd.Flags().StringVar(&f.out, "out", "", "output directory (default <root>/"+defaultDeployDir+")")
 	cmd.Flags().BoolVar(&f.check, "check", false, "write nothing; fail naming every file that differs from a fresh render")
 	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "render everything again instead of reusing the output of an identical earlier render")
+	cmd.Flags().BoolVar(&f.strict, "strict", false, "fail, instead of warning, on chart templates whose output changes on every render (randAlphaNum, now, genCA, ...)")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", limits.Timeout, "time budget for rendering one environment")
 	cmd.Flags().Int64Var(&f.memory, "max-memory", limits.Memory, "memory budget in bytes for rendering one environment")
 	return cmd
@@ -167,6 +169,8 @@ type renderRequest struct {
 	VendorDir string
 	LockFile  string
 	NoCache   bool
+	// Strict fails on chart output that changes on every render.
+	Strict bool
 	// Objects asks for each component's objects (render.EncodeObjects) in
 	// ObjectsDir instead of the YAML files: what diff compares.
 	Objects bool
@@ -247,7 +251,10 @@ func handleRender(ctx context.Context, input json.RawMessage) (any, error) {
 	}
 	cache := renderCache(req)
 	key, keyErr := render.Key(p, lock, buildID())
-	if cache != "" && keyErr == nil && !req.Objects {
+	// A strict render reads no whole-render entry: one written by a plain
+	// render may hold output a strict one refuses (components' entries
+	// are keyed by strictness).
+	if cache != "" && keyErr == nil && !req.Objects && !req.Strict {
 		if reply, ok := readCached(cache, key); ok {
 			return reply, nil
 		}
@@ -256,7 +263,7 @@ func handleRender(ctx context.Context, input json.RawMessage) (any, error) {
 	if cache != "" {
 		components = dirCache{filepath.Join(filepath.Dir(cache), "components")}
 	}
-	result, err := renderEnvironment(ctx, p, render.Options{VendorDir: req.VendorDir, Lock: lock, Cache: components, Build: buildID()})
+	result, err := renderEnvironment(ctx, p, render.Options{VendorDir: req.VendorDir, Lock: lock, Cache: components, Build: buildID(), Strict: req.Strict})
 	if err != nil {
 		return nil, err
 	}
