@@ -174,13 +174,25 @@ func forBranch(b *parse.BranchNode, fn func(string), named func(string)) {
 // outputs splits a Helm manifest stream by its "# Source:" comments: the
 // output of each template that produced any.
 func outputs(manifest string) map[string]string {
-	out := map[string]string{}
-	cur := ""
+	// Builders, not +=: a chart's output runs to megabytes (CRDs), and
+	// appending line by line to a string copies it quadratically.
+	parts := map[string]*strings.Builder{}
+	var cur *strings.Builder
 	for line := range strings.Lines(manifest) {
 		if p, ok := strings.CutPrefix(line, "# Source: "); ok {
-			cur = strings.TrimSpace(p)
+			name := strings.TrimSpace(p)
+			if cur = parts[name]; cur == nil {
+				cur = &strings.Builder{}
+				parts[name] = cur
+			}
 		}
-		out[cur] += line
+		if cur != nil {
+			cur.WriteString(line)
+		}
+	}
+	out := make(map[string]string, len(parts))
+	for name, b := range parts {
+		out[name] = b.String()
 	}
 	delete(out, "")
 	return out
