@@ -58,18 +58,17 @@ func renderChart(ctx context.Context, archive string, part HelmPart, userValues 
 	if err != nil {
 		return nil, nil, fmt.Errorf("chart %s %s: Kubernetes version %q: %w", part.Chart, part.Version, caps.KubeVersion, err)
 	}
-	install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
-	install.DryRun = true
-	install.DryRunOption = "client"
-	install.ClientOnly = true
-	install.Replace = true
-	install.IncludeCRDs = true
-	install.ReleaseName = part.Release
-	install.Namespace = part.Namespace
-	install.KubeVersion = kv
-	install.APIVersions = caps.APIVersions
-
-	run := func() (string, error) {
+	run := func(chrt *chart.Chart, crds bool) (string, error) {
+		install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
+		install.DryRun = true
+		install.DryRunOption = "client"
+		install.ClientOnly = true
+		install.Replace = true
+		install.IncludeCRDs = crds
+		install.ReleaseName = part.Release
+		install.Namespace = part.Namespace
+		install.KubeVersion = kv
+		install.APIVersions = caps.APIVersions
 		values := mergeValues(cloneMap(part.Values), userValues)
 		rel, err := install.RunWithContext(ctx, chrt, values)
 		if err != nil {
@@ -85,11 +84,20 @@ func renderChart(ctx context.Context, archive string, part HelmPart, userValues 
 		}
 		return b.String(), nil
 	}
-	out, err := run()
+	out, err := run(chrt, true)
 	if err != nil {
 		return nil, nil, err
 	}
-	changing, err := changingTemplates(chrt, out, run)
+	// The confirming render (see changingTemplates) needs only the
+	// suspected templates, their helpers and no CRDs: most of a large
+	// chart's render time is its CRDs and other templates.
+	again := func(files []string) (string, error) {
+		if out, err := run(onlyTemplates(chrt, files), false); err == nil {
+			return out, nil
+		}
+		return run(chrt, true) // a helper outside the partials: the whole chart
+	}
+	changing, err := changingTemplates(chrt, out, again)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -114,7 +122,7 @@ func renderChart(ctx context.Context, archive string, part HelmPart, userValues 
 // that produced output (of the fixture charts, kube-prometheus-stack, whose
 // Grafana password helper is reachable but not taken once the catalog
 // names an existing Secret).
-func changingTemplates(chrt *chart.Chart, out string, run func() (string, error)) ([]changingCall, error) {
+func changingTemplates(chrt *chart.Chart, out string, run func(files []string) (string, error)) ([]changingCall, error) {
 	first := outputs(out)
 	var changing, random []changingCall
 	for _, call := range changingCalls(chrt, slices.Sorted(maps.Keys(first))) {
@@ -127,7 +135,11 @@ func changingTemplates(chrt *chart.Chart, out string, run func() (string, error)
 	if len(random) == 0 {
 		return changing, nil
 	}
-	again, err := run()
+	var files []string
+	for _, call := range random {
+		files = append(files, call.File)
+	}
+	again, err := run(files)
 	if err != nil {
 		return nil, err
 	}

@@ -192,8 +192,31 @@ func outputs(manifest string) map[string]string {
 	}
 	out := make(map[string]string, len(parts))
 	for name, b := range parts {
-		out[name] = b.String()
+		// The separator before the next template's output is not this
+		// template's (a render of fewer templates ends elsewhere).
+		text := strings.TrimRight(b.String(), " \n")
+		out[name] = strings.TrimRight(strings.TrimSuffix(text, "\n---"), " \n")
 	}
 	delete(out, "")
 	return out
+}
+
+// onlyTemplates copies c (and its subcharts) keeping the templates named
+// in files (as the engine names them, e.g. kube-prometheus-stack/charts/
+// grafana/templates/deployment.yaml) and every partial (_*.tpl and the
+// like), where charts define their named templates.
+func onlyTemplates(c *chart.Chart, files []string) *chart.Chart {
+	cp := *c
+	cp.Templates = nil
+	for _, t := range c.Templates {
+		if strings.HasPrefix(path.Base(t.Name), "_") || slices.Contains(files, path.Join(c.ChartFullPath(), t.Name)) {
+			cp.Templates = append(cp.Templates, t)
+		}
+	}
+	var deps []*chart.Chart
+	for _, d := range c.Dependencies() {
+		deps = append(deps, onlyTemplates(d, files))
+	}
+	cp.SetDependencies(deps...)
+	return &cp
 }
