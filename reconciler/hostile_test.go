@@ -2,11 +2,9 @@ package reconciler_test
 
 import (
 	"context"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,33 +14,17 @@ import (
 
 	"github.com/plinth-platform/plinth/lib/apply"
 	"github.com/plinth-platform/plinth/lib/inventory"
+	"github.com/plinth-platform/plinth/lib/kubetest"
 	"github.com/plinth-platform/plinth/reconciler"
 	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
 )
 
-// clusterWrites counts the requests that change the cluster through a
-// rest.Config (not reads, watches or dry runs), and the deletes among them.
-type clusterWrites struct{ writes, deletes atomic.Int64 }
-
-func (w *clusterWrites) config() *rest.Config {
+// countWrites returns the test cluster's config with its writes counted.
+func countWrites(w *kubetest.Writes) *rest.Config {
 	cfg := rest.CopyConfig(cluster.Config())
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			if r.Method != http.MethodGet && r.URL.Query().Get("dryRun") == "" {
-				w.writes.Add(1)
-				if r.Method == http.MethodDelete {
-					w.deletes.Add(1)
-				}
-			}
-			return rt.RoundTrip(r)
-		})
-	})
+	cfg.Wrap(w.Wrap)
 	return cfg
 }
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // TestBadCommitsWriteNothing is the shared rule for bad input, through
 // the controller: each commit below is refused with Ready=False naming
@@ -56,8 +38,8 @@ func TestBadCommitsWriteNothing(t *testing.T) {
 	good := map[string]string{"settings": "one", "keep": "kept"}
 	r.env("hostile", ns, good)
 	first := r.push("good")
-	var counted clusterWrites
-	startController(t, "", func(rc *reconciler.Reconciler) { rc.Config = counted.config() })
+	var counted kubetest.Writes
+	startController(t, "", func(rc *reconciler.Reconciler) { rc.Config = countWrites(&counted) })
 	// Under the correct policy, so that it is proven not to take over
 	// another environment's object either.
 	c, e := newEnvironment(t, r, "hostile", func(e *v1.Environment) { e.Spec.DriftPolicy = v1.DriftCorrect })
@@ -70,8 +52,7 @@ func TestBadCommitsWriteNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := snapshot(t, ns, "hostile", "settings", "keep", "foreign")
-	counted.writes.Store(0)
-	counted.deletes.Store(0)
+	counted.Reset()
 
 	const body = "package plinth\n\ncluster: {version: \"1.34.4\", runtime: \"containerd\", nodes: {controlPlane: 1, workers: 1}}\nnetwork: mirrors: images: \"nexus.test.local:8443\"\n"
 	objects := "objects: [{apiVersion: \"v1\", kind: \"ConfigMap\", metadata: {name: \"settings\", namespace: \"" + ns + "\"}, data: value: \"two\"}]\n"
@@ -168,7 +149,7 @@ func TestBadCommitsWriteNothing(t *testing.T) {
 			if cur.Status.LastAppliedRevision != first {
 				t.Errorf("last applied revision %s, want %s", cur.Status.LastAppliedRevision, first)
 			}
-			if n, d := counted.writes.Load(), counted.deletes.Load(); n != 0 || d != 0 {
+			if n, d := counted.Count(), counted.Deletes(); n != 0 || d != 0 {
 				t.Errorf("%d writes (%d deletes) to the cluster for a refused commit", n, d)
 			}
 			if after := snapshot(t, ns, "hostile", "settings", "keep", "foreign"); after != before {

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-platform/plinth/lib/drift"
+	"github.com/plinth-platform/plinth/lib/kubetest"
 	"github.com/plinth-platform/plinth/lib/notify"
 	"github.com/plinth-platform/plinth/reconciler"
 	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
@@ -223,8 +224,8 @@ func TestGitServerDown(t *testing.T) {
 	ns := "app-gitdown"
 	r.env("gamma", ns, map[string]string{"settings": "one", "extra": "x"})
 	first := r.push("first")
-	var counted clusterWrites
-	startController(t, "", func(rc *reconciler.Reconciler) { rc.Config = counted.config(); rc.GitTimeout = 2 * time.Second })
+	var counted kubetest.Writes
+	startController(t, "", func(rc *reconciler.Reconciler) { rc.Config = countWrites(&counted); rc.GitTimeout = 2 * time.Second })
 	c, e := newEnvironment(t, r, "gamma", nil)
 	waitFor(t, c, e, "applied", func(e *v1.Environment) bool {
 		return e.Status.LastAppliedRevision == first && isTrue(e, v1.ConditionReady)
@@ -236,7 +237,7 @@ func TestGitServerDown(t *testing.T) {
 		t.Errorf("%d fetches while the remote head did not move", n)
 	}
 
-	counted.writes.Store(0)
+	counted.Reset()
 	for _, outage := range []struct {
 		name, reason, want string
 		start, stop        func()
@@ -255,7 +256,7 @@ func TestGitServerDown(t *testing.T) {
 			if cur.Status.LastAppliedRevision != first {
 				t.Fatalf("last applied revision lost: %+v", cur.Status)
 			}
-			if n := counted.writes.Load(); n != 0 {
+			if n := counted.Count(); n != 0 {
 				t.Errorf("%d writes to the cluster while git was unavailable", n)
 			}
 			outage.stop()
@@ -277,7 +278,7 @@ func TestGitServerDown(t *testing.T) {
 	if got := configMapValue(t, ns, "extra"); got != "x" {
 		t.Fatalf("pruned while git was unavailable: %q", got)
 	}
-	if n := counted.writes.Load(); n != 0 {
+	if n := counted.Count(); n != 0 {
 		t.Errorf("%d writes to the cluster while git was unavailable", n)
 	}
 }

@@ -182,7 +182,7 @@ func TestAdmissionDenialWritesNothing(t *testing.T) {
 		return doc
 	}
 	comps := []render.Rendered{component(t, ns, ns, "app", configMaps(10, forbidden))}
-	before := w.n.Load()
+	before := w.Count()
 	for _, dryRun := range []bool{true, false} {
 		_, err := a.Apply(context.Background(), ns, comps, apply.Options{Prune: true, DryRun: dryRun})
 		var verr *apply.ValidationError
@@ -205,7 +205,7 @@ func TestAdmissionDenialWritesNothing(t *testing.T) {
 			}
 		}
 	}
-	if n := w.n.Load() - before; n != 0 {
+	if n := w.Count() - before; n != 0 {
 		t.Errorf("%d writes, want 0", n)
 	}
 	if got := inventoryConfigMap(t, ns); got.ResourceVersion != invBefore.ResourceVersion {
@@ -287,7 +287,7 @@ metadata: {name: fine, namespace: NS}
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
-	if n := w.n.Load(); n != 0 {
+	if n := w.Count(); n != 0 {
 		t.Errorf("%d writes, want 0", n)
 	}
 	if inventoryConfigMap(t, ns) != nil {
@@ -487,7 +487,7 @@ data: {.dockerconfigjson: ` + b64(`{"auths": "`+v1) + `}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			comps := []render.Rendered{component(t, ns, ns, "app", "apiVersion: v1\nkind: Secret\nmetadata: {name: "+tc.name+", namespace: NS}"+tc.yaml+"\n")}
-			before := w.n.Load()
+			before := w.Count()
 			for _, dryRun := range []bool{true, false} {
 				res, err := a.Apply(context.Background(), ns, comps, apply.Options{DryRun: dryRun})
 				if err == nil {
@@ -510,7 +510,7 @@ data: {.dockerconfigjson: ` + b64(`{"auths": "`+v1) + `}`},
 					}
 				}
 			}
-			if n := w.n.Load() - before; n != 0 {
+			if n := w.Count() - before; n != 0 {
 				t.Errorf("%d writes, want 0", n)
 			}
 			if get(t, "v1", "Secret", ns, tc.name) != nil {

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-platform/plinth/lib/apply"
+	"github.com/plinth-platform/plinth/lib/kubetest"
 	"github.com/plinth-platform/plinth/lib/manifest"
 	"github.com/plinth-platform/plinth/lib/render"
 )
@@ -68,14 +69,14 @@ spec: {size: 3}
 	if get(t, ns+".example.com/v1", "Widget", ns, "w1") == nil {
 		t.Fatal("widget not created")
 	}
-	before := w.n.Load()
+	before := w.Count()
 	res = mustApply(t, a, ns, comps, apply.Options{})
 	for _, c := range res.Changes {
 		if c.Action != apply.Unchanged {
 			t.Errorf("second apply: %s %s", c.ID, c.Action)
 		}
 	}
-	if n := w.n.Load() - before; n != 0 {
+	if n := w.Count() - before; n != 0 {
 		t.Errorf("second apply made %d writes, want none", n)
 	}
 }
@@ -173,7 +174,7 @@ metadata: {name: lost, namespace: NS-nowhere}
 	if len(verr.Failures) != 4 {
 		t.Errorf("%d failures, want 4:\n%s", len(verr.Failures), msg)
 	}
-	if n := w.n.Load(); n != 0 {
+	if n := w.Count(); n != 0 {
 		t.Errorf("%d writes, want 0", n)
 	}
 	if get(t, "v1", "ConfigMap", ns, "fine") != nil || get(t, "v1", "Namespace", "", ns+"-extra") != nil {
@@ -277,12 +278,12 @@ func TestEmptySetGuard(t *testing.T) {
 	a, w := newApplier(t)
 	ns := cluster.Namespace(t)
 	mustApply(t, a, ns, []render.Rendered{component(t, ns, ns, "app", twoConfigMaps)}, apply.Options{})
-	before := w.n.Load()
+	before := w.Count()
 	_, err := a.Apply(context.Background(), ns, []render.Rendered{{Name: "app"}}, apply.Options{Prune: true})
 	if err == nil || !strings.Contains(err.Error(), "renders no objects") || !strings.Contains(err.Error(), "allow-empty") {
 		t.Fatalf("err = %v", err)
 	}
-	if w.n.Load() != before || get(t, "v1", "ConfigMap", ns, "old") == nil {
+	if w.Count() != before || get(t, "v1", "ConfigMap", ns, "old") == nil {
 		t.Fatal("the refused apply wrote")
 	}
 	mustApply(t, a, ns, nil, apply.Options{Prune: true, AllowEmpty: true})
@@ -315,12 +316,12 @@ spec:
 	mustApply(t, a, ns, deployment("v1"), apply.Options{})
 	uid := get(t, "apps/v1", "Deployment", ns, "web").GetUID()
 
-	before := w.n.Load()
+	before := w.Count()
 	_, err := a.Apply(context.Background(), ns, deployment("v2"), apply.Options{})
 	if err == nil || !strings.Contains(err.Error(), "immutable field changed: spec.selector") || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("err = %v", err)
 	}
-	if w.n.Load() != before {
+	if w.Count() != before {
 		t.Fatal("the refused apply wrote")
 	}
 
@@ -355,12 +356,12 @@ func TestConflictWithAnotherManager(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	before := w.n.Load()
+	before := w.Count()
 	_, err := a.Apply(ctx, ns, comps, apply.Options{})
 	if err == nil || !strings.Contains(err.Error(), "conflict") || !strings.Contains(err.Error(), `"kubectl-edit"`) || !strings.Contains(err.Error(), ".data.a") {
 		t.Fatalf("err = %v", err)
 	}
-	if w.n.Load() != before {
+	if w.Count() != before {
 		t.Fatal("the refused apply wrote")
 	}
 
@@ -384,7 +385,7 @@ kind: Secret
 metadata: {name: creds, namespace: NS}
 stringData: {password: hunter2}
 `)}, apply.Options{})
-	before := w.n.Load()
+	before := w.Count()
 	plan := mustApply(t, a, ns, []render.Rendered{component(t, ns, ns, "app", `
 apiVersion: v1
 kind: ConfigMap
@@ -400,8 +401,8 @@ kind: Secret
 metadata: {name: creds, namespace: NS}
 stringData: {password: correct-horse}
 `)}, apply.Options{DryRun: true, Prune: true})
-	if w.n.Load() != before {
-		t.Fatalf("dry run wrote %d times", w.n.Load()-before)
+	if w.Count() != before {
+		t.Fatalf("dry run wrote %d times", w.Count()-before)
 	}
 	wantActions(t, plan, map[string]apply.Action{
 		"ConfigMap/" + ns + "/keep": apply.Configured,
@@ -450,7 +451,7 @@ spec:
 	uid := get(t, "apps/v1", "Deployment", ns, "web").GetUID()
 	inv := inventoryOf(t, ns)
 
-	before := w.n.Load()
+	before := w.Count()
 	_, err := a.Apply(context.Background(), ns, deployment("v2", "70000"), apply.Options{Force: true})
 	var verr *apply.ValidationError
 	if !errors.As(err, &verr) || len(verr.Failures) != 1 {
@@ -461,7 +462,7 @@ spec:
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
-	if n := w.n.Load() - before; n != 0 {
+	if n := w.Count() - before; n != 0 {
 		t.Errorf("%d writes, want 0", n)
 	}
 	if d := get(t, "apps/v1", "Deployment", ns, "web"); d == nil || d.GetUID() != uid {
@@ -521,7 +522,7 @@ spec:
 				t.Fatal("not created")
 			}
 
-			before := w.n.Load()
+			before := w.Count()
 			_, err := a.Apply(context.Background(), env, set(tc.after), apply.Options{})
 			var verr *apply.ValidationError
 			if !errors.As(err, &verr) || len(verr.Failures) != 1 || verr.Failures[0].Field != tc.field {
@@ -530,7 +531,7 @@ spec:
 			if !strings.Contains(err.Error(), "immutable field changed: "+tc.field) || !strings.Contains(err.Error(), "--force") {
 				t.Errorf("err = %v", err)
 			}
-			if n := w.n.Load() - before; n != 0 {
+			if n := w.Count() - before; n != 0 {
 				t.Errorf("%d writes, want 0", n)
 			}
 			if cur := get(t, tc.apiVersion, tc.kind, tc.objNS, name); cur == nil || cur.GetUID() != orig.GetUID() {
@@ -606,7 +607,7 @@ func TestCRDEstablishedBeforeCustomResource(t *testing.T) {
 	cfg := cluster.Config()
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripper(func(r *http.Request) (*http.Response, error) {
-			write := r.Method != http.MethodGet && r.URL.Query().Get("dryRun") == ""
+			write := kubetest.IsWrite(r)
 			if write && r.URL.Path == crPath {
 				crd := &unstructured.Unstructured{}
 				crd.SetAPIVersion("apiextensions.k8s.io/v1")

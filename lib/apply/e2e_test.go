@@ -61,14 +61,14 @@ func TestDevEndToEnd(t *testing.T) {
 		}
 	}
 	assertReady(t, comps)
-	before := w.n.Load()
+	before := w.Count()
 	res = mustApply(t, a, "dev", comps, apply.Options{Prune: true})
 	for _, c := range res.Changes {
 		if c.Action != apply.Unchanged {
 			t.Errorf("second apply: %s %s", c.ID, c.Action)
 		}
 	}
-	if n := w.n.Load() - before; n != 0 {
+	if n := w.Count() - before; n != 0 {
 		t.Errorf("second apply wrote %d times", n)
 	}
 }
@@ -125,14 +125,14 @@ func TestProdEndToEnd(t *testing.T) {
 	}
 	assertReady(t, comps)
 
-	before := w.n.Load()
+	before := w.Count()
 	res = mustApply(t, a, "prod", comps, apply.Options{Prune: true, Timeout: time.Minute})
 	for _, c := range res.Changes {
 		if c.Action != apply.Unchanged {
 			t.Errorf("second apply: %s %s", c.ID, c.Action)
 		}
 	}
-	if n := w.n.Load() - before; n != 0 {
+	if n := w.Count() - before; n != 0 {
 		t.Errorf("second apply wrote %d times", n)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -12,41 +11,21 @@ import (
 
 	"github.com/plinth-platform/plinth/lib/apply"
 	"github.com/plinth-platform/plinth/lib/inventory"
+	"github.com/plinth-platform/plinth/lib/kubetest"
 	"github.com/plinth-platform/plinth/lib/manifest"
 	"github.com/plinth-platform/plinth/lib/render"
 )
-
-// writes counts the requests that change the cluster (not GETs, lists,
-// watches or dry runs).
-type writes struct {
-	n atomic.Int64
-	// after, when set, runs after each counted write's response arrived.
-	after func(n int64)
-}
-
-func (w *writes) wrap(rt http.RoundTripper) http.RoundTripper {
-	return roundTripper(func(r *http.Request) (*http.Response, error) {
-		resp, err := rt.RoundTrip(r)
-		if r.Method != http.MethodGet && r.URL.Query().Get("dryRun") == "" {
-			n := w.n.Add(1)
-			if w.after != nil {
-				w.after(n)
-			}
-		}
-		return resp, err
-	})
-}
 
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // newApplier returns an Applier for the test cluster and its write counter.
-func newApplier(t *testing.T) (*apply.Applier, *writes) {
+func newApplier(t *testing.T) (*apply.Applier, *kubetest.Writes) {
 	t.Helper()
-	w := &writes{}
+	w := &kubetest.Writes{}
 	cfg := cluster.Config()
-	cfg.WrapTransport = w.wrap
+	cfg.WrapTransport = w.Wrap
 	a, err := apply.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -29,7 +29,7 @@ func TestApplyInterruptedByAPIServerOutage(t *testing.T) {
 	first := []render.Rendered{component(t, env, ns, "app", strings.Join(docs, "---\n"))}
 
 	var once sync.Once
-	w.after = func(n int64) {
+	w.After = func(n int64) {
 		if n == 10 {
 			once.Do(func() {
 				if err := cluster.StopAPIServer(); err != nil {
@@ -39,7 +39,7 @@ func TestApplyInterruptedByAPIServerOutage(t *testing.T) {
 		}
 	}
 	_, err := a.Apply(context.Background(), env, first, apply.Options{})
-	w.after = nil
+	w.After = nil
 	if err == nil {
 		t.Fatal("apply succeeded although the API server stopped")
 	}

@@ -68,14 +68,14 @@ func TestOwnershipOfAnotherEnvironment(t *testing.T) {
 	orig := get(t, "v1", "ConfigMap", ns, "shared")
 	invA := inventoryOf(t, envA)
 
-	before := w.n.Load()
+	before := w.Count()
 	for _, opts := range []apply.Options{{}, {DryRun: true}, {Force: true}, {Prune: true}} {
 		_, err := a.Apply(context.Background(), envB, sharedSet(t, envB, ns, "from B"), opts)
 		wantRefused(t, err, id,
 			"component app: "+id+": exists and belongs to environment "+envA,
 			"apply: adopt: true", "nothing was written")
 	}
-	if n := w.n.Load() - before; n != 0 {
+	if n := w.Count() - before; n != 0 {
 		t.Errorf("the refused applies made %d writes, want 0", n)
 	}
 	cur := get(t, "v1", "ConfigMap", ns, "shared")
@@ -108,10 +108,10 @@ func TestOwnershipOfAnotherEnvironment(t *testing.T) {
 	}
 
 	// No tug of war: A is now refused, naming B.
-	before = w.n.Load()
+	before = w.Count()
 	_, err := a.Apply(context.Background(), envA, sharedSet(t, envA, ns, "from A"), apply.Options{})
 	wantRefused(t, err, id, "belongs to environment "+envB)
-	if n := w.n.Load() - before; n != 0 {
+	if n := w.Count() - before; n != 0 {
 		t.Errorf("A's refused apply made %d writes", n)
 	}
 }
@@ -134,10 +134,10 @@ data: {v: "`+v+`"}
 	}
 	mustApply(t, a, envA, frozen(envA, "1"), apply.Options{})
 	uid := get(t, "v1", "ConfigMap", ns, "frozen").GetUID()
-	before := w.n.Load()
+	before := w.Count()
 	_, err := a.Apply(context.Background(), envB, frozen(envB, "2"), apply.Options{Force: true})
 	wantRefused(t, err, "ConfigMap/"+ns+"/frozen", "belongs to environment "+envA)
-	if n := w.n.Load() - before; n != 0 {
+	if n := w.Count() - before; n != 0 {
 		t.Errorf("%d writes, want 0", n)
 	}
 	if got := get(t, "v1", "ConfigMap", ns, "frozen"); got == nil || got.GetUID() != uid {
@@ -172,7 +172,7 @@ func TestOwnershipOfHelmRelease(t *testing.T) {
 
 	_, err := a.Apply(ctx, ns, comps, apply.Options{})
 	wantRefused(t, err, id, "component monitoring: "+id+": exists and belongs to Helm release monitoring in namespace "+ns, "apply: adopt: true")
-	if n := w.n.Load(); n != 0 {
+	if n := w.Count(); n != 0 {
 		t.Errorf("%d writes, want 0", n)
 	}
 	if got := get(t, "v1", "ConfigMap", ns, "shared"); got.GetResourceVersion() != helm.ResourceVersion {
@@ -197,10 +197,10 @@ func TestOwnershipOfHelmRelease(t *testing.T) {
 	}
 
 	// Now the environment's: applied again without Adopt, nothing to do.
-	before := w.n.Load()
+	before := w.Count()
 	res = mustApply(t, a, ns, comps, apply.Options{})
 	wantActions(t, res, map[string]apply.Action{id: apply.Unchanged})
-	if n := w.n.Load() - before; n != 0 {
+	if n := w.Count() - before; n != 0 {
 		t.Errorf("the apply after adoption made %d writes", n)
 	}
 }
@@ -228,7 +228,7 @@ func TestOwnershipOfKubectlClientSideApply(t *testing.T) {
 
 	_, err := a.Apply(ctx, ns, comps, apply.Options{})
 	wantRefused(t, err, id, "conflict with another field manager", `"kubectl-client-side-apply"`, ".data.a", "apply: adopt: true")
-	if n := w.n.Load(); n != 0 {
+	if n := w.Count(); n != 0 {
 		t.Errorf("%d writes, want 0", n)
 	}
 	if got := get(t, "v1", "ConfigMap", ns, "shared"); got.GetResourceVersion() != cm.ResourceVersion {

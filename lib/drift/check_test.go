@@ -3,9 +3,7 @@ package drift_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-platform/plinth/lib/drift"
+	"github.com/plinth-platform/plinth/lib/kubetest"
 	"github.com/plinth-platform/plinth/lib/render"
 )
 
@@ -301,16 +300,9 @@ func TestCorrect(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A check that does not correct never writes.
-	var writes atomic.Int64
+	var writes kubetest.Writes
 	cfg := cluster.Config()
-	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
-		return roundTripper(func(r *http.Request) (*http.Response, error) {
-			if r.Method != http.MethodGet && r.URL.Query().Get("dryRun") == "" {
-				writes.Add(1)
-			}
-			return rt.RoundTrip(r)
-		})
-	}
+	cfg.WrapTransport = writes.Wrap
 	reporter, err := drift.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -319,7 +311,7 @@ func TestCorrect(t *testing.T) {
 	if r.Summary.Drifted != 1 || r.Summary.Missing != 1 || r.Corrected {
 		t.Fatalf("before: %+v", r.Summary)
 	}
-	if n := writes.Load(); n != 0 {
+	if n := writes.Count(); n != 0 {
 		t.Fatalf("a report-only check wrote %d times", n)
 	}
 	r = check(t, c, env, comps, drift.Options{Correct: true})
@@ -350,7 +342,3 @@ func TestUnmanagedAndStale(t *testing.T) {
 		t.Fatalf("summary = %+v", r.Summary)
 	}
 }
-
-type roundTripper func(*http.Request) (*http.Response, error)
-
-func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
