@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -113,43 +112,6 @@ func renderChart(ctx context.Context, archive string, part HelmPart, userValues 
 		return nil, nil, fmt.Errorf("chart %s %s: rendered output: %w", part.Chart, part.Version, err)
 	}
 	return objs, warnings, nil
-}
-
-// changingTemplates returns the calls of changingCalls that make the
-// output out change: calls of clock functions as found, calls of random
-// ones only when rendering again (run) changes their template's output.
-// The second render is paid only by charts with such a call in a template
-// that produced output (of the fixture charts, kube-prometheus-stack, whose
-// Grafana password helper is reachable but not taken once the catalog
-// names an existing Secret).
-func changingTemplates(chrt *chart.Chart, out string, run func(files []string) (string, error)) ([]changingCall, error) {
-	first := outputs(out)
-	var changing, random []changingCall
-	for _, call := range changingCalls(chrt, slices.Sorted(maps.Keys(first))) {
-		if timeFuncs[call.Func] {
-			changing = append(changing, call)
-		} else {
-			random = append(random, call)
-		}
-	}
-	if len(random) == 0 {
-		return changing, nil
-	}
-	var files []string
-	for _, call := range random {
-		files = append(files, call.File)
-	}
-	again, err := run(files)
-	if err != nil {
-		return nil, err
-	}
-	second := outputs(again)
-	for _, call := range random {
-		if first[call.File] != second[call.File] {
-			changing = append(changing, call)
-		}
-	}
-	return changing, nil
 }
 
 // lookupRe matches a call of Helm's lookup function in a template action.

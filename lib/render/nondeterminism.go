@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -169,6 +170,43 @@ func forBranch(b *parse.BranchNode, fn func(string), named func(string)) {
 	forCalls(b.Pipe, fn, named)
 	forCalls(b.List, fn, named)
 	forCalls(b.ElseList, fn, named)
+}
+
+// changingTemplates returns the calls of changingCalls that make the
+// output out change: calls of clock functions as found, calls of random
+// ones only when rendering again (run) changes their template's output.
+// The second render is paid only by charts with such a call in a template
+// that produced output (of the fixture charts, kube-prometheus-stack, whose
+// Grafana password helper is reachable but not taken once the catalog
+// names an existing Secret).
+func changingTemplates(chrt *chart.Chart, out string, run func(files []string) (string, error)) ([]changingCall, error) {
+	first := outputs(out)
+	var changing, random []changingCall
+	for _, call := range changingCalls(chrt, slices.Sorted(maps.Keys(first))) {
+		if timeFuncs[call.Func] {
+			changing = append(changing, call)
+		} else {
+			random = append(random, call)
+		}
+	}
+	if len(random) == 0 {
+		return changing, nil
+	}
+	var files []string
+	for _, call := range random {
+		files = append(files, call.File)
+	}
+	again, err := run(files)
+	if err != nil {
+		return nil, err
+	}
+	second := outputs(again)
+	for _, call := range random {
+		if first[call.File] != second[call.File] {
+			changing = append(changing, call)
+		}
+	}
+	return changing, nil
 }
 
 // outputs splits a Helm manifest stream by its "# Source:" comments: the
