@@ -208,11 +208,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		if err != nil {
 			return r.fail(ctx, &env, status, "RenderFailed", err, true)
 		}
-		if inventorySummary(rendered).Objects == 0 {
-			// Applying nothing with prune would delete the environment:
-			// never from a commit alone (plinth apply --prune --allow-empty does it).
-			return r.fail(ctx, &env, status, "ValidationFailed", fmt.Errorf("environment %s renders no objects: the controller does not apply an empty environment, which would prune everything", env.Spec.Environment), true)
-		}
 		a, err := apply.New(r.Config)
 		if err != nil {
 			return r.fail(ctx, &env, status, "ApplyFailed", err, false)
@@ -225,8 +220,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			// another environment or a Helm release only with apply: adopt.
 			Adopt: rendered.Adopt, ForceConflicts: env.Spec.DriftPolicy == v1.DriftCorrect,
 		})
+		// A commit that does not validate, or renders nothing (which with
+		// prune would delete the environment: the controller never allows
+		// that), waits for the next commit.
 		var invalid *apply.ValidationError
-		if errors.As(err, &invalid) {
+		if errors.As(err, &invalid) || errors.Is(err, apply.ErrEmpty) {
 			return r.fail(ctx, &env, status, "ValidationFailed", err, true)
 		}
 		if err != nil {

@@ -3,6 +3,7 @@ package apply
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -93,6 +94,10 @@ func New(cfg *rest.Config) (*Applier, error) {
 	return &Applier{cluster: c, client: c.Client, manager: c.Manager}, nil
 }
 
+// ErrEmpty is in the error of Apply for a set without objects, unless
+// Options.AllowEmpty: a property of the input, not of the cluster.
+var ErrEmpty = errors.New("renders no objects")
+
 // Apply plans the environment's rendered components (in dependency
 // order, as render returns them) against the cluster and, unless
 // opts.DryRun, applies them: see the package documentation for the
@@ -112,7 +117,7 @@ func (a *Applier) apply(ctx context.Context, env string, comps []render.Rendered
 		return res, fmt.Errorf("environment %s: %w", env, err)
 	}
 	if len(items) == 0 && !opts.AllowEmpty {
-		return res, fmt.Errorf("environment %s renders no objects: refusing to apply (and, with prune, to delete everything) without --allow-empty", env)
+		return res, fmt.Errorf("environment %s %w: refusing to apply (and, with prune, to delete everything) without --allow-empty", env, ErrEmpty)
 	}
 
 	prev, err := inventory.Read(ctx, a.client, env)
