@@ -24,14 +24,20 @@ func ExampleParse() {
 	// image "Kubeflow/Notebook:v1": invalid image reference: repository name must be lowercase
 }
 
-func ExampleMirror() {
-	ref, _ := image.Parse("quay.io/prometheus/prometheus:v3.5.0")
-	mirrored := image.Mirror(ref, "nexus.bank.local:8443")
-	fmt.Println(mirrored)
-	fmt.Println(image.Mirror(mirrored, "nexus.bank.local:8443") == mirrored)
+func ExampleMirrors() {
+	// One Nexus proxy repository per upstream registry, a default for the rest.
+	mirrors := image.Mirrors{
+		Default:    "nexus.bank.local:8443",
+		Registries: map[string]string{"nvcr.io": "nexus.bank.local:8444/nvidia"},
+	}
+	for _, s := range []string{"nvcr.io/nvidia/gpu-operator:v26.7.0", "quay.io/prometheus/prometheus:v3.5.0"} {
+		ref, _ := image.Parse(s)
+		pulled := mirrors.Pull(ref)
+		fmt.Println(pulled, mirrors.Pull(pulled) == pulled, mirrors.Upstream(pulled))
+	}
 	// Output:
-	// nexus.bank.local:8443/quay.io/prometheus/prometheus:v3.5.0
-	// true
+	// nexus.bank.local:8444/nvidia/nvidia/gpu-operator:v26.7.0 true nvcr.io/nvidia/gpu-operator:v26.7.0
+	// nexus.bank.local:8443/quay.io/prometheus/prometheus:v3.5.0 true quay.io/prometheus/prometheus:v3.5.0
 }
 
 func ExampleFind() {
@@ -56,7 +62,7 @@ spawnerFormDefaults:
 func ExampleRewrite() {
 	args := "--executor-image=quay.io/argoproj/argoexec:v3.7.3"
 	fmt.Println(image.Rewrite(args, func(r image.Ref) image.Ref {
-		return image.Mirror(r, "nexus.bank.local:8443")
+		return image.Mirrors{Default: "nexus.bank.local:8443"}.Pull(r)
 	}))
 	// Output:
 	// --executor-image=nexus.bank.local:8443/quay.io/argoproj/argoexec:v3.7.3

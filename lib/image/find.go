@@ -50,19 +50,21 @@ func knownRegistry(host string) bool {
 // YAML or JSON, an environment variable's value, a container argument.
 // It is conservative, to rewrite and report only what surely is an image.
 // A candidate is a run of the characters of a reference
-// ([A-Za-z0-9._/:@-]) that parses (see [Parse]), is not part of a URL
-// ("://"), and carries a tag or a digest; it is a match when
+// ([A-Za-z0-9._/:@-]) that parses (see [Parse]) and is not part of a URL
+// ("://"); it is a match when
 //
-//   - its registry is a well-known public one: docker.io,
+//   - its registry is a well-known public one (with or without a tag: a
+//     repository such as Istio's hub "gcr.io/istio-release" or a script's
+//     default "ghcr.io/kubeflow/kfp-frontend" is pulled from there too): docker.io,
 //     registry-1.docker.io, index.docker.io, quay.io, gcr.io and *.gcr.io,
 //     ghcr.io, registry.k8s.io, k8s.gcr.io, nvcr.io, public.ecr.aws,
 //     mcr.microsoft.com, *.pkg.dev, registry.redhat.io,
 //     registry.access.redhat.com; or
-//   - it names no registry and is the value of an image key: a YAML or JSON
+//   - it names no registry, carries a tag or a digest, and is the value of an image key: a YAML or JSON
 //     key, a NAME=value variable or a --flag (followed by "=" or a space)
 //     whose name contains "image" (but not "pull", "policy" or "secret"):
 //     image: x, "image": "x", V2_DRIVER_IMAGE=x, --executor-image x; or
-//   - it names no registry, has an org/name form and is a YAML value or list
+//   - it names no registry, carries a tag or a digest, has an org/name form and is a YAML value or list
 //     item whose parent or grandparent key is such an image key, as in
 //     Kubeflow's spawner_ui_config: image: {value: x, options: [x, y]}.
 //
@@ -92,7 +94,9 @@ func Find(text string) []Match {
 
 // Rewrite replaces every reference [Find] finds in text with fn's result.
 // A reference fn returns unchanged keeps its original spelling; a changed
-// one is written fully qualified ([Ref.String]).
+// one gets its fully qualified name ([Ref.Name]) followed by its tag and
+// digest as written, so a reference without a tag (a repository, a
+// registry prefix) stays without one.
 func Rewrite(text string, fn func(Ref) Ref) string {
 	var b strings.Builder
 	last := 0
@@ -106,7 +110,7 @@ func Rewrite(text string, fn func(Ref) Ref) string {
 			continue
 		}
 		b.WriteString(text[last:m.Start])
-		b.WriteString(to.String())
+		b.WriteString(respell(m.Ref, ref, to))
 		last = m.End
 	}
 	if last == 0 {
@@ -114,6 +118,25 @@ func Rewrite(text string, fn func(Ref) Ref) string {
 	}
 	b.WriteString(text[last:])
 	return b.String()
+}
+
+// respell writes to as written was written: its name, then written's tag
+// and digest as they stand, when only the name changed.
+func respell(written string, from, to Ref) string {
+	if from.Tag != to.Tag || from.Digest != to.Digest {
+		return to.String()
+	}
+	return to.Name() + written[len(nameOf(written)):]
+}
+
+// nameOf returns the name part of a reference as written, without tag and
+// digest.
+func nameOf(ref string) string {
+	name, _, _ := strings.Cut(ref, "@")
+	if i := strings.LastIndexByte(name, ':'); i > strings.LastIndexByte(name, '/') {
+		name = name[:i]
+	}
+	return name
 }
 
 func isRefByte(c byte) bool {
@@ -126,15 +149,15 @@ func isImage(text string, start, end int, blocks *yamlBlocks) bool {
 	if strings.Contains(tok, "://") {
 		return false
 	}
-	if last := tok[strings.LastIndexByte(tok, '/')+1:]; !strings.ContainsAny(last, ":@") {
-		return false // neither tag nor digest
-	}
 	if _, err := Parse(tok); err != nil {
 		return false
 	}
 	first, _, hasSlash := strings.Cut(tok, "/")
 	if hasSlash && isRegistry(first) {
 		return knownRegistry(first)
+	}
+	if last := tok[strings.LastIndexByte(tok, '/')+1:]; !strings.ContainsAny(last, ":@") {
+		return false // neither tag nor digest
 	}
 	key := keyBefore(text, start)
 	if isImageKey(key) {

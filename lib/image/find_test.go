@@ -103,6 +103,9 @@ func TestFind(t *testing.T) {
 		{"list of known-registry images", "images:\n- registry.k8s.io/pause:3.10\n- mcr.microsoft.com/a/b:1\n", []string{"registry.k8s.io/pause:3.10", "mcr.microsoft.com/a/b:1"}},
 		{"item of a mapping list under image", "image:\n  options:\n  - name: scipy\n    value: kubeflownotebookswg/jupyter-scipy:v1.10.0\n", []string{"kubeflownotebookswg/jupyter-scipy:v1.10.0"}},
 		{"item under - image:", "- image:\n    value: org/name:v1\n", []string{"org/name:v1"}},
+		{"known registry without tag (a repository)", "image: ghcr.io/kubeflow/katib/katib-ui", []string{"ghcr.io/kubeflow/katib/katib-ui"}},
+		{"istio hub", `"hub": "gcr.io/istio-release",`, []string{"gcr.io/istio-release"}},
+		{"script default", `os.environ.get("FRONTEND_IMAGE", "ghcr.io/kubeflow/kfp-frontend")`, []string{"ghcr.io/kubeflow/kfp-frontend"}},
 
 		// Negatives.
 		{"url", "https://github.com/kubeflow/manifests", nil},
@@ -117,7 +120,7 @@ func TestFind(t *testing.T) {
 		{"relative path", "./quay.io/foo:1", nil},
 		{"unknown registry", "image: registry.example.com/foo:1", nil},
 		{"mirror is not found", "image: nexus.bank.local:8443/quay.io/foo/bar:1", nil},
-		{"no tag", "image: ghcr.io/kubeflow/katib/katib-ui", nil},
+		{"no tag, no registry", "image: kubeflow/katib-ui", nil},
 		{"no registry, no image key", "model: org/name:v1", nil},
 		{"no registry under other key", "options:\n- org/name:v1\n", nil},
 		{"no registry in python", `"image": f"{frontend_image}:{frontend_tag}"`, nil},
@@ -147,7 +150,7 @@ func TestFind(t *testing.T) {
 }
 
 func TestRewrite(t *testing.T) {
-	mirror := func(r Ref) Ref { return Mirror(r, "nexus.bank.local:8443") }
+	mirror := func(r Ref) Ref { return Mirrors{Default: "nexus.bank.local:8443"}.Pull(r) }
 	tests := []struct {
 		name, text, want string
 	}{
@@ -161,6 +164,8 @@ func TestRewrite(t *testing.T) {
     "cpuLimit": "1"
 }`},
 		{"nothing", "no images here", "no images here"},
+		{"repository keeps no tag", `"hub": "gcr.io/istio-release"`, `"hub": "nexus.bank.local:8443/gcr.io/istio-release"`},
+		{"official image keeps its spelling of the tag", "image: busybox:1.36", "image: nexus.bank.local:8443/docker.io/library/busybox:1.36"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,7 +199,7 @@ func FuzzFind(f *testing.F) {
 				t.Fatalf("match %q does not parse: %v", m.Ref, err)
 			}
 		}
-		mirror := func(r Ref) Ref { return Mirror(r, "nexus.bank.local:8443") }
+		mirror := func(r Ref) Ref { return Mirrors{Default: "nexus.bank.local:8443"}.Pull(r) }
 		once := Rewrite(text, mirror)
 		if twice := Rewrite(once, mirror); twice != once {
 			t.Fatalf("Rewrite not idempotent: %q -> %q -> %q", text, once, twice)

@@ -1,52 +1,154 @@
 package image
 
-import "strings"
+import (
+	"maps"
+	"slices"
+	"strings"
+)
 
-// Mirror returns ref as the mirror serves it: <mirror>/<original
-// registry>/<repository>, with the same tag and digest. mirror is a
-// registry host, with a port and a path prefix if any:
-// "nexus.bank.local:8443", "nexus.bank.local:8443/docker". So with mirror
-// "nexus.bank.local:8443", quay.io/prometheus/prometheus:v3.5.0 becomes
-// nexus.bank.local:8443/quay.io/prometheus/prometheus:v3.5.0.
+// Mirrors say where an air-gapped cluster pulls each upstream registry
+// from (network.mirrors in an environment). Nexus serves one proxy
+// repository per upstream registry, so each registry may have a prefix of
+// its own (Registries, by upstream host); the others share Default, under
+// which the upstream host becomes the first path segment:
 //
-// An image already under the mirror (see [Ref.Under]) and any image when
-// mirror is "" are returned unchanged, so Mirror is idempotent. The
-// original registry becomes a path segment, so a registry with a port
-// (localhost:5000) yields a reference registries do not accept; public
-// registries have no port.
-func Mirror(ref Ref, mirror string) Ref {
-	host, prefix := splitMirror(mirror)
-	if host == "" || ref.Under(mirror) {
+//	Registries["nvcr.io"] = "nexus.bank.local:8444/nvidia":
+//	  nvcr.io/nvidia/gpu-operator:v26.7.0 → nexus.bank.local:8444/nvidia/nvidia/gpu-operator:v26.7.0
+//	Default = "nexus.bank.local:8443":
+//	  quay.io/prometheus/prometheus:v3.5.0 → nexus.bank.local:8443/quay.io/prometheus/prometheus:v3.5.0
+//
+// A prefix is a registry host, with a port and a path if any. The zero
+// Mirrors mirror nothing.
+type Mirrors struct {
+	Default    string
+	Registries map[string]string
+}
+
+// Empty reports whether m mirrors nothing.
+func (m Mirrors) Empty() bool {
+	return m.Default == "" && len(m.Registries) == 0
+}
+
+// Prefix returns the prefix that serves the upstream registry host, "" when
+// none does.
+func (m Mirrors) Prefix(registry string) string {
+	registry = normalRegistry(registry)
+	for host, prefix := range m.Registries {
+		if normalRegistry(host) == registry {
+			return strings.Trim(prefix, "/")
+		}
+	}
+	if m.Default == "" {
+		return ""
+	}
+	return strings.Trim(m.Default, "/") + "/" + registry
+}
+
+// Pull returns ref as the cluster pulls it: under the prefix of its
+// registry, same repository path, tag and digest. A reference already
+// served by a mirror (see [Mirrors.Serves]), or of a registry no prefix
+// serves, is returned unchanged, so Pull is idempotent.
+func (m Mirrors) Pull(ref Ref) Ref {
+	if m.Serves(ref) {
 		return ref
 	}
-	repo := ref.Registry + "/" + ref.Repository
-	if prefix != "" {
-		repo = prefix + "/" + repo
+	prefix := m.Prefix(ref.Registry)
+	if prefix == "" {
+		return ref
+	}
+	host, path := splitPrefix(prefix)
+	repo := ref.Repository
+	if path != "" {
+		repo = path + "/" + repo
 	}
 	return Ref{Registry: host, Repository: repo, Tag: ref.Tag, Digest: ref.Digest}
 }
 
-// Under reports whether r is served from mirror: its registry is the
-// mirror's host and, when the mirror has a path, its repository is below
-// that path. Host names compare case-insensitively.
-func (r Ref) Under(mirror string) bool {
-	host, prefix := splitMirror(mirror)
-	if host == "" || !strings.EqualFold(r.Registry, host) {
-		return false
+// Serves reports whether ref is already pulled from one of the mirrors:
+// its registry is a prefix's host and, when that prefix has a path, its
+// repository is below it. Host names compare case-insensitively.
+func (m Mirrors) Serves(ref Ref) bool {
+	for _, prefix := range m.prefixes() {
+		host, path := splitPrefix(prefix)
+		if strings.EqualFold(ref.Registry, host) && (path == "" || strings.HasPrefix(ref.Repository, path+"/")) {
+			return true
+		}
 	}
-	return prefix == "" || strings.HasPrefix(r.Repository, prefix+"/")
+	return false
 }
 
-// splitMirror splits a mirror into its host and path prefix, dropping a
+// Upstream returns the upstream reference of a reference the mirrors
+// serve (the inverse of [Mirrors.Pull]), and ref itself for any other. A
+// reference under Default whose first path segment is no registry host
+// (a chart that put the mirror's host before its own path) has no known
+// upstream and is returned unchanged.
+func (m Mirrors) Upstream(ref Ref) Ref {
+	// The longest prefix that serves ref decides: a mapped prefix may lie
+	// below Default ("nexus:8443/dockerhub" under "nexus:8443").
+	best, bestHost := "", ""
+	for host, prefix := range m.Registries {
+		if p := strings.Trim(prefix, "/"); len(p) > len(best) && (Mirrors{Default: p}).Serves(ref) {
+			best, bestHost = p, normalRegistry(host)
+		}
+	}
+	if best != "" {
+		_, path := splitPrefix(best)
+		repo := ref.Repository
+		if path != "" {
+			repo = strings.TrimPrefix(repo, path+"/")
+		}
+		return upstreamRef(bestHost, repo, ref)
+	}
+	if m.Default == "" || !(Mirrors{Default: m.Default}).Serves(ref) {
+		return ref
+	}
+	_, path := splitPrefix(strings.Trim(m.Default, "/"))
+	repo := ref.Repository
+	if path != "" {
+		repo = strings.TrimPrefix(repo, path+"/")
+	}
+	registry, rest, ok := strings.Cut(repo, "/")
+	if !ok || !isRegistry(registry) {
+		return ref
+	}
+	return upstreamRef(normalRegistry(registry), rest, ref)
+}
+
+func upstreamRef(registry, repo string, ref Ref) Ref {
+	if registry == DefaultRegistry && !strings.Contains(repo, "/") {
+		repo = officialRepoPrefix + repo
+	}
+	return Ref{Registry: registry, Repository: repo, Tag: ref.Tag, Digest: ref.Digest}
+}
+
+// prefixes are every prefix of m, Default last, in a fixed order.
+func (m Mirrors) prefixes() []string {
+	var out []string
+	for _, host := range slices.Sorted(maps.Keys(m.Registries)) {
+		out = append(out, strings.Trim(m.Registries[host], "/"))
+	}
+	if m.Default != "" {
+		out = append(out, strings.Trim(m.Default, "/"))
+	}
+	return out
+}
+
+// splitPrefix splits a mirror prefix into its host and path, dropping a
 // URL scheme and slashes at either end.
-func splitMirror(mirror string) (host, prefix string) {
-	if _, rest, ok := strings.Cut(mirror, "://"); ok {
-		mirror = rest
+func splitPrefix(prefix string) (host, path string) {
+	if _, rest, ok := strings.Cut(prefix, "://"); ok {
+		prefix = rest
 	}
-	mirror = strings.Trim(mirror, "/")
-	host, prefix, _ = strings.Cut(mirror, "/")
-	if strings.EqualFold(host, legacyDefaultRegistry) {
-		host = DefaultRegistry
+	host, path, _ = strings.Cut(strings.Trim(prefix, "/"), "/")
+	return normalRegistry(host), strings.Trim(path, "/")
+}
+
+// normalRegistry spells Docker Hub's aliases as Docker does.
+func normalRegistry(host string) string {
+	switch h := strings.ToLower(host); h {
+	case legacyDefaultRegistry, "registry-1.docker.io":
+		return DefaultRegistry
+	default:
+		return h
 	}
-	return host, strings.Trim(prefix, "/")
 }

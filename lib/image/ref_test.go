@@ -120,15 +120,15 @@ func TestMirror(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := Mirror(ref, tt.mirror)
+			got := Mirrors{Default: tt.mirror}.Pull(ref)
 			if got.String() != tt.want {
-				t.Errorf("Mirror = %s, want %s", got, tt.want)
+				t.Errorf("Pull = %s, want %s", got, tt.want)
 			}
-			if tt.mirror != "" && !got.Under(tt.mirror) {
+			if tt.mirror != "" && !(Mirrors{Default: tt.mirror}).Serves(got) {
 				t.Errorf("%s is not under %s", got, tt.mirror)
 			}
-			if twice := Mirror(got, tt.mirror); twice != got {
-				t.Errorf("Mirror is not idempotent: %s then %s", got, twice)
+			if twice := (Mirrors{Default: tt.mirror}).Pull(got); twice != got {
+				t.Errorf("Pull is not idempotent: %s then %s", got, twice)
 			}
 		})
 	}
@@ -153,8 +153,8 @@ func TestUnder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := ref.Under(tt.mirror); got != tt.want {
-			t.Errorf("%s.Under(%q) = %v, want %v", tt.ref, tt.mirror, got, tt.want)
+		if got := (Mirrors{Default: tt.mirror}).Serves(ref); got != tt.want {
+			t.Errorf("%s served by %q = %v, want %v", tt.ref, tt.mirror, got, tt.want)
 		}
 	}
 }

@@ -181,3 +181,18 @@ func splitPath(path string) ([]interface{}, error) {
 	}
 	return segments, nil
 }
+
+// JoinKey appends a map key to a field path as [Container.Path] writes
+// paths: "spec.image", `data["katib-config.yaml"]`.
+func JoinKey(path, key string) string {
+	s := keySegment(key)
+	if path == "" || strings.HasPrefix(s, "[") {
+		return path + s
+	}
+	return path + "." + s
+}
+
+// JoinIndex appends a list index to a field path: "spec.containers[0]".
+func JoinIndex(path string, i int) string {
+	return path + "[" + strconv.Itoa(i) + "]"
+}

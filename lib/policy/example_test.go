@@ -36,7 +36,7 @@ spec:
 		Environment:       "prod",
 		KubernetesVersion: "1.34.4",
 		AirGapped:         true,
-		ImageMirror:       "nexus.bank.local:8443",
+		Mirrors:           []string{"nexus.bank.local:8443"},
 		AllowedEgress:     []string{"nexus.bank.local", "*.bank.local"},
 		RequireLimits:     true,
 	}
@@ -45,6 +45,6 @@ spec:
 	}
 	// Output:
 	// prod/kubeflow: Deployment.apps/kubeflow/workflow-controller: EGRESS: connects to api.github.com, which the air-gapped environment does not allow: add it to network.allowedEgress or point to an internal mirror
-	// prod/kubeflow: Deployment.apps/kubeflow/workflow-controller: IMAGE-MIRROR: image quay.io/argoproj/argoexec:v3.7.3 is not pulled through the mirror nexus.bank.local:8443: use nexus.bank.local:8443/quay.io/argoproj/argoexec:v3.7.3
+	// prod/kubeflow: Deployment.apps/kubeflow/workflow-controller: IMAGE-MIRROR: image "quay.io/argoproj/argoexec:v3.7.3" at spec.template.spec.containers[0].args[1] is off the mirror: if a node pulls it, plinth's image locator misses this field (report it); if none does, add it to network.mirrors.allow with the reason
 	// prod/kubeflow: PodDisruptionBudget.policy/kubeflow/ml-pipeline: API-REMOVED: policy/v1beta1 PodDisruptionBudget was removed in Kubernetes 1.25; use policy/v1
 }

@@ -30,9 +30,12 @@ type Facts struct {
 	KubernetesVersion string
 	// AirGapped turns on IMAGE-MIRROR and EGRESS.
 	AirGapped bool
-	// ImageMirror is the registry mirror images must come from
-	// (network.mirrors.images), "" when there is none.
-	ImageMirror string
+	// Mirrors are the registry prefixes images may come from
+	// (network.mirrors.images and the values of network.mirrors.registries).
+	Mirrors []string
+	// MirrorAllow are references IMAGE-MIRROR lets pass although they are
+	// off the mirrors (network.mirrors.allow): no node pulls them.
+	MirrorAllow []string
 	// AllowedEgress lists the hosts an air-gapped environment may reach;
 	// ".bank.local" or "*.bank.local" allow the subdomains of bank.local.
 	AllowedEgress []string
@@ -87,9 +90,10 @@ func (v Violation) String() string {
 //     the scopes of the CRDs of all components).
 //   - LIMITS, when Facts.RequireLimits: resources.limits.cpu and .memory of
 //     every container ([manifest.Containers]).
-//   - IMAGE-MIRROR, when Facts.AirGapped: the image of every container, and
-//     the image references [image.Find] finds in the scanned texts, must be
-//     under Facts.ImageMirror.
+//   - IMAGE-MIRROR, when Facts.AirGapped: every image reference
+//     [ScanImages] finds in any string of the object must be under one of
+//     Facts.Mirrors or in Facts.MirrorAllow. This scan is independent of
+//     the rewrite that put images on the mirror (lib/image).
 //   - EGRESS, when Facts.AirGapped: the hosts of the URLs (http, https,
 //     oci, git, ssh, git+ssh, git+http, git+https) in the scanned texts must
 //     be cluster-internal or in Facts.AllowedEgress. Cluster-internal are
@@ -103,15 +107,13 @@ func (v Violation) String() string {
 //     .sh, .bash, .py or .ps1, or starting with #!), and Grafana dashboards
 //     (ConfigMaps labelled grafana_dashboard).
 //
-// The scanned texts are the values of a v1 ConfigMap's data, except keys
+// The texts EGRESS scans are the values of a v1 ConfigMap's data, except keys
 // starting with '_' (documentation, as Knative's "_example"), and of every
 // container its env values (env[].value; valueFrom is not resolved), args
 // and command; an argument that follows a bare flag ("--executor-image",
 // "x") is read together with it. Comments ('#' at the start of a line or
 // after a blank, to the end of the line) are ignored. Secrets and every
 // other field are not scanned.
-//
-// [image.Find]: https://pkg.go.dev/github.com/plinth-platform/plinth/lib/image#Find
 func Check(facts Facts, components []Component) []Violation {
 	c := newChecker(facts, components)
 	var vs []Violation
@@ -251,7 +253,7 @@ type text struct {
 	flag string
 }
 
-// texts returns the texts the IMAGE-MIRROR and EGRESS rules scan: the data
+// texts returns the texts the EGRESS rule scans: the data
 // of a v1 ConfigMap, and for every container its env values, args and
 // command. Data keys that start with '_' are documentation by convention
 // (Knative's "_example", which its components never read) and are left

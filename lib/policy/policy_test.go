@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -301,6 +302,7 @@ data:
         - algorithmName: tpe
           image: nexus.bank.local:8443/ghcr.io/kubeflow/katib/suggestion-hyperopt:v0.18.0
   note: see https://github.com/kubeflow/katib for images
+  values: '{"global": {"hub": "gcr.io/istio-release", "tag": "1.29.0"}}'
 ---
 apiVersion: v1
 kind: Secret
@@ -315,55 +317,184 @@ spec:
   containers:
   - name: kserve-container
     image: nvcr.io/nvidia/tritonserver:23.05-py3@`+digest+`
+---
+# A kind no locator knows, holding an image where nobody looks.
+apiVersion: example.com/v1
+kind: Runner
+metadata: {name: r, namespace: x}
+spec:
+  runner: {img: "quay.io/x/y:1", base: "busybox:1.36"}
+  image: busybox:1.36
+---
+apiVersion: nvidia.com/v1
+kind: ClusterPolicy
+metadata: {name: cluster-policy}
+spec:
+  driver: {repository: nvcr.io/nvidia, image: driver, version: "595.91.07"}
+  toolkit: {repository: nexus.bank.local:8443/nvcr.io/nvidia/k8s, image: container-toolkit, version: v1.18.0}
+  vgpuManager: {image: vgpu-manager}
 `)
-	facts := Facts{Environment: "prod", AirGapped: true, ImageMirror: "nexus.bank.local:8443"}
+	facts := Facts{Environment: "prod", AirGapped: true, Mirrors: []string{"nexus.bank.local:8443"}}
 	got, vs := check(t, facts, Component{Name: "kubeflow", Objects: objs})
 	got, vs = only(RuleImageMirror, got, vs)
 	want := []found{
+		{RuleImageMirror, "ClusterPolicy.nvidia.com/cluster-policy", "spec.driver.repository"},
+		{RuleImageMirror, "ClusterPolicy.nvidia.com/cluster-policy", "spec.vgpuManager.image"},
 		{RuleImageMirror, "ClusterServingRuntime.serving.kserve.io/triton", "spec.containers[0].image"},
+		{RuleImageMirror, "ConfigMap/kubeflow/katib-config", "data.values"},
 		{RuleImageMirror, "ConfigMap/kubeflow/katib-config", `data["katib-config.yaml"]`},
 		{RuleImageMirror, "Deployment.apps/kubeflow/ml-pipeline", "spec.template.spec.containers[0].env[0].value"},
 		{RuleImageMirror, "Deployment.apps/kubeflow/workflow-controller", "spec.template.spec.containers[0].args[3]"},
 		{RuleImageMirror, "Deployment.apps/kubeflow/workflow-controller", "spec.template.spec.containers[1].command[1]"},
 		{RuleImageMirror, "Deployment.apps/kubeflow/workflow-controller", "spec.template.spec.containers[1].image"},
+		{RuleImageMirror, "Runner.example.com/x/r", "spec.image"},
+		{RuleImageMirror, "Runner.example.com/x/r", "spec.runner.img"},
+		{RuleImageMirror, "Secret/kubeflow/s", "stringData.image"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v\nwant %+v", got, want)
 	}
-	if m := vs[0].Message; m != `container "kserve-container": image nvcr.io/nvidia/tritonserver:23.05-py3@`+digest+` is not pulled through the mirror nexus.bank.local:8443: use nexus.bank.local:8443/nvcr.io/nvidia/tritonserver:23.05-py3@`+digest {
+	messages := map[string]string{}
+	for _, v := range vs {
+		messages[v.Object.String()+" "+v.Path] = v.Message
+	}
+	if m := messages["ClusterServingRuntime.serving.kserve.io/triton spec.containers[0].image"]; !strings.HasPrefix(m, `image "nvcr.io/nvidia/tritonserver:23.05-py3@`+digest+`" at spec.containers[0].image is off the mirror: `) || !strings.Contains(m, "network.mirrors.allow") {
 		t.Errorf("message %q", m)
 	}
-	if m := vs[4].Message; !strings.Contains(m, "image docker.io/brancz/upstream:v1 is not pulled through the mirror") {
+	if m := messages["Deployment.apps/kubeflow/workflow-controller spec.template.spec.containers[1].command[1]"]; !strings.Contains(m, `"brancz/upstream:v1"`) {
 		t.Errorf("message %q", m)
+	}
+	if m := messages["ConfigMap/kubeflow/katib-config data.values"]; !strings.Contains(m, `"gcr.io/istio-release"`) {
+		t.Errorf("message %q", m)
+	}
+	if m := messages["Secret/kubeflow/s stringData.image"]; strings.Contains(m, "quay.io/secret") {
+		t.Errorf("a Secret's value in a message: %q", m)
 	}
 
-	// A mirror with a path.
-	got, _ = check(t, Facts{AirGapped: true, ImageMirror: "nexus.bank.local:8443/docker"}, Component{Name: "c", Objects: parse(t, `apiVersion: v1
+	// What the environment allows passes; the rest stays.
+	allowed := facts
+	allowed.MirrorAllow = []string{"vgpu-manager", "quay.io/x/y:1"}
+	got, vs = check(t, allowed, Component{Name: "c", Objects: objs[5:]})
+	got, _ = only(RuleImageMirror, got, vs)
+	if len(got) != 2 {
+		t.Errorf("with allow: %+v", got)
+	}
+	for _, f := range got {
+		if f.Path == "spec.vgpuManager.image" || f.Path == "spec.runner.img" {
+			t.Errorf("allowed value reported: %+v", f)
+		}
+	}
+
+	// Several mirrors (network.mirrors.registries): each serves.
+	got, _ = check(t, Facts{AirGapped: true, Mirrors: []string{"nexus.bank.local:8443/docker", "nexus.bank.local:8444/nvidia"}}, Component{Name: "c", Objects: parse(t, `apiVersion: v1
 kind: Pod
 metadata: {name: p, namespace: x}
 spec:
   containers:
   - {name: ok, image: "nexus.bank.local:8443/docker/quay.io/a/b:1"}
+  - {name: nvidia, image: "nexus.bank.local:8444/nvidia/nvidia/gpu-operator:v26.7.0"}
   - {name: outside, image: "nexus.bank.local:8443/quay.io/a/b:1"}
   - {name: invalid, image: "Not A Reference"}
+  - {name: public, image: "ghcr.io/a/b:1"}
 `)})
 	want = []found{
-		{RuleImageMirror, "Pod/x/p", "spec.containers[1].image"},
 		{RuleImageMirror, "Pod/x/p", "spec.containers[2].image"},
+		{RuleImageMirror, "Pod/x/p", "spec.containers[4].image"},
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("mirror with path: got %+v\nwant %+v", got, want)
+		t.Errorf("mirrors: got %+v\nwant %+v", got, want)
 	}
 
 	// Air-gapped without a mirror: every image.
-	_, vs = check(t, Facts{AirGapped: true}, Component{Name: "c", Objects: objs[4:]})
-	if len(vs) != 1 || !strings.Contains(vs[0].Message, "has no image mirror: set network.mirrors.images") {
+	_, vs = check(t, Facts{AirGapped: true}, Component{Name: "c", Objects: objs[4:5]})
+	if len(vs) != 1 || !strings.Contains(vs[0].Message, "has no image mirror (set network.mirrors.images)") {
 		t.Errorf("no mirror: %v", vs)
 	}
 
 	// Not air-gapped: nothing.
-	if got, _ := check(t, Facts{ImageMirror: "nexus.bank.local:8443"}, Component{Name: "c", Objects: objs}); len(got) != 0 {
+	if got, _ := check(t, Facts{Mirrors: []string{"nexus.bank.local:8443"}}, Component{Name: "c", Objects: objs}); len(got) != 0 {
 		t.Errorf("not air-gapped: %+v", got)
+	}
+}
+
+// TestScanImages lists what the independent scan takes for an image
+// reference, and what it does not.
+func TestScanImages(t *testing.T) {
+	mirrors := []string{"nexus.bank.local:8443"}
+	hits := []struct{ name, key, value, want string }{
+		{"public registry", "x", "quay.io/prometheus/prometheus:v3.5.0", "quay.io/prometheus/prometheus:v3.5.0"},
+		{"public registry without tag", "cacheImage", "ghcr.io/containerd/busybox", "ghcr.io/containerd/busybox"},
+		{"registry prefix (Istio's hub)", "values", `{"hub": "gcr.io/istio-release"}`, "gcr.io/istio-release"},
+		{"script default", "sync.py", `os.environ.get("FRONTEND_IMAGE", "ghcr.io/kubeflow/kfp-frontend")`, "ghcr.io/kubeflow/kfp-frontend"},
+		{"Docker Hub shorthand", "spawner", "- kubeflownotebookswg/jupyter-scipy:v1.10.0", "kubeflownotebookswg/jupyter-scipy:v1.10.0"},
+		{"Docker Hub shorthand in JSON", "agent", `{"image" : "kserve/agent:v0.16.0"}`, "kserve/agent:v0.16.0"},
+		{"Docker Hub shorthand with digest", "x", "org/name@sha256:" + strings.Repeat("ab", 32), "org/name@sha256:" + strings.Repeat("ab", 32)},
+		{"gcr.io subdomain", "x", "eu.gcr.io/a/b:1", "eu.gcr.io/a/b:1"},
+		{"pkg.dev", "x", "europe-docker.pkg.dev/p/r/i:2", "europe-docker.pkg.dev/p/r/i:2"},
+		{"flag with =", "args", "--executor-image=quay.io/argoproj/argoexec:v3.7.3", "quay.io/argoproj/argoexec:v3.7.3"},
+		{"in a sentence", "doc", "Pull quay.io/jetstack/cert-manager-controller:v1.18.2.", "quay.io/jetstack/cert-manager-controller:v1.18.2"},
+		{"image key, official image", "image", "busybox:1.36", "busybox:1.36"},
+		{"image key, other registry", "image", "registry.example.com/foo:1", "registry.example.com/foo:1"},
+		{"image key, no tag", "image", "python", "python"},
+	}
+	for _, tt := range hits {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ScanImages(&unstructured.Unstructured{Object: map[string]any{"data": map[string]any{tt.key: tt.value}}}, mirrors)
+			if len(got) != 1 || got[0].Value != tt.want || got[0].Mirrored {
+				t.Errorf("ScanImages(%q) = %+v, want one unmirrored %q", tt.value, got, tt.want)
+			}
+		})
+	}
+	misses := []struct{ name, key, value string }{
+		{"URL", "x", "https://github.com/kubeflow/manifests"},
+		{"URL to a registry", "x", "see https://quay.io/repository/argoproj/argoexec:v3.7.3 for tags"},
+		{"OCI URL", "x", "oci://ghcr.io/kubeflow/charts/kfp:2.16.0"},
+		{"version", "x", "v1.2.3"},
+		{"version under image key", "imageVersion", "1.2.3"},
+		{"host and port", "x", "10.0.0.1:8080"},
+		{"service and port", "endpoint", "minio-service.kubeflow:9000"},
+		{"label key", "x", "app.kubernetes.io/name: x"},
+		{"RBAC label", "x", "rbac.authorization.k8s.io/aggregate-to-admin: \"true\""},
+		{"path", "x", "/var/run/docker.sock"},
+		{"path with tag-like suffix", "x", "/opt/quay.io/foo:1"},
+		{"single name outside an image key", "x", "python:3.9"},
+		{"org/name without tag", "x", "kubeflow/manifests"},
+		{"ssh remote", "x", "git@github.com:kubeflow/manifests.git"},
+		{"e-mail", "x", "admin@example.com"},
+		{"time", "x", "schedule: 12:30"},
+		{"unknown registry outside an image key", "x", "registry.example.com/foo:1"},
+		{"registry without path", "x", "quay.io"},
+		{"upper case is no reference", "x", "Kubeflow/Notebook:v1"},
+		{"template under image key", "image", "{{ .ProxyImage }}"},
+		{"variable under image key", "image", "$VOLUME_VIEWER_IMAGE"},
+	}
+	for _, tt := range misses {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ScanImages(&unstructured.Unstructured{Object: map[string]any{"data": map[string]any{tt.key: tt.value}}}, mirrors); len(got) != 0 {
+				t.Errorf("ScanImages(%q) = %+v, want nothing", tt.value, got)
+			}
+		})
+	}
+	// On the mirror: found, and marked so.
+	got := ScanImages(&unstructured.Unstructured{Object: map[string]any{"image": "NEXUS.bank.local:8443/quay.io/a/b:1", "v": "hub: nexus.bank.local:8443/gcr.io/istio-release"}}, mirrors)
+	if len(got) != 2 || !got[0].Mirrored || !got[1].Mirrored || got[1].Value != "nexus.bank.local:8443/gcr.io/istio-release" {
+		t.Errorf("mirrored: %+v", got)
+	}
+}
+
+// BenchmarkScanImages scans a 10 MB ConfigMap of random text: the scan is
+// linear, so a hostile ConfigMap costs time in proportion to its size.
+func BenchmarkScanImages(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789._-/:@ \n\"{}"
+	text := make([]byte, 10<<20)
+	for i := range text {
+		text[i] = alphabet[rng.IntN(len(alphabet))]
+	}
+	o := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "data": map[string]any{"random": string(text)}}}
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		ScanImages(o, []string{"nexus.bank.local:8443"})
 	}
 }
 
@@ -437,7 +568,7 @@ data:
 	facts := Facts{
 		Environment:   "prod",
 		AirGapped:     true,
-		ImageMirror:   "nexus.bank.local:8443",
+		Mirrors:       []string{"nexus.bank.local:8443"},
 		AllowedEgress: []string{"nexus.bank.local", "*.bank.local", "private.example.com:8443"},
 	}
 	_, vs := check(t, facts, Component{Name: "c", Objects: objs})
@@ -523,7 +654,7 @@ apiVersion: policy/v1beta1
 kind: PodDisruptionBudget
 metadata: {name: a, namespace: x}
 `)
-	facts := Facts{Environment: "dev", KubernetesVersion: "1.30", AirGapped: true, ImageMirror: "m.local", RequireLimits: true}
+	facts := Facts{Environment: "dev", KubernetesVersion: "1.30", AirGapped: true, Mirrors: []string{"m.local"}, RequireLimits: true}
 	vs := Check(facts, []Component{{Name: "zeta", Objects: objs}, {Name: "alpha", Objects: objs[1:]}})
 	var got []string
 	for _, v := range vs {

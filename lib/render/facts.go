@@ -1,6 +1,7 @@
 package render
 
 import (
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -27,7 +28,11 @@ func PolicyFacts(p *platform.Platform) (policy.Facts, error) {
 			AirGapped     bool     `json:"airGapped"`
 			AllowedEgress []string `json:"allowedEgress"`
 			Mirrors       struct {
-				Images string `json:"images"`
+				Images     string            `json:"images"`
+				Registries map[string]string `json:"registries"`
+				Allow      []struct {
+					Value string `json:"value"`
+				} `json:"allow"`
 			} `json:"mirrors"`
 		} `json:"network"`
 		Policy struct {
@@ -35,6 +40,16 @@ func PolicyFacts(p *platform.Platform) (policy.Facts, error) {
 		} `json:"policy"`
 	}
 	if err := p.Value.LookupPath(cue.ParsePath("env")).Decode(&env); err != nil {
+		var mirrors, allow []string
+		if m := env.Network.Mirrors.Images; m != "" {
+			mirrors = append(mirrors, m)
+		}
+		for _, host := range slices.Sorted(maps.Keys(env.Network.Mirrors.Registries)) {
+			mirrors = append(mirrors, env.Network.Mirrors.Registries[host])
+		}
+		for _, a := range env.Network.Mirrors.Allow {
+			allow = append(allow, a.Value)
+		}
 		return policy.Facts{}, err
 	}
 	// The proxy itself and what bypasses it (noProxy: the bank's own
@@ -52,11 +67,22 @@ func PolicyFacts(p *platform.Platform) (policy.Facts, error) {
 			}
 		}
 	}
+	var mirrors, allow []string
+	if m := env.Network.Mirrors.Images; m != "" {
+		mirrors = append(mirrors, m)
+	}
+	for _, host := range slices.Sorted(maps.Keys(env.Network.Mirrors.Registries)) {
+		mirrors = append(mirrors, env.Network.Mirrors.Registries[host])
+	}
+	for _, a := range env.Network.Mirrors.Allow {
+		allow = append(allow, a.Value)
+	}
 	return policy.Facts{
 		Environment:       p.Environment.Name,
 		KubernetesVersion: k8s,
 		AirGapped:         env.Network.AirGapped,
-		ImageMirror:       env.Network.Mirrors.Images,
+		Mirrors:           mirrors,
+		MirrorAllow:       allow,
 		AllowedEgress:     allowed,
 		RequireLimits:     env.Policy.RequireLimits,
 	}, nil

@@ -39,12 +39,11 @@ func Files(r *Result) (map[string][]byte, error) {
 		return nil, err
 	}
 	files["kustomization.yaml"] = append([]byte("# Rendered by plinth from environments/"+r.Environment+"; do not edit.\n"), k...)
-	var lines []string
-	for from, to := range r.Images {
-		lines = append(lines, from+"\t"+to+"\n")
+	var lines strings.Builder
+	for _, img := range Images(r.Images) {
+		lines.WriteString(img.Image + "\t" + img.Mirror + "\n")
 	}
-	slices.Sort(lines)
-	files["images.txt"] = []byte(strings.Join(lines, ""))
+	files["images.txt"] = []byte(lines.String())
 	return files, nil
 }
 

@@ -28,10 +28,10 @@ func defaultNamespace(objs []*unstructured.Unstructured, ns string) {
 }
 
 // postprocess makes a component's objects plinth's: the namespaces it
-// creates exist (see createdNamespaces), every object carries plinth's labels, and every image
-// (in containers, and where Kubeflow keeps image names in ConfigMaps,
-// arguments and environment variables) points at the mirror.
-func postprocess(env string, c *Component, r *Rendered, namespaces []string, scopes map[string]bool, mirror string, images map[string]string) error {
+// creates exist (see createdNamespaces), every object carries plinth's
+// labels, and every image the locator knows (image.Locator) points at the
+// mirrors and is recorded in uses.
+func postprocess(env string, c *Component, r *Rendered, namespaces []string, scopes map[string]bool, images image.Locator, uses *[]ImageUse) error {
 	for _, name := range namespaces {
 		if !hasNamespace(r.Objects, name) {
 			ns := &unstructured.Unstructured{}
@@ -53,8 +53,12 @@ func postprocess(env string, c *Component, r *Rendered, namespaces []string, sco
 		labels[LabelEnvironment] = env
 		labels[LabelComponent] = c.Name
 		o.SetLabels(labels)
-		if err := rewriteImages(o, mirror, images); err != nil {
+		found, err := images.Rewrite(o)
+		if err != nil {
 			return fmt.Errorf("%s: %w", manifest.IDOf(o), err)
+		}
+		for _, u := range found {
+			*uses = append(*uses, ImageUse{Component: c.Name, Object: manifest.IDOf(o).String(), Use: u})
 		}
 	}
 	return nil
@@ -67,65 +71,6 @@ func hasNamespace(objs []*unstructured.Unstructured, name string) bool {
 		}
 	}
 	return false
-}
-
-// rewriteImages records every image of o in images (upstream → pulled)
-// and, with a mirror, rewrites it there.
-func rewriteImages(o *unstructured.Unstructured, mirror string, images map[string]string) error {
-	to := func(ref image.Ref) image.Ref {
-		m := ref
-		if mirror != "" {
-			m = image.Mirror(ref, mirror)
-		}
-		images[ref.String()] = m.String()
-		return m
-	}
-	// Image names in free text: ConfigMap data, container args, commands
-	// and env values (recorded always, rewritten only with a mirror).
-	rewrite := func(s string) string {
-		out := image.Rewrite(s, to)
-		if mirror == "" {
-			return s
-		}
-		return out
-	}
-	if o.GetKind() == "ConfigMap" && o.GetAPIVersion() == "v1" {
-		if data, ok := o.Object["data"].(map[string]any); ok {
-			for k, v := range data {
-				if s, ok := v.(string); ok {
-					data[k] = rewrite(s)
-				}
-			}
-		}
-	}
-	for _, c := range manifest.Containers(o) {
-		ref, err := image.Parse(c.Image)
-		if err != nil {
-			return fmt.Errorf("%s.image: %w", c.Path, err)
-		}
-		if m := to(ref).String(); mirror != "" {
-			c.Fields["image"] = m // Fields is the container inside o
-		}
-		for _, field := range []string{"args", "command"} {
-			if list, ok := c.Fields[field].([]any); ok {
-				for i, v := range list {
-					if s, ok := v.(string); ok {
-						list[i] = rewrite(s)
-					}
-				}
-			}
-		}
-		if envs, ok := c.Fields["env"].([]any); ok {
-			for _, e := range envs {
-				if em, ok := e.(map[string]any); ok {
-					if s, ok := em["value"].(string); ok {
-						em["value"] = rewrite(s)
-					}
-				}
-			}
-		}
-	}
-	return nil
 }
 
 // createdNamespaces says which namespaces each component creates: its

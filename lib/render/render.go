@@ -50,8 +50,8 @@ type Result struct {
 	Environment string
 	// Components in dependency order, each with its objects in apply order.
 	Components []Rendered
-	// Images maps every image the objects use (as upstream names it) to the image the cluster pulls.
-	Images map[string]string
+	// Images are the places where the objects name images, in component and object order.
+	Images []ImageUse
 }
 
 // Rendered is one rendered component.
@@ -78,7 +78,10 @@ func Render(ctx context.Context, p *platform.Platform, opts Options) (*Result, e
 	if err != nil {
 		return nil, fmt.Errorf("environment %s: %w", env, err)
 	}
-	mirror, _ := p.Value.LookupPath(cue.ParsePath("env.network.mirrors.images")).String()
+	images, err := locator(p)
+	if err != nil {
+		return nil, fmt.Errorf("environment %s: %w", env, err)
+	}
 
 	trees := &treeCache{trees: map[string]filesys.FileSystem{}}
 	results := make([]Rendered, len(order))
@@ -99,7 +102,7 @@ func Render(ctx context.Context, p *platform.Platform, opts Options) (*Result, e
 		return nil, err
 	}
 
-	r := &Result{Environment: env, Components: results, Images: map[string]string{}}
+	r := &Result{Environment: env, Components: results}
 	scopes := map[string]bool{}
 	for _, c := range results {
 		for k, v := range manifest.CRDScopes(c.Objects) {
@@ -109,7 +112,7 @@ func Render(ctx context.Context, p *platform.Platform, opts Options) (*Result, e
 	namespaces := createdNamespaces(comps, results)
 	for i := range r.Components {
 		c := &r.Components[i]
-		if err := postprocess(env, comps[c.Name], c, namespaces[c.Name], scopes, mirror, r.Images); err != nil {
+		if err := postprocess(env, comps[c.Name], c, namespaces[c.Name], scopes, images, &r.Images); err != nil {
 			return nil, fmt.Errorf("environment %s: component %s: %w", env, c.Name, err)
 		}
 		manifest.Sort(c.Objects)

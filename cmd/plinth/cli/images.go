@@ -3,10 +3,10 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/plinth-platform/plinth/lib/render"
 )
 
 type imagesFlags struct {
@@ -20,9 +20,12 @@ func newImagesCommand(g *globalFlags, s Streams) *cobra.Command {
 		Use:   "images ENV",
 		Short: "List every image an environment uses, upstream name and mirrored name",
 		Long: `images renders the environment (hermetically, as render does) and lists
-every container image it uses, deduplicated and sorted: the upstream
-reference and the reference the cluster pulls from network.mirrors.images.
-This is the list a Nexus mirroring job consumes.`,
+every image it uses, deduplicated and sorted: the upstream reference and
+the reference the cluster pulls through network.mirrors (images.txt holds
+the same pairs). With -o json each image also says whether it is pinned by
+digest and lists every object and field that uses it. The images come from
+the same locator that rewrites them to the mirror, so this is the list a
+Nexus mirroring job consumes.`,
 		Example: `  # The images prod pulls, for the mirroring job
   plinth images prod
 
@@ -43,25 +46,16 @@ This is the list a Nexus mirroring job consumes.`,
 				return exitCodeError{exitFindings}
 			}
 			reply.discard()
-			type pair struct {
-				Image  string `json:"image"`
-				Mirror string `json:"mirror"`
-			}
-			var list []pair
-			for from, to := range reply.Images {
-				list = append(list, pair{from, to})
-			}
-			slices.SortFunc(list, func(a, b pair) int { return strings.Compare(a.Image, b.Image) })
 			if f.output.value == "json" {
 				enc := json.NewEncoder(s.Out)
 				enc.SetIndent("", "  ")
-				if list == nil {
-					list = []pair{}
+				if reply.Images == nil {
+					reply.Images = []render.Image{}
 				}
-				return enc.Encode(list)
+				return enc.Encode(reply.Images)
 			}
-			for _, p := range list {
-				fmt.Fprintf(s.Out, "%s -> %s\n", p.Image, p.Mirror)
+			for _, img := range reply.Images {
+				fmt.Fprintf(s.Out, "%s -> %s\n", img.Image, img.Mirror)
 			}
 			return nil
 		},

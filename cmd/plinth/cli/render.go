@@ -184,7 +184,7 @@ type renderReply struct {
 	ObjectsDir string `json:",omitempty"`
 	// Temporary is a directory holding FilesDir that the parent removes after reading.
 	Temporary  string `json:",omitempty"`
-	Images     map[string]string
+	Images     []render.Image
 	Warnings   []string
 	Components int
 	// Order and DependsOn give the components in dependency order and
@@ -278,7 +278,7 @@ func handleRender(ctx context.Context, input json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("environment %s: %w", req.Env.Name, err)
 	}
-	reply := renderReply{Files: files, Images: result.Images, Components: len(result.Components)}
+	reply := renderReply{Files: files, Images: render.Images(result.Images), Components: len(result.Components)}
 	for _, c := range result.Components {
 		for _, w := range c.Warnings {
 			reply.Warnings = append(reply.Warnings, c.Name+": "+w)
@@ -320,7 +320,7 @@ func objectsReply(result *render.Result) (*renderReply, error) {
 	if err != nil {
 		return nil, err
 	}
-	reply := &renderReply{ObjectsDir: dir, Temporary: dir, Images: result.Images, Components: len(result.Components), DependsOn: map[string][]string{}}
+	reply := &renderReply{ObjectsDir: dir, Temporary: dir, Images: render.Images(result.Images), Components: len(result.Components), DependsOn: map[string][]string{}}
 	for _, c := range result.Components {
 		reply.Order = append(reply.Order, c.Name)
 		reply.DependsOn[c.Name] = c.DependsOn
