@@ -72,6 +72,41 @@ func knownRegistry(host string) bool {
 func Find(text string) []Match {
 	var out []Match
 	blocks := &yamlBlocks{text: text}
+	forEachToken(text, func(start, end int) {
+		if isImage(text, start, end, blocks) {
+			out = append(out, Match{Start: start, End: end, Ref: text[start:end]})
+		}
+	})
+	return out
+}
+
+// find is [Find] plus the references m serves, in text order.
+func (m Mirrors) find(text string) []Match {
+	found := Find(text)
+	if m.Empty() {
+		return found
+	}
+	var out []Match
+	next := 0 // index into found
+	forEachToken(text, func(start, end int) {
+		for next < len(found) && found[next].Start < start {
+			out = append(out, found[next])
+			next++
+		}
+		if next < len(found) && found[next].Start == start {
+			return
+		}
+		tok := text[start:end]
+		if ref, err := Parse(tok); err == nil && strings.Contains(tok, "/") && m.Serves(ref) {
+			out = append(out, Match{Start: start, End: end, Ref: tok})
+		}
+	})
+	return append(out, found[next:]...)
+}
+
+// forEachToken calls fn for every run of reference characters in text,
+// without trailing punctuation.
+func forEachToken(text string, fn func(start, end int)) {
 	for i := 0; i < len(text); {
 		if !isRefByte(text[i]) {
 			i++
@@ -85,11 +120,10 @@ func Find(text string) []Match {
 		for end > start && strings.IndexByte(".:/@", text[end-1]) >= 0 {
 			end-- // sentence or YAML key punctuation
 		}
-		if isImage(text, start, end, blocks) {
-			out = append(out, Match{Start: start, End: end, Ref: text[start:end]})
+		if end > start {
+			fn(start, end)
 		}
 	}
-	return out
 }
 
 // Rewrite replaces every reference [Find] finds in text with fn's result.

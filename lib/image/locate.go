@@ -213,12 +213,18 @@ func (l Locator) whole(path, v string) (Use, string, error) {
 	}
 	u := l.use(path, ref, v)
 	u.Repository = false // the whole field is pulled as it stands: a missing tag is "latest"
+	if u.Pulled == ref {
+		return u, v, nil
+	}
 	return u, respell(v, ref, u.Pulled), nil
 }
 
+// text reads free text: the references Find finds, and those already on
+// the mirrors (a chart told to pull from there), which Find cannot tell
+// from other hosts.
 func (l Locator) text(path, v string) ([]Use, string) {
 	var uses []Use
-	for _, m := range Find(v) {
+	for _, m := range l.Mirrors.find(v) {
 		if ref, err := Parse(m.Ref); err == nil {
 			uses = append(uses, l.use(path, ref, m.Ref))
 		}
