@@ -1,6 +1,7 @@
 package image
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -97,6 +98,9 @@ func (m Mirrors) find(text string) []Match {
 			return
 		}
 		tok := text[start:end]
+		if slices.ContainsFunc(m.prefixes(), func(p string) bool { return strings.EqualFold(p, tok) }) {
+			return // a mirror itself (Rancher's systemDefaultRegistry), no image
+		}
 		if ref, err := Parse(tok); err == nil && strings.Contains(tok, "/") && m.Serves(ref) {
 			out = append(out, Match{Start: start, End: end, Ref: tok})
 		}

@@ -193,3 +193,21 @@ func TestLocatorWithoutMirror(t *testing.T) {
 		}
 	}
 }
+
+// TestLocatorMirroredText: text a chart wrote already on the mirror is
+// listed by its upstream; the mirror's own prefix is no image.
+func TestLocatorMirroredText(t *testing.T) {
+	l := Locator{Mirrors: Mirrors{Default: "nexus.bank.local:8443", Registries: map[string]string{"docker.io": "nexus.bank.local:8443/dockerhub"}}}
+	o := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "c"},
+		"data": map[string]any{"settings": "registry: nexus.bank.local:8443/dockerhub\nshell: nexus.bank.local:8443/dockerhub/rancher/shell:v0.8.1\n"},
+	}}
+	uses, err := l.Rewrite(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []use{{"data.settings", "docker.io/rancher/shell:v0.8.1", "nexus.bank.local:8443/dockerhub/rancher/shell:v0.8.1", false}}
+	if got := asUses(uses); !reflect.DeepEqual(got, want) {
+		t.Errorf("uses %v, want %v", got, want)
+	}
+}
