@@ -40,16 +40,6 @@ func PolicyFacts(p *platform.Platform) (policy.Facts, error) {
 		} `json:"policy"`
 	}
 	if err := p.Value.LookupPath(cue.ParsePath("env")).Decode(&env); err != nil {
-		var mirrors, allow []string
-		if m := env.Network.Mirrors.Images; m != "" {
-			mirrors = append(mirrors, m)
-		}
-		for _, host := range slices.Sorted(maps.Keys(env.Network.Mirrors.Registries)) {
-			mirrors = append(mirrors, env.Network.Mirrors.Registries[host])
-		}
-		for _, a := range env.Network.Mirrors.Allow {
-			allow = append(allow, a.Value)
-		}
 		return policy.Facts{}, err
 	}
 	// The proxy itself and what bypasses it (noProxy: the bank's own
