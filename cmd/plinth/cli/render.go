@@ -78,9 +78,10 @@ order, a kustomization.yaml listing them in dependency order, and images.txt.
 
 Render is hermetic: sources come only from the vendor directory, verified
 against plinth.lock (run plinth vendor first); no network, no programs.
-Every image is rewritten to network.mirrors.images. Policy checks (APIs the
-target Kubernetes no longer serves, images outside the mirror, hosts
-outside network.allowedEgress) fail the render. The output of an
+Every image is rewritten to network.mirrors (docs/airgap.md). Policy checks
+(APIs the target Kubernetes no longer serves, image references off the
+mirror found by a scan of every string, hosts outside
+network.allowedEgress) fail the render. The output of an
 environment is replaced atomically: a failed render leaves it untouched.
 
 Exit status: 0 rendered (or up to date with --check), 1 an environment
