@@ -87,6 +87,7 @@ func (m Mirrors) find(text string) []Match {
 	if m.Empty() {
 		return found
 	}
+	prefixes := m.prefixes()
 	var out []Match
 	next := 0 // index into found
 	forEachToken(text, func(start, end int) {
@@ -98,7 +99,7 @@ func (m Mirrors) find(text string) []Match {
 			return
 		}
 		tok := text[start:end]
-		if slices.ContainsFunc(m.prefixes(), func(p string) bool { return strings.EqualFold(p, tok) }) {
+		if slices.ContainsFunc(prefixes, func(p string) bool { return strings.EqualFold(p, tok) }) {
 			return // a mirror itself (Rancher's systemDefaultRegistry), no image
 		}
 		if ref, err := Parse(tok); err == nil && strings.Contains(tok, "/") && m.Serves(ref) {

@@ -56,8 +56,9 @@ type field struct {
 	group string   // API group, "" for the core group, "*" for every group
 	kinds []string // nil for every kind
 	name  string   // object name, "" for any
-	path  string   // see match
+	path  string   // a pattern (see patternOf), compiled into pat once
 	holds holding
+	pat   pattern
 }
 
 // containerFields are the image-holding fields of a container at prefix.
@@ -65,10 +66,10 @@ func containerFields(group string, kinds []string, prefixes ...string) []field {
 	var fs []field
 	for _, p := range prefixes {
 		fs = append(fs,
-			field{group, kinds, "", p + ".image", whole},
-			field{group, kinds, "", p + ".env[]", envVar},
-			field{group, kinds, "", p + ".args[]", text},
-			field{group, kinds, "", p + ".command[]", text},
+			field{group: group, kinds: kinds, path: p + ".image", holds: whole},
+			field{group: group, kinds: kinds, path: p + ".env[]", holds: envVar},
+			field{group: group, kinds: kinds, path: p + ".args[]", holds: text},
+			field{group: group, kinds: kinds, path: p + ".command[]", holds: text},
 		)
 	}
 	return fs
@@ -87,25 +88,31 @@ var table = slices.Concat(
 	containerFields("serving.kserve.io", []string{"ClusterStorageContainer"}, "spec.container"),
 	[]field{
 		// The Prometheus operator runs these images itself.
-		{"monitoring.coreos.com", []string{"Prometheus", "Alertmanager", "ThanosRuler", "PrometheusAgent"}, "", "spec.image", whole},
-		{"monitoring.coreos.com", []string{"Prometheus"}, "", "spec.thanos.image", whole},
+		{"monitoring.coreos.com", []string{"Prometheus", "Alertmanager", "ThanosRuler", "PrometheusAgent"}, "", "spec.image", whole, nil},
+		{"monitoring.coreos.com", []string{"Prometheus"}, "", "spec.thanos.image", whole, nil},
 		// The GPU operator's operands: repository, image and version apart.
-		{"nvidia.com", []string{"ClusterPolicy"}, "", "spec.driver", splitDriver},
-		{"nvidia.com", []string{"ClusterPolicy"}, "", "spec.**", split},
-		{"nvidia.com", []string{"NVIDIADriver"}, "", "spec", splitDriver},
-		{"nvidia.com", []string{"NVIDIADriver"}, "", "spec.**", split},
+		{"nvidia.com", []string{"ClusterPolicy"}, "", "spec.driver", splitDriver, nil},
+		{"nvidia.com", []string{"ClusterPolicy"}, "", "spec.**", split, nil},
+		{"nvidia.com", []string{"NVIDIADriver"}, "", "spec", splitDriver, nil},
+		{"nvidia.com", []string{"NVIDIADriver"}, "", "spec.**", split, nil},
 		// Knative pre-pulls its queue-proxy through an Image resource.
-		{"caching.internal.knative.dev", []string{"Image"}, "", "spec.image", whole},
+		{"caching.internal.knative.dev", []string{"Image"}, "", "spec.image", whole, nil},
 		// Istio's sidecar injector composes the proxy image from its values.
-		{"", []string{"ConfigMap"}, "istio-sidecar-injector", "data.values", istioValues},
+		{"", []string{"ConfigMap"}, "istio-sidecar-injector", "data.values", istioValues, nil},
 		// Configuration read by controllers that start pods: Katib's and
 		// KFP's, the Jupyter spawner's, KServe's inferenceservice-config
 		// (embedded JSON), Istio's hub.
-		{"", []string{"ConfigMap"}, "", "data.*", dataEntry},
+		{"", []string{"ConfigMap"}, "", "data.*", dataEntry, nil},
 		// Variables outside containers (the GPU operator's operands).
-		{"*", nil, "", "**.env[]", envVar},
+		{"*", nil, "", "**.env[]", envVar, nil},
 	},
 )
+
+func init() {
+	for i := range table {
+		table[i].pat = patternOf(table[i].path)
+	}
+}
 
 // Rewrite points every image of o that the table locates at the mirrors,
 // in place, and returns its uses in the order of the table.
@@ -122,7 +129,7 @@ func (l Locator) Rewrite(o *unstructured.Unstructured) ([]Use, error) {
 			continue
 		}
 		var err error
-		match(o.Object, patternOf(f.path), "", "", nil, func(s slot) {
+		match(o.Object, f.pat, "", "", nil, func(s slot) {
 			if err != nil || done[s.path] {
 				return
 			}
@@ -196,14 +203,10 @@ func (l Locator) read(h holding, s slot) ([]Use, error) {
 	return nil, nil
 }
 
-// use records ref (as written in a field at path) and returns its use.
-func (l Locator) use(path string, ref Ref, written string) Use {
-	return Use{
-		Path:       path,
-		Image:      l.Mirrors.Upstream(ref),
-		Pulled:     l.Mirrors.Pull(ref),
-		Repository: !strings.ContainsAny(written[strings.LastIndexByte(written, '/')+1:], ":@"),
-	}
+// use returns the use of ref in the field at path; repository says the
+// field names a repository, not an image to pull as it stands.
+func (l Locator) use(path string, ref Ref, repository bool) Use {
+	return Use{Path: path, Image: l.Mirrors.Upstream(ref), Pulled: l.Mirrors.Pull(ref), Repository: repository}
 }
 
 func (l Locator) whole(path, v string) (Use, string, error) {
@@ -211,8 +214,7 @@ func (l Locator) whole(path, v string) (Use, string, error) {
 	if err != nil {
 		return Use{}, "", err
 	}
-	u := l.use(path, ref, v)
-	u.Repository = false // the whole field is pulled as it stands: a missing tag is "latest"
+	u := l.use(path, ref, false) // pulled as it stands: a missing tag is "latest"
 	if u.Pulled == ref {
 		return u, v, nil
 	}
@@ -226,7 +228,8 @@ func (l Locator) text(path, v string) ([]Use, string) {
 	var uses []Use
 	for _, m := range l.Mirrors.find(v) {
 		if ref, err := Parse(m.Ref); err == nil {
-			uses = append(uses, l.use(path, ref, m.Ref))
+			tagged := strings.ContainsAny(m.Ref[strings.LastIndexByte(m.Ref, '/')+1:], ":@")
+			uses = append(uses, l.use(path, ref, !tagged))
 		}
 	}
 	return uses, Rewrite(v, l.Mirrors.Pull)
@@ -284,8 +287,7 @@ func (l Locator) split(path string, m map[string]any, driver bool) ([]Use, error
 	if err != nil {
 		return nil, fmt.Errorf("%s: repository, image and version: %w", path, err)
 	}
-	u := l.use(path, ref, written)
-	u.Repository = false
+	u := l.use(path, ref, false)
 	pulledRepo, ok := strings.CutSuffix(u.Pulled.Name(), "/"+name)
 	if !ok {
 		return nil, fmt.Errorf("%s: image %q is not the last part of %s", path, name, u.Pulled.Name())
@@ -336,9 +338,7 @@ func (l Locator) istio(path, v string) []Use {
 		}
 		if ref, err := Parse(written); err == nil && !seen[written] {
 			seen[written] = true
-			u := l.use(path, ref, written)
-			u.Repository = false
-			uses = append(uses, u)
+			uses = append(uses, l.use(path, ref, false))
 		}
 	}
 	return uses

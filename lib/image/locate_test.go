@@ -22,14 +22,7 @@ type use struct {
 // prefix of its own: each row names the uses it must find, and the fields
 // it must leave rewritten.
 func TestLocator(t *testing.T) {
-	data, err := os.ReadFile("testdata/locate.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs, err := manifest.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := fixtureObjects(t)
 	const nexus, nvidia = "nexus.bank.local:8443/", "nexus.bank.local:8444/nvidia/"
 	l := Locator{
 		Mirrors:  Mirrors{Default: "nexus.bank.local:8443", Registries: map[string]string{"nvcr.io": "nexus.bank.local:8444/nvidia"}},
@@ -169,14 +162,7 @@ func fieldAt(t *testing.T, o *unstructured.Unstructured, path string) string {
 
 // TestLocatorWithoutMirror lists images and changes nothing.
 func TestLocatorWithoutMirror(t *testing.T) {
-	data, err := os.ReadFile("testdata/locate.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs, err := manifest.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := fixtureObjects(t)
 	for _, o := range objs {
 		before := o.DeepCopy()
 		uses, err := (Locator{}).Rewrite(o)
@@ -210,4 +196,18 @@ func TestLocatorMirroredText(t *testing.T) {
 	if got := asUses(uses); !reflect.DeepEqual(got, want) {
 		t.Errorf("uses %v, want %v", got, want)
 	}
+}
+
+// fixtureObjects reads testdata/locate.yaml.
+func fixtureObjects(t *testing.T) []*unstructured.Unstructured {
+	t.Helper()
+	data, err := os.ReadFile("testdata/locate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := manifest.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
 }

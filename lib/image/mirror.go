@@ -29,9 +29,9 @@ func (m Mirrors) Empty() bool {
 	return m.Default == "" && len(m.Registries) == 0
 }
 
-// Prefix returns the prefix that serves the upstream registry host, "" when
+// prefix returns the prefix that serves the upstream registry host, "" when
 // none does.
-func (m Mirrors) Prefix(registry string) string {
+func (m Mirrors) prefix(registry string) string {
 	registry = normalRegistry(registry)
 	for host, prefix := range m.Registries {
 		if normalRegistry(host) == registry {
@@ -52,7 +52,7 @@ func (m Mirrors) Pull(ref Ref) Ref {
 	if m.Serves(ref) {
 		return ref
 	}
-	prefix := m.Prefix(ref.Registry)
+	prefix := m.prefix(ref.Registry)
 	if prefix == "" {
 		return ref
 	}
@@ -68,13 +68,13 @@ func (m Mirrors) Pull(ref Ref) Ref {
 // its registry is a prefix's host and, when that prefix has a path, its
 // repository is below it. Host names compare case-insensitively.
 func (m Mirrors) Serves(ref Ref) bool {
-	for _, prefix := range m.prefixes() {
-		host, path := splitPrefix(prefix)
-		if strings.EqualFold(ref.Registry, host) && (path == "" || strings.HasPrefix(ref.Repository, path+"/")) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(m.prefixes(), func(p string) bool { return under(ref, p) })
+}
+
+// under reports whether ref lies under one mirror prefix.
+func under(ref Ref, prefix string) bool {
+	host, path := splitPrefix(prefix)
+	return strings.EqualFold(ref.Registry, host) && (path == "" || strings.HasPrefix(ref.Repository, path+"/"))
 }
 
 // Upstream returns the upstream reference of a reference the mirrors
@@ -87,7 +87,7 @@ func (m Mirrors) Upstream(ref Ref) Ref {
 	// below Default ("nexus:8443/dockerhub" under "nexus:8443").
 	best, bestHost := "", ""
 	for host, prefix := range m.Registries {
-		if p := strings.Trim(prefix, "/"); len(p) > len(best) && (Mirrors{Default: p}).Serves(ref) {
+		if p := strings.Trim(prefix, "/"); len(p) > len(best) && under(ref, p) {
 			best, bestHost = p, normalRegistry(host)
 		}
 	}
@@ -99,7 +99,7 @@ func (m Mirrors) Upstream(ref Ref) Ref {
 		}
 		return upstreamRef(bestHost, repo, ref)
 	}
-	if m.Default == "" || !(Mirrors{Default: m.Default}).Serves(ref) {
+	if m.Default == "" || !under(ref, m.Default) {
 		return ref
 	}
 	_, path := splitPrefix(strings.Trim(m.Default, "/"))
