@@ -129,7 +129,7 @@ func (l Locator) Rewrite(o *unstructured.Unstructured) ([]Use, error) {
 			continue
 		}
 		var err error
-		match(o.Object, f.pat, "", "", nil, func(s slot) {
+		match(o.Object, f.pat, func(s slot) {
 			if err != nil || done[s.path] {
 				return
 			}

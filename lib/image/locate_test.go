@@ -152,7 +152,7 @@ func asUses(us []Use) []use {
 func fieldAt(t *testing.T, o *unstructured.Unstructured, path string) string {
 	t.Helper()
 	var got string
-	match(o.Object, patternOf(strings.NewReplacer("[0]", "[]", "[4]", "[]").Replace(path)), "", "", nil, func(s slot) {
+	match(o.Object, patternOf(strings.NewReplacer("[0]", "[]", "[4]", "[]").Replace(path)), func(s slot) {
 		if s.path == path {
 			got, _ = s.value.(string)
 		}

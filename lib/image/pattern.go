@@ -1,7 +1,7 @@
 package image
 
 import (
-	"maps"
+	"cmp"
 	"slices"
 	"strings"
 
@@ -48,55 +48,121 @@ type slot struct {
 	set   func(string)
 }
 
-// match calls fn for every field of v that p matches, in a deterministic
-// order (map keys sorted). set replaces v in its parent.
-func match(v any, p pattern, path, key string, set func(string), fn func(slot)) {
+// match calls fn for every field of v that p matches, in the order of
+// their paths (map keys sorted, list elements by index).
+func match(v any, p pattern, fn func(slot)) {
+	var w walker
+	w.walk(v, p, nil, "", 0)
+	slices.SortFunc(w.hits, func(a, b hit) int { return comparePaths(a.path, b.path) })
+	for _, h := range w.hits {
+		fn(h.slot)
+	}
+}
+
+// walker collects the fields a pattern matches. It keeps the path being
+// visited as segments and builds a path string and a setter only for the
+// fields that match: a deep pattern visits every field of an object, and
+// few match. Maps are visited in Go's order and the hits sorted after.
+type walker struct {
+	path []segmentOf
+	hits []hit
+}
+
+// segmentOf is a step of a path: a map key or a list index.
+type segmentOf struct {
+	key   string
+	index int
+	list  bool
+}
+
+type hit struct {
+	path []segmentOf
+	slot slot
+}
+
+// walk visits v, held by parent (a map under key, a list at index; nil at
+// the root).
+func (w *walker) walk(v any, p pattern, parent any, key string, index int) {
 	if len(p) == 0 {
-		if set == nil {
-			set = func(string) {}
-		}
-		fn(slot{path: path, key: key, value: v, set: set})
+		w.hits = append(w.hits, hit{
+			path: slices.Clone(w.path),
+			slot: slot{path: pathString(w.path), key: key, value: v, set: setter(parent, key, index)},
+		})
 		return
 	}
 	seg, rest := p[0], p[1:]
 	if seg.deep {
-		match(v, rest, path, key, set, fn) // "**" matching nothing
+		w.walk(v, rest, parent, key, index) // "**" matching nothing
+	}
+	next := rest
+	if seg.deep {
+		next = p
 	}
 	switch v := v.(type) {
 	case map[string]any:
-		if !seg.deep && !seg.any {
-			if seg.list {
-				return
-			}
-			if child, ok := v[seg.key]; ok {
-				match(child, rest, manifest.JoinKey(path, seg.key), seg.key, setter(v, seg.key), fn)
-			}
-			return
-		}
 		if seg.list {
 			return
 		}
-		for _, k := range slices.Sorted(maps.Keys(v)) {
-			next := rest
-			if seg.deep {
-				next = p
+		if !seg.deep && !seg.any {
+			if child, ok := v[seg.key]; ok {
+				w.child(child, rest, v, segmentOf{key: seg.key})
 			}
-			match(v[k], next, manifest.JoinKey(path, k), k, setter(v, k), fn)
+			return
+		}
+		for k, child := range v {
+			w.child(child, next, v, segmentOf{key: k})
 		}
 	case []any:
 		if !seg.list && !seg.deep {
 			return
 		}
-		next := rest
-		if seg.deep {
-			next = p
-		}
 		for i := range v {
-			match(v[i], next, manifest.JoinIndex(path, i), "", func(s string) { v[i] = s }, fn)
+			w.child(v[i], next, v, segmentOf{index: i, list: true})
 		}
 	}
 }
 
-func setter(m map[string]any, k string) func(string) {
-	return func(s string) { m[k] = s }
+func (w *walker) child(v any, p pattern, parent any, s segmentOf) {
+	w.path = append(w.path, s)
+	w.walk(v, p, parent, s.key, s.index)
+	w.path = w.path[:len(w.path)-1]
+}
+
+// pathString writes a path as manifest paths are written:
+// "spec.containers[0].image", `data["a.yaml"]`.
+func pathString(path []segmentOf) string {
+	s := ""
+	for _, seg := range path {
+		if seg.list {
+			s = manifest.JoinIndex(s, seg.index)
+		} else {
+			s = manifest.JoinKey(s, seg.key)
+		}
+	}
+	return s
+}
+
+// comparePaths orders paths step by step: keys as strings, indices as
+// numbers, a path before the paths below it.
+func comparePaths(a, b []segmentOf) int {
+	for i := range min(len(a), len(b)) {
+		if c := cmp.Compare(a[i].key, b[i].key); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a[i].index, b[i].index); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+// setter replaces the field held by parent under key or at index.
+func setter(parent any, key string, index int) func(string) {
+	switch parent := parent.(type) {
+	case map[string]any:
+		return func(s string) { parent[key] = s }
+	case []any:
+		return func(s string) { parent[index] = s }
+	}
+	return func(string) {}
 }

@@ -115,12 +115,18 @@ func scanText(s, path string, mirrors []string, out *[]ImageRef) {
 		switch {
 		case underMirror(tok, mirrors):
 			*out = append(*out, ImageRef{Path: path, Value: tok, Mirrored: true})
-		case onPublicRegistry(tok) || dockerHubShorthand.MatchString(tok):
+		case onPublicRegistry(tok) || shorthand(tok):
 			if _, err := reference.ParseNormalizedNamed(tok); err == nil {
 				*out = append(*out, ImageRef{Path: path, Value: tok})
 			}
 		}
 	}
+}
+
+// shorthand reports whether tok is Docker Hub shorthand; most tokens
+// have no '/' and a ':' or '@', and skip the expression.
+func shorthand(tok string) bool {
+	return strings.IndexByte(tok, '/') > 0 && strings.ContainsAny(tok, ":@") && dockerHubShorthand.MatchString(tok)
 }
 
 func isReferenceByte(c byte) bool {
