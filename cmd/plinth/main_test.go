@@ -70,6 +70,7 @@ func TestScript(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode":   exitCode,
+			"git-init":   gitInit,
 			"git-commit": gitCommit,
 			"git-tag":    gitTag,
 			"git-branch": gitBranch,
@@ -103,6 +104,16 @@ func exitCode(ts *testscript.TestScript, neg bool, args []string) {
 
 // The git-* commands build a real repository in $WORK with go-git, as an
 // environments repository would be: no git binary involved.
+
+// gitInit makes $WORK a repository without commits, on branch main:
+// git-init.
+func gitInit(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: git-init")
+	}
+	_, err := git.PlainInitWithOptions(ts.Getenv("WORK"), &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName("main")}})
+	ts.Check(err)
+}
 
 // gitCommit commits every file of $WORK: git-commit MESSAGE. The first
 // commit creates the repository, on branch main.

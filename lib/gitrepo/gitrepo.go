@@ -2,6 +2,7 @@ package gitrepo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -40,6 +41,9 @@ type Repo struct {
 // Open opens the repository that contains dir.
 func Open(dir string) (*Repo, error) {
 	r, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true})
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		return nil, fmt.Errorf("%s is not in a git repository", dir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: opening the git repository: %w", dir, err)
 	}
@@ -51,11 +55,17 @@ func Open(dir string) (*Repo, error) {
 }
 
 // Resolve turns a revision (a branch, tag, remote branch such as
-// origin/main, a commit hash or HEAD) into a commit hash.
+// origin/main, a commit hash or HEAD, with ancestry suffixes such as
+// HEAD~2 or main^2) into a commit hash. A revision that names no commit is
+// an error wrapping ErrRevisionNotFound that says why, e.g.
+//
+//	revision "nope" not found (no such branch, tag or commit)
+//	revision "HEAD~5" not found: the repository has 1 commit
+//	revision "HEAD^2" not found: HEAD has 1 parent
 func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
 	h, err := r.repo.ResolveRevision(plumbing.Revision(rev))
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("revision %q: %w", rev, err)
+		return plumbing.ZeroHash, r.notFound(rev, err)
 	}
 	return *h, nil
 }
