@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-platform/plinth/lib/cluster"
+	"github.com/plinth-platform/plinth/lib/controlled"
 	"github.com/plinth-platform/plinth/lib/inventory"
 	"github.com/plinth-platform/plinth/lib/manifest"
 	"github.com/plinth-platform/plinth/lib/render"
@@ -184,10 +185,13 @@ func (a *Applier) record(ctx context.Context, inv *inventory.Inventory, entries 
 // itemsOf flattens the components into items with their dependency layer:
 // 0 for components without dependencies, else one more than the deepest
 // dependency. Each object is a copy (cluster.Copy), without kubectl's
-// last-applied-configuration annotation.
+// last-applied-configuration annotation and without the fields that
+// controllers in the cluster set (lib/controlled): apply never takes
+// those back.
 func itemsOf(comps []render.Rendered) ([]*item, error) {
 	layer := map[string]int{}
 	var items []*item
+	controllers := controlled.For(render.AllObjects(comps))
 	for _, c := range comps {
 		l := 0
 		for _, d := range c.DependsOn {
@@ -207,6 +211,7 @@ func itemsOf(comps []render.Rendered) ([]*item, error) {
 					obj.SetAnnotations(ann)
 				}
 			}
+			controllers.Strip(obj)
 			items = append(items, &item{component: c.Name, layer: l, obj: obj, id: manifest.IDOf(obj)})
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-platform/plinth/lib/cluster"
+	"github.com/plinth-platform/plinth/lib/controlled"
 	"github.com/plinth-platform/plinth/lib/inventory"
 	"github.com/plinth-platform/plinth/lib/manifest"
 	"github.com/plinth-platform/plinth/lib/render"
@@ -91,12 +92,16 @@ func (c *Checker) Check(ctx context.Context, env string, comps []render.Rendered
 	}
 	var entries []*entry
 	var objs []*unstructured.Unstructured
+	// Fields controllers in the cluster set are neither asserted by the
+	// dry run nor reported (lib/controlled).
+	controllers := controlled.For(render.AllObjects(comps))
 	for _, comp := range comps {
 		for _, o := range comp.Objects {
 			obj, err := cluster.Copy(o)
 			if err != nil {
 				return nil, fmt.Errorf("environment %s: component %s: %w", env, comp.Name, err)
 			}
+			controllers.Strip(obj)
 			entries = append(entries, &entry{component: comp.Name, obj: obj, id: manifest.IDOf(obj)})
 			objs = append(objs, obj)
 		}
@@ -125,7 +130,7 @@ func (c *Checker) Check(ctx context.Context, env string, comps []render.Rendered
 	g.SetLimit(conc)
 	for _, e := range entries {
 		g.Go(func() error {
-			if err := c.checkObject(gctx, e, live, opts.Ignore); err != nil {
+			if err := c.checkObject(gctx, e, live, controllers, opts.Ignore); err != nil {
 				mu.Lock()
 				errs = append(errs, fmt.Errorf("component %s: %s: %w", e.component, e.id, err))
 				mu.Unlock()
@@ -153,7 +158,7 @@ func (c *Checker) Check(ctx context.Context, env string, comps []render.Rendered
 
 // checkObject dry-runs one object and compares the result with the
 // cluster's object.
-func (c *Checker) checkObject(ctx context.Context, e *entry, live cluster.Live, ignore []IgnoreRule) error {
+func (c *Checker) checkObject(ctx context.Context, e *entry, live cluster.Live, controllers *controlled.Set, ignore []IgnoreRule) error {
 	dry := e.obj.DeepCopy()
 	err := c.cluster.DryRun(ctx, dry, true)
 	switch {
@@ -181,7 +186,7 @@ func (c *Checker) checkObject(ctx context.Context, e *entry, live cluster.Live, 
 	}
 	secret := e.id.Group == "" && e.id.Kind == "Secret"
 	for _, f := range compare(dry.Object, cur.Object, secret) {
-		if controllerOwned(e.obj, f.Path) {
+		if controllers.Owns(e.obj, f.Path) {
 			continue
 		}
 		attribute(&f, cur)
@@ -321,17 +326,4 @@ func buildReport(env string, entries []*entry, others []stranger) *Report {
 
 func objectOf(id manifest.ID, apiVersion, state string, fields []Field) Object {
 	return Object{ID: id.String(), APIVersion: apiVersion, Kind: id.Kind, Namespace: id.Namespace, Name: id.Name, State: state, Fields: fields}
-}
-
-// controllerOwned reports fields that a Kubernetes controller maintains
-// by design, whatever the environment says: the rules of an aggregated
-// ClusterRole (the aggregation controller fills them from the roles its
-// selector matches).
-func controllerOwned(obj *unstructured.Unstructured, path string) bool {
-	if obj.GetKind() == "ClusterRole" && obj.GroupVersionKind().Group == "rbac.authorization.k8s.io" {
-		if _, ok := obj.Object["aggregationRule"]; ok && under(path, "/rules") {
-			return true
-		}
-	}
-	return false
 }

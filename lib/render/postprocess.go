@@ -5,6 +5,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/plinth-platform/plinth/lib/controlled"
 	"github.com/plinth-platform/plinth/lib/image"
 	"github.com/plinth-platform/plinth/lib/manifest"
 )
@@ -29,9 +30,11 @@ func defaultNamespace(objs []*unstructured.Unstructured, ns string) {
 
 // postprocess makes a component's objects plinth's: the namespaces it
 // creates exist (see createdNamespaces), every object carries plinth's
-// labels, and every image the locator knows (image.Locator) points at the
-// mirrors and is recorded in uses.
-func postprocess(env string, c *Component, r *Rendered, namespaces []string, scopes map[string]bool, images image.Locator, uses *[]ImageUse) error {
+// labels, fields that controllers in the cluster set are left out (see
+// lib/controlled: an empty caBundle rendered would be asserted against
+// the CA cert-manager injects), and every image the locator knows
+// (image.Locator) points at the mirrors and is recorded in uses.
+func postprocess(env string, c *Component, r *Rendered, namespaces []string, scopes map[string]bool, images image.Locator, controllers *controlled.Set, uses *[]ImageUse) error {
 	for _, name := range namespaces {
 		if !hasNamespace(r.Objects, name) {
 			ns := &unstructured.Unstructured{}
@@ -53,6 +56,7 @@ func postprocess(env string, c *Component, r *Rendered, namespaces []string, sco
 		labels[LabelEnvironment] = env
 		labels[LabelComponent] = c.Name
 		o.SetLabels(labels)
+		controllers.Strip(o)
 		found, err := images.Rewrite(o)
 		if err != nil {
 			return fmt.Errorf("%s: %w", manifest.IDOf(o), err)

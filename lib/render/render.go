@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/plinth-platform/plinth/lib/controlled"
 	"github.com/plinth-platform/plinth/lib/manifest"
 	"github.com/plinth-platform/plinth/lib/platform"
 	"github.com/plinth-platform/plinth/lib/source"
@@ -61,6 +62,15 @@ type Rendered struct {
 	Objects   []*unstructured.Unstructured
 	// Warnings are what the tools said while rendering (deprecated charts, kustomize deprecations).
 	Warnings []string
+}
+
+// AllObjects returns the objects of every component, in order.
+func AllObjects(comps []Rendered) []*unstructured.Unstructured {
+	var all []*unstructured.Unstructured
+	for _, c := range comps {
+		all = append(all, c.Objects...)
+	}
+	return all
 }
 
 // Render renders every component of the evaluated environment p.
@@ -110,9 +120,10 @@ func Render(ctx context.Context, p *platform.Platform, opts Options) (*Result, e
 		}
 	}
 	namespaces := createdNamespaces(comps, results)
+	controllers := controlled.For(AllObjects(results))
 	for i := range r.Components {
 		c := &r.Components[i]
-		if err := postprocess(env, comps[c.Name], c, namespaces[c.Name], scopes, images, &r.Images); err != nil {
+		if err := postprocess(env, comps[c.Name], c, namespaces[c.Name], scopes, images, controllers, &r.Images); err != nil {
 			return nil, fmt.Errorf("environment %s: component %s: %w", env, c.Name, err)
 		}
 		manifest.Sort(c.Objects)

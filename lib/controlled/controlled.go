@@ -1,0 +1,290 @@
+// Package controlled knows the fields of rendered objects that controllers
+// in the cluster set after plinth applies them: CA bundles that cert-manager's
+// cainjector, OpenShift's service CA operator, istiod, Knative's webhooks and
+// kube-webhook-certgen write into webhook configurations, CRDs and
+// APIServices; the replicas of a workload a HorizontalPodAutoscaler scales;
+// the rules of an aggregated ClusterRole.
+//
+// plinth neither renders nor applies such a field (Set.Strip): with
+// server-side apply, a field plinth does not send is a field it does not
+// own, so an apply never takes it back, a re-apply or drift correction
+// never overwrites it, and the drift check's dry run keeps the controller's
+// value. The drift check also skips them when they do differ (Set.Owns), as
+// after an apply of an older plinth that still sent them.
+//
+// The table is Go, not CUE: apply and drift, which must not load the CUE
+// evaluator, read it too.
+package controlled
+
+import (
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Rule is one controller and the fields it sets on the objects it selects.
+type Rule struct {
+	// Owner names the controller.
+	Owner string
+	// Manager is its field manager as managedFields show it, and Operation
+	// how it writes ("Apply" or "Update"): the tests write the same way.
+	Manager   string
+	Operation string
+	// Source documents the behaviour.
+	Source string
+	// Fields are the fields it sets, per kind.
+	Fields []Field
+	// selects tells the objects it writes to among those of Fields' kinds.
+	selects func(o *unstructured.Unstructured, s *Set) bool
+}
+
+// Field is a field of one kind: Kind is "<group>/<Kind>" ("/Kind" for the
+// core group), Path a JSON pointer whose "*" stands for every list item.
+type Field struct {
+	Kind string
+	Path string
+}
+
+// caBundles are where a CA bundle lives in each kind that has one.
+var caBundles = []Field{
+	{"admissionregistration.k8s.io/MutatingWebhookConfiguration", "/webhooks/*/clientConfig/caBundle"},
+	{"admissionregistration.k8s.io/ValidatingWebhookConfiguration", "/webhooks/*/clientConfig/caBundle"},
+	{"apiextensions.k8s.io/CustomResourceDefinition", "/spec/conversion/webhook/clientConfig/caBundle"},
+	{"apiregistration.k8s.io/APIService", "/spec/caBundle"},
+}
+
+// Rules is the table.
+var Rules = []Rule{
+	{
+		Owner:     "cert-manager's cainjector",
+		Manager:   "cert-manager-cainjector",
+		Operation: "Apply",
+		Source:    "https://cert-manager.io/docs/concepts/ca-injector/ (annotations inject-ca-from, inject-ca-from-secret, inject-apiserver-ca; cainjector applies with force as cert-manager-cainjector, or updates without the ServerSideApply feature gate)",
+		Fields:    caBundles,
+		selects: annotated("cert-manager.io/inject-ca-from", "cert-manager.io/inject-ca-from-secret",
+			"cert-manager.io/inject-apiserver-ca"),
+	},
+	{
+		Owner:     "OpenShift's service CA operator",
+		Manager:   "service-ca-operator",
+		Operation: "Update",
+		Source:    "https://docs.okd.io/latest/security/certificates/service-serving-certificate.html (annotation service.beta.openshift.io/inject-cabundle; ConfigMaps get data.service-ca.crt)",
+		Fields:    append([]Field{{"/ConfigMap", "/data/service-ca.crt"}}, caBundles...),
+		selects:   annotated("service.beta.openshift.io/inject-cabundle"),
+	},
+	{
+		Owner:     "istiod (sidecar injector webhook patcher)",
+		Manager:   "pilot-discovery",
+		Operation: "Update",
+		Source:    "istio/istio pkg/webhooks/webhookpatch.go: patches the caBundle of the injector webhooks labelled istio.io/rev",
+		Fields:    []Field{{"admissionregistration.k8s.io/MutatingWebhookConfiguration", "/webhooks/*/clientConfig/caBundle"}},
+		selects:   labelled("istio.io/rev"),
+	},
+	{
+		Owner:     "istiod (validation webhook controller)",
+		Manager:   "pilot-discovery",
+		Operation: "Update",
+		Source:    "istio/istio pkg/webhooks/validation/controller: sets caBundle and failurePolicy (Ignore until its webhook serves, then Fail) of the validating webhooks labelled istio.io/rev",
+		Fields: []Field{
+			{"admissionregistration.k8s.io/ValidatingWebhookConfiguration", "/webhooks/*/clientConfig/caBundle"},
+			{"admissionregistration.k8s.io/ValidatingWebhookConfiguration", "/webhooks/*/failurePolicy"},
+		},
+		selects: labelled("istio.io/rev"),
+	},
+	{
+		Owner:     "Knative's webhooks",
+		Manager:   "webhook",
+		Operation: "Update",
+		Source:    "knative/pkg webhook/resourcesemantics and configmaps: each webhook sets rules, caBundle and service path of its own configuration; webhook/resourcesemantics/conversion sets the CRDs' conversion caBundle",
+		Fields: []Field{
+			{"admissionregistration.k8s.io/MutatingWebhookConfiguration", "/webhooks/*/clientConfig/caBundle"},
+			{"admissionregistration.k8s.io/MutatingWebhookConfiguration", "/webhooks/*/clientConfig/service/path"},
+			{"admissionregistration.k8s.io/MutatingWebhookConfiguration", "/webhooks/*/rules"},
+			{"admissionregistration.k8s.io/ValidatingWebhookConfiguration", "/webhooks/*/clientConfig/caBundle"},
+			{"admissionregistration.k8s.io/ValidatingWebhookConfiguration", "/webhooks/*/clientConfig/service/path"},
+			{"admissionregistration.k8s.io/ValidatingWebhookConfiguration", "/webhooks/*/rules"},
+			{"apiextensions.k8s.io/CustomResourceDefinition", "/spec/conversion/webhook/clientConfig/caBundle"},
+		},
+		selects: labelled("app.kubernetes.io/name", "knative-serving", "knative-eventing"),
+	},
+	{
+		Owner:     "kube-webhook-certgen (kube-prometheus-stack's admission webhook patch job)",
+		Manager:   "kube-webhook-certgen",
+		Operation: "Apply",
+		Source:    "jet/kube-webhook-certgen, as kube-prometheus-stack runs it: applies caBundle with force as kube-webhook-certgen",
+		Fields: []Field{
+			{"admissionregistration.k8s.io/MutatingWebhookConfiguration", "/webhooks/*/clientConfig/caBundle"},
+			{"admissionregistration.k8s.io/ValidatingWebhookConfiguration", "/webhooks/*/clientConfig/caBundle"},
+		},
+		selects: labelled("app.kubernetes.io/component", "prometheus-operator-webhook"),
+	},
+	{
+		Owner:     "the HorizontalPodAutoscaler controller (kube-controller-manager)",
+		Manager:   "kube-controller-manager",
+		Operation: "Update",
+		Source:    "https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#migrating-deployments-and-statefulsets-to-horizontal-autoscaling (the HPA writes replicas through the scale subresource)",
+		Fields: []Field{
+			{"apps/Deployment", "/spec/replicas"},
+			{"apps/StatefulSet", "/spec/replicas"},
+			{"apps/ReplicaSet", "/spec/replicas"},
+		},
+		selects: func(o *unstructured.Unstructured, s *Set) bool { return s.scaled[target(o)] },
+	},
+	{
+		Owner:     "the ClusterRole aggregation controller (kube-controller-manager)",
+		Manager:   "clusterrole-aggregation-controller",
+		Operation: "Apply",
+		Source:    "https://kubernetes.io/docs/reference/access-authn-authz/rbac/#aggregated-clusterroles (the control plane overwrites the rules of a ClusterRole with an aggregationRule)",
+		Fields:    []Field{{"rbac.authorization.k8s.io/ClusterRole", "/rules"}},
+		selects: func(o *unstructured.Unstructured, _ *Set) bool {
+			_, ok := o.Object["aggregationRule"]
+			return ok
+		},
+	},
+}
+
+// Set is what the table says about one set of objects (an environment):
+// some rules depend on other objects of the set (an HPA and its target).
+type Set struct {
+	scaled map[scaleTarget]bool
+}
+
+type scaleTarget struct{ group, kind, namespace, name string }
+
+func target(o *unstructured.Unstructured) scaleTarget {
+	return scaleTarget{o.GroupVersionKind().Group, o.GetKind(), o.GetNamespace(), o.GetName()}
+}
+
+// For returns the Set of objs.
+func For(objs []*unstructured.Unstructured) *Set {
+	s := &Set{scaled: map[scaleTarget]bool{}}
+	for _, o := range objs {
+		if o.GetKind() != "HorizontalPodAutoscaler" || o.GroupVersionKind().Group != "autoscaling" {
+			continue
+		}
+		apiVersion, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "apiVersion")
+		kind, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "kind")
+		name, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "name")
+		gv, _ := schema.ParseGroupVersion(apiVersion)
+		s.scaled[scaleTarget{gv.Group, kind, o.GetNamespace(), name}] = true
+	}
+	return s
+}
+
+// Fields returns the fields of o that controllers set, as patterns.
+func (s *Set) Fields(o *unstructured.Unstructured) []Field {
+	kind := o.GroupVersionKind().Group + "/" + o.GetKind()
+	var out []Field
+	for _, r := range Rules {
+		selected := false
+		for _, f := range r.Fields {
+			if f.Kind != kind {
+				continue
+			}
+			if !selected && !r.selects(o, s) {
+				break
+			}
+			selected = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Strip removes from o the fields that controllers set and returns their
+// paths (JSON pointers, list items by index).
+func (s *Set) Strip(o *unstructured.Unstructured) []string {
+	var removed []string
+	for _, f := range s.Fields(o) {
+		strip(o.Object, "", strings.Split(f.Path, "/")[1:], &removed)
+	}
+	return removed
+}
+
+func strip(node any, at string, tokens []string, removed *[]string) {
+	if len(tokens) == 0 {
+		return
+	}
+	tok := tokens[0]
+	switch v := node.(type) {
+	case map[string]any:
+		child, ok := v[tok]
+		if !ok {
+			return
+		}
+		if len(tokens) == 1 {
+			delete(v, tok)
+			*removed = append(*removed, at+"/"+tok)
+			return
+		}
+		strip(child, at+"/"+tok, tokens[1:], removed)
+	case []any:
+		if tok != "*" {
+			return
+		}
+		for i, item := range v {
+			strip(item, at+"/"+strconv.Itoa(i), tokens[1:], removed)
+		}
+	}
+}
+
+// Owns reports whether the field at pointer path of o (or a field below
+// it) is one a controller sets.
+func (s *Set) Owns(o *unstructured.Unstructured, path string) bool {
+	got := strings.Split(path, "/")[1:]
+	for _, f := range s.Fields(o) {
+		want := strings.Split(f.Path, "/")[1:]
+		if len(got) < len(want) {
+			continue
+		}
+		match := true
+		for i, w := range want {
+			if w != got[i] && (w != "*" || !isIndex(got[i])) {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
+}
+
+func isIndex(s string) bool {
+	_, err := strconv.Atoi(s)
+	return err == nil
+}
+
+func annotated(keys ...string) func(*unstructured.Unstructured, *Set) bool {
+	return func(o *unstructured.Unstructured, _ *Set) bool {
+		ann := o.GetAnnotations()
+		for _, k := range keys {
+			if _, ok := ann[k]; ok {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// labelled selects objects with the label key, with one of values when given.
+func labelled(key string, values ...string) func(*unstructured.Unstructured, *Set) bool {
+	return func(o *unstructured.Unstructured, _ *Set) bool {
+		v, ok := o.GetLabels()[key]
+		if !ok {
+			return false
+		}
+		if len(values) == 0 {
+			return true
+		}
+		for _, want := range values {
+			if v == want {
+				return true
+			}
+		}
+		return false
+	}
+}
