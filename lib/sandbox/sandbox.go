@@ -112,7 +112,9 @@ func watchMemory(limit int64) {
 // Run evaluates input with the named handler in a child process bounded by
 // limits and decodes the handler's result into result. An error from the
 // handler comes back as an error; a child stopped by its limits or a fatal
-// runtime error comes back as a *BudgetError.
+// runtime error comes back as a *BudgetError. When ctx is cancelled the
+// child is killed and Run returns ctx's cause (context.Cause): an
+// interrupt, say, and not a budget exceeded.
 func Run(ctx context.Context, handler string, limits Limits, input, result any) error {
 	self, err := os.Executable()
 	if err != nil {
@@ -139,15 +141,21 @@ func Run(ctx context.Context, handler string, limits Limits, input, result any) 
 	case ctx.Err() == context.DeadlineExceeded:
 		return &BudgetError{Reason: fmt.Sprintf("evaluation exceeded its time budget of %s", limits.Timeout)}
 	case ctx.Err() != nil:
-		return ctx.Err()
+		return context.Cause(ctx) // why the caller gave up, e.g. an interrupt
 	}
 	var exitErr *exec.ExitError
 	if errors.As(runErr, &exitErr) {
 		if exitErr.ExitCode() == exitMemory {
 			return &BudgetError{Reason: fmt.Sprintf("evaluation exceeded its memory budget of %s", formatBytes(limits.Memory))}
 		}
-		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+		ws, ok := exitErr.Sys().(syscall.WaitStatus)
+		switch {
+		case ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL:
 			return &BudgetError{Reason: "evaluation was killed (out of memory?)"}
+		case ok && ws.Signaled() && (ws.Signal() == syscall.SIGINT || ws.Signal() == syscall.SIGTERM || ws.Signal() == syscall.SIGHUP):
+			// Ctrl-C reaches the whole process group: an interrupt, not
+			// a fault of the input.
+			return fmt.Errorf("sandbox: evaluation stopped by a signal (%s)", ws.Signal())
 		}
 		return &BudgetError{Reason: "evaluation crashed: " + crashReason(stderr.String())}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -38,6 +39,12 @@ func TestMain(m *testing.M) {
 		},
 		"recurse": func(context.Context, json.RawMessage) (any, error) {
 			return recurse(0), nil
+		},
+		// interrupted is what Ctrl-C does to a child: SIGINT reaches the
+		// whole process group.
+		"interrupted": func(context.Context, json.RawMessage) (any, error) {
+			syscall.Kill(os.Getpid(), syscall.SIGINT)
+			select {}
 		},
 	})
 	os.Exit(m.Run())
@@ -99,5 +106,25 @@ func TestRunHonoursCancellation(t *testing.T) {
 	go func() { time.Sleep(200 * time.Millisecond); cancel() }()
 	if err := Run(ctx, "hang", limits, nil, nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}
+
+// TestRunReturnsTheCause: a context cancelled with a cause (plinth's
+// interrupt) makes Run return that cause, not a budget error.
+func TestRunReturnsTheCause(t *testing.T) {
+	cause := errors.New("interrupted (SIGINT)")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	go func() { time.Sleep(200 * time.Millisecond); cancel(cause) }()
+	if err := Run(ctx, "hang", limits, nil, nil); err != cause {
+		t.Fatalf("got %v, want the cause %v", err, cause)
+	}
+}
+
+// TestRunChildInterrupted: a child ended by SIGINT is no budget exceeded.
+func TestRunChildInterrupted(t *testing.T) {
+	err := Run(context.Background(), "interrupted", limits, nil, nil)
+	var budget *BudgetError
+	if err == nil || errors.As(err, &budget) || err.Error() != "sandbox: evaluation stopped by a signal (interrupt)" {
+		t.Fatalf("got %v, want an interrupt that is no *BudgetError", err)
 	}
 }

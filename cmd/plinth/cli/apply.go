@@ -106,7 +106,9 @@ written), 2 apply could not run or failed part way.`,
 
 func runApply(cmd *cobra.Command, g *globalFlags, f *applyFlags, arg string, s Streams) error {
 	fail := func(code int, err error) error {
-		fmt.Fprintf(s.Err, "plinth apply: %v\n", err)
+		if !interrupted(cmd.Context(), err) {
+			fmt.Fprintf(s.Err, "plinth apply: %v\n", err)
+		}
 		return exitCodeError{code}
 	}
 	cfg, err := f.kube.config()

@@ -66,11 +66,16 @@ at a time.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := runController(cmd.Context(), f, s); err != nil {
-				fmt.Fprintf(s.Err, "plinth controller: %v\n", err)
+				if !interrupted(cmd.Context(), err) {
+					fmt.Fprintf(s.Err, "plinth controller: %v\n", err)
+				}
 				return exitCodeError{exitError}
 			}
 			return nil
 		},
+		// SIGTERM is how a controller's pod is stopped: a clean shutdown
+		// then exits 0, not 143.
+		Annotations: map[string]string{annotationSignals: signalsStop},
 	}
 	f.kube.add(cmd)
 	cmd.Flags().StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 disables)")

@@ -62,7 +62,9 @@ Exit status, as diff(1): 0 no change, 1 changes, 2 error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			report, err := runDiff(cmd.Context(), g, f, args)
 			if err != nil {
-				fmt.Fprintf(s.Err, "plinth diff: %v\n", err)
+				if !interrupted(cmd.Context(), err) {
+					fmt.Fprintf(s.Err, "plinth diff: %v\n", err)
+				}
 				return exitCodeError{exitError}
 			}
 			switch f.output.value {

@@ -53,7 +53,9 @@ corrected), 2 error.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fail := func(err error) error {
-				fmt.Fprintf(s.Err, "plinth drift: %v\n", err)
+				if !interrupted(cmd.Context(), err) {
+					fmt.Fprintf(s.Err, "plinth drift: %v\n", err)
+				}
 				return exitCodeError{exitError}
 			}
 			cfg, err := f.kube.config()

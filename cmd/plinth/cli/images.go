@@ -42,7 +42,11 @@ Nexus mirroring job consumes.`,
 			vendorDir, lockFile := f.sources.resolve(root)
 			reply, err := renderInSandbox(cmd.Context(), renderRequest{Env: envs[0], VendorDir: vendorDir, LockFile: lockFile}, renderLimits())
 			if err != nil {
-				fmt.Fprintf(s.Err, "plinth images: %v\n", err)
+				// As render: the environment failed (exit 1), unless
+				// interrupted.
+				if !interrupted(cmd.Context(), err) {
+					fmt.Fprintf(s.Err, "plinth images: %v\n", err)
+				}
 				return exitCodeError{exitFindings}
 			}
 			reply.discard()

@@ -37,18 +37,29 @@ type Streams struct {
 }
 
 // Main runs plinth with os.Args and returns the process exit code.
+// SIGINT and SIGTERM cancel the command's context (children in the sandbox
+// are killed, outputs are left as they were); the command then ends with
+// 128 + the signal's number (130, 143), whatever its own outcome.
 func Main() int {
 	sandbox.Serve(sandboxHandlers())
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := notifyInterrupt(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return Run(ctx, os.Args[1:], Streams{Out: os.Stdout, Err: os.Stderr})
 }
 
-// Run executes one plinth command line and returns its exit code.
+// Run executes one plinth command line and returns its exit code. When
+// ctx was cancelled by an interrupt (its cause is an *Interrupted), Run
+// prints that instead of the command's error and returns its exit code,
+// unless the command stops on signals (the controller) and stopped well.
 func Run(ctx context.Context, args []string, s Streams) int {
 	root := NewRootCommand(s)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
+	var intr *Interrupted
+	if errors.As(context.Cause(ctx), &intr) && !(err == nil && cmd != nil && cmd.Annotations[annotationSignals] == signalsStop) {
+		fmt.Fprintf(s.Err, "plinth: %v\n", intr)
+		return intr.ExitCode()
+	}
 	var ec exitCodeError
 	switch {
 	case err == nil:
@@ -58,6 +69,74 @@ func Run(ctx context.Context, args []string, s Streams) int {
 	default:
 		fmt.Fprintf(s.Err, "plinth: %v\n", err)
 		return exitError
+	}
+}
+
+// annotationSignals on a command set to signalsStop says that a signal is
+// how it ends normally (a server): stopped by one without an error, it
+// exits 0.
+const (
+	annotationSignals = "plinth.dev/signals"
+	signalsStop       = "stop"
+)
+
+// Interrupted is the cause (context.Cause) of a command's context when a
+// signal interrupted it. It wraps context.Canceled.
+type Interrupted struct {
+	Signal syscall.Signal
+}
+
+func (e *Interrupted) Error() string { return "interrupted (" + signalName(e.Signal) + ")" }
+
+func (e *Interrupted) Unwrap() error { return context.Canceled }
+
+// ExitCode is the shell's status for a process ended by the signal.
+func (e *Interrupted) ExitCode() int { return 128 + int(e.Signal) }
+
+func signalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	}
+	return sig.String()
+}
+
+// interrupted reports whether err only says that ctx was interrupted
+// (context.Canceled, or the *Interrupted cause, in its chain while ctx's
+// cause is an *Interrupted): a command need not print it, Run says it once.
+func interrupted(ctx context.Context, err error) bool {
+	var intr *Interrupted
+	return errors.Is(err, context.Canceled) && errors.As(context.Cause(ctx), &intr)
+}
+
+// notifyInterrupt returns a context cancelled, with an *Interrupted as its
+// cause, by the first of the signals to arrive. Later signals are caught
+// too, until stop: the command winds down as after the first (a rename in
+// progress completes, no half-written output).
+func notifyInterrupt(parent context.Context, signals ...os.Signal) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, signals...)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-ch:
+			if n, ok := sig.(syscall.Signal); ok {
+				cancel(&Interrupted{Signal: n})
+			} else {
+				cancel(context.Canceled)
+			}
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		close(done)
+		cancel(nil)
 	}
 }
 

@@ -55,7 +55,7 @@ Exit status: 0 all valid, 1 an environment has errors, 2 vet could not run.`,
 				return exitCodeError{exitError}
 			}
 			reports := vetAll(cmd.Context(), envs, sandbox.Limits{Timeout: f.timeout, Memory: f.maxMemory})
-			return printVet(s, f.output.value, reports)
+			return printVet(cmd.Context(), s, f.output.value, reports)
 		},
 	}
 	cmd.Flags().VarP(&f.output, "output", "o", "output format: text or json")
@@ -145,13 +145,15 @@ func evaluateInput(ctx context.Context, input json.RawMessage) (*platform.Platfo
 	return platform.Evaluate(ctx, env)
 }
 
-func printVet(s Streams, format string, reports []vetReport) error {
+func printVet(ctx context.Context, s Streams, format string, reports []vetReport) error {
 	var errs, warns int
 	failed := false
 	for _, r := range reports {
 		if r.err != nil {
 			failed = true
-			fmt.Fprintf(s.Err, "plinth vet: %v\n", r.err)
+			if !interrupted(ctx, r.err) {
+				fmt.Fprintf(s.Err, "plinth vet: %v\n", r.err)
+			}
 		}
 		for _, f := range r.Findings {
 			if f.Severity == platform.SeverityError {
