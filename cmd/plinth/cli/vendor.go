@@ -63,20 +63,33 @@ unless --update.`,
 				fmt.Fprintf(s.Err, "plinth vendor: %v\n", err)
 				return exitCodeError{exitError}
 			}
+			// An environment that is not valid (or over its budget, as vet's
+			// BUDGET finding) is a finding: exit 1. Failing to evaluate,
+			// fetch or pin is vendor not doing its work: exit 2.
+			fail := func(code int, env string, err error) error {
+				if !interrupted(cmd.Context(), err) {
+					fmt.Fprintf(s.Err, "plinth vendor: environment %s: %v\n", env, err)
+				}
+				return exitCodeError{code}
+			}
 			for _, env := range envs {
 				var plan vendorPlan
-				if err := sandbox.Run(cmd.Context(), sandboxPlan, sandbox.DefaultLimits(), env, &plan); err != nil {
-					fmt.Fprintf(s.Err, "plinth vendor: environment %s: %v\n", env.Name, err)
-					return exitCodeError{exitFindings}
+				err := sandbox.Run(cmd.Context(), sandboxPlan, sandbox.DefaultLimits(), env, &plan)
+				var budget *sandbox.BudgetError
+				switch {
+				case errors.As(err, &budget):
+					return fail(exitFindings, env.Name, err)
+				case err != nil:
+					return fail(exitError, env.Name, err)
+				case plan.Invalid:
+					return fail(exitFindings, env.Name, fmt.Errorf("not valid: run plinth vet %s", env.Name))
 				}
 				opts, err := plan.options(vendorDir, f)
 				if err != nil {
-					fmt.Fprintf(s.Err, "plinth vendor: environment %s: %v\n", env.Name, err)
-					return exitCodeError{exitError}
+					return fail(exitError, env.Name, err)
 				}
 				if lock, err = source.Vendor(cmd.Context(), plan.Sources, lock, opts); err != nil {
-					fmt.Fprintf(s.Err, "plinth vendor: environment %s: %v\n", env.Name, err)
-					return exitCodeError{exitFindings}
+					return fail(exitError, env.Name, err)
 				}
 				fmt.Fprintf(s.Err, "vendored %s: %d source(s)\n", env.Name, len(plan.Sources))
 			}
@@ -97,6 +110,8 @@ unless --update.`,
 // vendorPlan is what vendor needs of an environment: its sources and how
 // to reach them. The sandbox child evaluates the environment to make it.
 type vendorPlan struct {
+	// Invalid: the environment has error findings (and no sources here).
+	Invalid       bool
 	Sources       []source.Source
 	ChartsMirror  string
 	GitMirror     string
@@ -137,8 +152,8 @@ func handlePlan(ctx context.Context, input json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if name := p.Environment.Name; !p.Valid() {
-		return nil, fmt.Errorf("environment %s is not valid: run plinth vet %s", name, name)
+	if !p.Valid() {
+		return vendorPlan{Invalid: true}, nil
 	}
 	comps, err := render.Catalog(p)
 	if err != nil {
