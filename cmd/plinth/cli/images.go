@@ -25,7 +25,10 @@ the reference the cluster pulls through network.mirrors (images.txt holds
 the same pairs). With -o json each image also says whether it is pinned by
 digest and lists every object and field that uses it. The images come from
 the same locator that rewrites them to the mirror, so this is the list a
-Nexus mirroring job consumes.`,
+Nexus mirroring job consumes.
+
+Exit status: 0 listed, 1 the environment failed to render (as plinth
+render), 2 images could not run.`,
 		Example: `  # The images prod pulls, for the mirroring job
   plinth images prod
 

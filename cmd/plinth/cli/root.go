@@ -153,7 +153,11 @@ func NewRootCommand(s Streams) *cobra.Command {
 		Short: "Run an on-prem ML platform the GitOps way",
 		Long: `plinth validates, renders, diffs and applies the environments of an ML
 platform (Kubernetes or OKD, Rancher, Kubeflow, monitoring, Nexus, GPUs,
-storage) described in CUE under environments/<env>/.`,
+storage) described in CUE under environments/<env>/.
+
+Exit status: 0 success, 1 findings (an invalid environment, a diff, drift),
+2 the command could not run; 130 or 143 when interrupted by SIGINT or
+SIGTERM (outputs are left as they were).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -41,7 +41,11 @@ repository with index.yaml, or a tree of git repositories).
 
 A source already vendored with the digest the lock records is not fetched
 again. A fetched source whose digest differs from the lock is an error
-unless --update.`,
+unless --update.
+
+Exit status: 0 vendored, 1 an environment is not valid (run plinth vet),
+2 vendor could not run (a source it cannot fetch or pin, an unreadable
+lock, a bad flag).`,
 		Example: `  # Vendor every environment's sources through their configured mirrors
   plinth vendor
 
