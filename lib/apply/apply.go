@@ -211,8 +211,11 @@ func itemsOf(comps []render.Rendered) ([]*item, error) {
 					obj.SetAnnotations(ann)
 				}
 			}
-			controllers.Strip(obj)
-			items = append(items, &item{component: c.Name, layer: l, obj: obj, id: manifest.IDOf(obj)})
+			it := &item{component: c.Name, layer: l, obj: obj, id: manifest.IDOf(obj)}
+			if initial := obj.DeepCopy(); len(controllers.StripKeepingInitial(initial)) < len(controllers.Strip(obj)) {
+				it.initial = initial
+			}
+			items = append(items, it)
 		}
 	}
 	return items, nil

@@ -35,6 +35,23 @@ type item struct {
 	// adopted is the owner the object is taken over from (Options.Adopt),
 	// "" when it has none but the environment.
 	adopted string
+	// initial is obj as created, with the values controllers take over
+	// afterwards (controlled.Field.Initial); nil when it has none.
+	initial *unstructured.Unstructured
+}
+
+// create marks the item Created: it is applied with its initial values.
+func (it *item) create() {
+	it.action = Created
+	it.useInitial()
+}
+
+// useInitial makes the item's object the one to create.
+func (it *item) useInitial() {
+	if it.initial != nil {
+		it.initial.SetNamespace(it.obj.GetNamespace())
+		it.obj, it.initial = it.initial, nil
+	}
 }
 
 // Helm's annotations on the objects of a release it installed.
@@ -118,13 +135,13 @@ func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existin
 			it.id.Namespace = ""
 		}
 		if dry.GetResourceVersion() == "" {
-			it.action = Created
+			it.create()
 			return "", "", nil
 		}
 		cur, err := a.live(ctx, it, existing)
 		if err != nil || cur == nil {
 			// cur is nil when the object went away since the dry run.
-			it.action = Created
+			it.create()
 			return "", "", err
 		}
 		if msg, field := ownership(it, cur, opts); msg != "" {
@@ -141,7 +158,7 @@ func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existin
 		if msg, field := validateCustomResource(crd, it.obj); msg != "" {
 			return msg, field, nil
 		}
-		it.action = Created
+		it.create()
 		return "", "", nil
 
 	case cluster.MissingNamespace(err):
@@ -160,7 +177,7 @@ func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existin
 			msg, field := describe(err)
 			return msg, field, nil
 		}
-		it.action = Created
+		it.create()
 		if !facts.namespaces[ns] {
 			it.waitNamespace = ns
 			it.reason = "namespace " + ns + " is created by Kubeflow's profile controller for Profile " + ns
@@ -188,6 +205,7 @@ func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existin
 		}
 		if opts.Force {
 			it.action = Recreated
+			it.useInitial()
 			it.reason = "immutable field changed: " + immutableFields(err)
 			if it.adopted != "" {
 				it.reason += "; adopted from " + it.adopted

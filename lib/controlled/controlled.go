@@ -42,17 +42,22 @@ type Rule struct {
 
 // Field is a field of one kind: Kind is "<group>/<Kind>" ("/Kind" for the
 // core group), Path a JSON pointer whose "*" stands for every list item.
+// Initial marks a rendered value that must be there when the object is
+// created and is the controller's afterwards (istiod's validating webhook
+// starts as failurePolicy Ignore, so that installing Istio's own objects
+// does not wait for istiod, and istiod sets Fail once it serves).
 type Field struct {
-	Kind string
-	Path string
+	Kind    string
+	Path    string
+	Initial bool
 }
 
 // caBundles are where a CA bundle lives in each kind that has one.
 var caBundles = []Field{
-	{"admissionregistration.k8s.io/MutatingWebhookConfiguration", "/webhooks/*/clientConfig/caBundle"},
-	{"admissionregistration.k8s.io/ValidatingWebhookConfiguration", "/webhooks/*/clientConfig/caBundle"},
-	{"apiextensions.k8s.io/CustomResourceDefinition", "/spec/conversion/webhook/clientConfig/caBundle"},
-	{"apiregistration.k8s.io/APIService", "/spec/caBundle"},
+	{Kind: "admissionregistration.k8s.io/MutatingWebhookConfiguration", Path: "/webhooks/*/clientConfig/caBundle"},
+	{Kind: "admissionregistration.k8s.io/ValidatingWebhookConfiguration", Path: "/webhooks/*/clientConfig/caBundle"},
+	{Kind: "apiextensions.k8s.io/CustomResourceDefinition", Path: "/spec/conversion/webhook/clientConfig/caBundle"},
+	{Kind: "apiregistration.k8s.io/APIService", Path: "/spec/caBundle"},
 }
 
 // Rules is the table.
@@ -71,7 +76,7 @@ var Rules = []Rule{
 		Manager:   "service-ca-operator",
 		Operation: "Update",
 		Source:    "https://docs.okd.io/latest/security/certificates/service-serving-certificate.html (annotation service.beta.openshift.io/inject-cabundle; ConfigMaps get data.service-ca.crt)",
-		Fields:    append([]Field{{"/ConfigMap", "/data/service-ca.crt"}}, caBundles...),
+		Fields:    append([]Field{{Kind: "/ConfigMap", Path: "/data/service-ca.crt"}}, caBundles...),
 		selects:   annotated("service.beta.openshift.io/inject-cabundle"),
 	},
 	{
@@ -79,7 +84,7 @@ var Rules = []Rule{
 		Manager:   "pilot-discovery",
 		Operation: "Update",
 		Source:    "istio/istio pkg/webhooks/webhookpatch.go: patches the caBundle of the injector webhooks labelled istio.io/rev",
-		Fields:    []Field{{"admissionregistration.k8s.io/MutatingWebhookConfiguration", "/webhooks/*/clientConfig/caBundle"}},
+		Fields:    []Field{{Kind: "admissionregistration.k8s.io/MutatingWebhookConfiguration", Path: "/webhooks/*/clientConfig/caBundle"}},
 		selects:   labelled("istio.io/rev"),
 	},
 	{
@@ -88,8 +93,8 @@ var Rules = []Rule{
 		Operation: "Update",
 		Source:    "istio/istio pkg/webhooks/validation/controller: sets caBundle and failurePolicy (Ignore until its webhook serves, then Fail) of the validating webhooks labelled istio.io/rev",
 		Fields: []Field{
-			{"admissionregistration.k8s.io/ValidatingWebhookConfiguration", "/webhooks/*/clientConfig/caBundle"},
-			{"admissionregistration.k8s.io/ValidatingWebhookConfiguration", "/webhooks/*/failurePolicy"},
+			{Kind: "admissionregistration.k8s.io/ValidatingWebhookConfiguration", Path: "/webhooks/*/clientConfig/caBundle"},
+			{Kind: "admissionregistration.k8s.io/ValidatingWebhookConfiguration", Path: "/webhooks/*/failurePolicy", Initial: true},
 		},
 		selects: labelled("istio.io/rev"),
 	},
@@ -99,13 +104,13 @@ var Rules = []Rule{
 		Operation: "Update",
 		Source:    "knative/pkg webhook/resourcesemantics and configmaps: each webhook sets rules, caBundle and service path of its own configuration; webhook/resourcesemantics/conversion sets the CRDs' conversion caBundle",
 		Fields: []Field{
-			{"admissionregistration.k8s.io/MutatingWebhookConfiguration", "/webhooks/*/clientConfig/caBundle"},
-			{"admissionregistration.k8s.io/MutatingWebhookConfiguration", "/webhooks/*/clientConfig/service/path"},
-			{"admissionregistration.k8s.io/MutatingWebhookConfiguration", "/webhooks/*/rules"},
-			{"admissionregistration.k8s.io/ValidatingWebhookConfiguration", "/webhooks/*/clientConfig/caBundle"},
-			{"admissionregistration.k8s.io/ValidatingWebhookConfiguration", "/webhooks/*/clientConfig/service/path"},
-			{"admissionregistration.k8s.io/ValidatingWebhookConfiguration", "/webhooks/*/rules"},
-			{"apiextensions.k8s.io/CustomResourceDefinition", "/spec/conversion/webhook/clientConfig/caBundle"},
+			{Kind: "admissionregistration.k8s.io/MutatingWebhookConfiguration", Path: "/webhooks/*/clientConfig/caBundle"},
+			{Kind: "admissionregistration.k8s.io/MutatingWebhookConfiguration", Path: "/webhooks/*/clientConfig/service/path"},
+			{Kind: "admissionregistration.k8s.io/MutatingWebhookConfiguration", Path: "/webhooks/*/rules"},
+			{Kind: "admissionregistration.k8s.io/ValidatingWebhookConfiguration", Path: "/webhooks/*/clientConfig/caBundle"},
+			{Kind: "admissionregistration.k8s.io/ValidatingWebhookConfiguration", Path: "/webhooks/*/clientConfig/service/path"},
+			{Kind: "admissionregistration.k8s.io/ValidatingWebhookConfiguration", Path: "/webhooks/*/rules"},
+			{Kind: "apiextensions.k8s.io/CustomResourceDefinition", Path: "/spec/conversion/webhook/clientConfig/caBundle"},
 		},
 		selects: labelled("app.kubernetes.io/name", "knative-serving", "knative-eventing"),
 	},
@@ -115,8 +120,8 @@ var Rules = []Rule{
 		Operation: "Apply",
 		Source:    "jet/kube-webhook-certgen, as kube-prometheus-stack runs it: applies caBundle with force as kube-webhook-certgen",
 		Fields: []Field{
-			{"admissionregistration.k8s.io/MutatingWebhookConfiguration", "/webhooks/*/clientConfig/caBundle"},
-			{"admissionregistration.k8s.io/ValidatingWebhookConfiguration", "/webhooks/*/clientConfig/caBundle"},
+			{Kind: "admissionregistration.k8s.io/MutatingWebhookConfiguration", Path: "/webhooks/*/clientConfig/caBundle"},
+			{Kind: "admissionregistration.k8s.io/ValidatingWebhookConfiguration", Path: "/webhooks/*/clientConfig/caBundle"},
 		},
 		selects: labelled("app.kubernetes.io/component", "prometheus-operator-webhook"),
 	},
@@ -126,9 +131,9 @@ var Rules = []Rule{
 		Operation: "Update",
 		Source:    "https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#migrating-deployments-and-statefulsets-to-horizontal-autoscaling (the HPA writes replicas through the scale subresource)",
 		Fields: []Field{
-			{"apps/Deployment", "/spec/replicas"},
-			{"apps/StatefulSet", "/spec/replicas"},
-			{"apps/ReplicaSet", "/spec/replicas"},
+			{Kind: "apps/Deployment", Path: "/spec/replicas"},
+			{Kind: "apps/StatefulSet", Path: "/spec/replicas"},
+			{Kind: "apps/ReplicaSet", Path: "/spec/replicas"},
 		},
 		selects: func(o *unstructured.Unstructured, s *Set) bool { return s.scaled[target(o)] },
 	},
@@ -137,7 +142,7 @@ var Rules = []Rule{
 		Manager:   "clusterrole-aggregation-controller",
 		Operation: "Apply",
 		Source:    "https://kubernetes.io/docs/reference/access-authn-authz/rbac/#aggregated-clusterroles (the control plane overwrites the rules of a ClusterRole with an aggregationRule)",
-		Fields:    []Field{{"rbac.authorization.k8s.io/ClusterRole", "/rules"}},
+		Fields:    []Field{{Kind: "rbac.authorization.k8s.io/ClusterRole", Path: "/rules"}},
 		selects: func(o *unstructured.Unstructured, _ *Set) bool {
 			_, ok := o.Object["aggregationRule"]
 			return ok
@@ -194,10 +199,24 @@ func (s *Set) Fields(o *unstructured.Unstructured) []Field {
 }
 
 // Strip removes from o the fields that controllers set and returns their
-// paths (JSON pointers, list items by index).
+// paths (JSON pointers, list items by index): o as plinth applies it to
+// an object that exists, and as the drift check compares it.
 func (s *Set) Strip(o *unstructured.Unstructured) []string {
+	return s.strip(o, true)
+}
+
+// StripKeepingInitial is Strip but keeps Initial fields: o as plinth
+// renders it and creates it.
+func (s *Set) StripKeepingInitial(o *unstructured.Unstructured) []string {
+	return s.strip(o, false)
+}
+
+func (s *Set) strip(o *unstructured.Unstructured, initial bool) []string {
 	var removed []string
 	for _, f := range s.Fields(o) {
+		if f.Initial && !initial {
+			continue
+		}
 		strip(o.Object, "", strings.Split(f.Path, "/")[1:], &removed)
 	}
 	return removed

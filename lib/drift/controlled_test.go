@@ -152,11 +152,11 @@ rules: []
 // selectedBy makes an object one the rule's controller writes to, as the
 // upstream manifests mark it; the HPA rule needs an HPA beside it.
 var selectedBy = map[string]func(o *unstructured.Unstructured) []*unstructured.Unstructured{
-	"cert-manager's cainjector":                 annotate("cert-manager.io/inject-ca-from", "NS/serving-cert"),
-	"OpenShift's service CA operator":           annotate("service.beta.openshift.io/inject-cabundle", "true"),
-	"istiod (sidecar injector webhook patcher)": label("istio.io/rev", "default"),
-	"istiod (validation webhook controller)":    label("istio.io/rev", "default"),
-	"Knative's webhooks":                        label("app.kubernetes.io/name", "knative-serving"),
+	"cert-manager's cainjector":                                                  annotate("cert-manager.io/inject-ca-from", "NS/serving-cert"),
+	"OpenShift's service CA operator":                                            annotate("service.beta.openshift.io/inject-cabundle", "true"),
+	"istiod (sidecar injector webhook patcher)":                                  label("istio.io/rev", "default"),
+	"istiod (validation webhook controller)":                                     label("istio.io/rev", "default"),
+	"Knative's webhooks":                                                         label("app.kubernetes.io/name", "knative-serving"),
 	"kube-webhook-certgen (kube-prometheus-stack's admission webhook patch job)": label("app.kubernetes.io/component", "prometheus-operator-webhook"),
 	"the HorizontalPodAutoscaler controller (kube-controller-manager)": func(o *unstructured.Unstructured) []*unstructured.Unstructured {
 		hpa := &unstructured.Unstructured{Object: map[string]any{
@@ -566,4 +566,43 @@ func testCA(t *testing.T) func(*testing.T) string {
 	}
 	pemData := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 	return func(*testing.T) string { return pemData }
+}
+
+// istiod's validating webhook is created failing open, as rendered, and
+// istiod's Fail is kept afterwards: plinth creates it with the initial
+// value and never applies it again.
+func TestInitialValueOnCreateOnly(t *testing.T) {
+	ctx := context.Background()
+	ns := cluster.Namespace(t)
+	objs := parseObjects(t, strings.ReplaceAll(controlledKinds["admissionregistration.k8s.io/ValidatingWebhookConfiguration"], "NAME", ns), ns)
+	hook := objs[0]
+	t.Cleanup(func() { _ = cluster.Client(t).Delete(context.Background(), hook.DeepCopy()) })
+	hook.SetLabels(map[string]string{"istio.io/rev": "default", render.LabelEnvironment: ns, render.LabelComponent: "istio"})
+	comps := []render.Rendered{{Name: "istio", Objects: objs}}
+	a, err := apply.New(cluster.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Apply(ctx, ns, comps, apply.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	assertValues(t, hook, map[string]any{"/webhooks/0/failurePolicy": "Ignore"}, "created")
+	var istiod controlled.Rule
+	for _, r := range controlled.Rules {
+		if r.Owner == "istiod (validation webhook controller)" {
+			istiod = r
+		}
+	}
+	want := controllerWrites(t, hook, istiod, []string{"/webhooks/*/failurePolicy"}, testCA(t))
+	if _, err := a.Apply(ctx, ns, comps, apply.Options{}); err != nil {
+		t.Fatalf("apply after istiod set Fail: %v", err)
+	}
+	assertValues(t, hook, want, "after apply")
+	c, err := drift.New(cluster.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := check(t, c, ns, comps, drift.Options{}); r.Summary.Drift() {
+		t.Fatalf("drift: %s", reportJSON(t, r))
+	}
 }
