@@ -38,7 +38,7 @@ func Files(r *Result) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	files["kustomization.yaml"] = append([]byte("# Rendered by plinth from environments/"+r.Environment+"; do not edit.\n"), k...)
+	files["kustomization.yaml"] = append([]byte(renderedMark+r.Environment+"; do not edit.\n"), k...)
 	var lines strings.Builder
 	for _, img := range Images(r.Images) {
 		lines.WriteString(img.Image + "\t" + img.Mirror + "\n")
@@ -47,10 +47,19 @@ func Files(r *Result) (map[string][]byte, error) {
 	return files, nil
 }
 
+// renderedMark starts the kustomization.yaml of every rendered directory:
+// Write replaces only directories that have it.
+const renderedMark = "# Rendered by plinth from environments/"
+
 // Write replaces dir with exactly files, atomically as far as the
 // filesystem allows: the new tree is written beside dir and renamed into
-// place, so a failed render leaves the previous output untouched.
+// place, so a failed render leaves the previous output untouched. It
+// refuses to replace a directory render did not write (see renderedMark)
+// unless it is empty.
 func Write(dir string, files map[string][]byte) error {
+	if err := Replaceable(dir); err != nil {
+		return err
+	}
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err
@@ -79,6 +88,25 @@ func Write(dir string, files map[string][]byte) error {
 		return err
 	}
 	return os.RemoveAll(old)
+}
+
+// Replaceable says whether render may replace dir: it does not exist,
+// is empty, or holds a rendered kustomization.yaml.
+func Replaceable(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case os.IsNotExist(err):
+		return nil
+	case err != nil:
+		return err
+	case len(entries) == 0:
+		return nil
+	}
+	k, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
+	if err == nil && bytes.HasPrefix(k, []byte(renderedMark)) {
+		return nil
+	}
+	return fmt.Errorf("refusing to replace %s: plinth render did not write it (no kustomization.yaml starting %q); move it away or choose another --out", dir, renderedMark)
 }
 
 // Stale lists the files of dir that differ from files: changed, missing

@@ -106,6 +106,12 @@ failed or, with --check, is stale, 2 render could not run.`,
 			if out == "" {
 				out = filepath.Join(root, defaultDeployDir)
 			}
+			if !f.check {
+				if err := checkOutput(platform.Layout{Root: root, VendorDir: vendorDir, LockFile: lockFile}, out, envs); err != nil {
+					fmt.Fprintf(s.Err, "plinth render: %v\n", err)
+					return exitCodeError{exitError}
+				}
+			}
 			failed := false
 			for _, env := range envs {
 				reply, err := renderInSandbox(cmd.Context(), renderRequest{Env: env, VendorDir: vendorDir, LockFile: lockFile, NoCache: f.noCache, Strict: f.strict}, sandbox.Limits{Timeout: f.timeout, Memory: f.memory})
@@ -157,6 +163,26 @@ failed or, with --check, is stale, 2 render could not run.`,
 	cmd.Flags().DurationVar(&f.timeout, "timeout", limits.Timeout, "time budget for rendering one environment")
 	cmd.Flags().Int64Var(&f.memory, "max-memory", limits.Memory, "memory budget in bytes for rendering one environment")
 	return cmd
+}
+
+// checkOutput refuses, before anything is rendered, an output directory
+// that is a file or overlaps the repository's sources, itself or through
+// an environment's directory under it (a symlink, say), and environment
+// directories under it that render did not write.
+func checkOutput(layout platform.Layout, out string, envs []platform.Environment) error {
+	if fi, err := os.Stat(out); err == nil && !fi.IsDir() {
+		return fmt.Errorf("--out %s is a file, not a directory", out)
+	}
+	if err := layout.CheckOutput(out, ""); err != nil {
+		return err
+	}
+	for _, env := range envs {
+		dir := filepath.Join(out, env.Name)
+		if err := errors.Join(layout.CheckOutput(dir, ""), render.Replaceable(dir)); err != nil {
+			return fmt.Errorf("environment %s: %w", env.Name, err)
+		}
+	}
+	return nil
 }
 
 // renderLimits: rendering Kubeflow takes seconds and some hundred MiB.

@@ -11,6 +11,7 @@ import (
 	"cuelang.org/go/cue"
 	"github.com/spf13/cobra"
 
+	"github.com/plinth-platform/plinth/lib/platform"
 	"github.com/plinth-platform/plinth/lib/render"
 	"github.com/plinth-platform/plinth/lib/sandbox"
 	"github.com/plinth-platform/plinth/lib/source"
@@ -59,6 +60,11 @@ lock, a bad flag).`,
 			}
 			root, _ := g.repoRoot()
 			vendorDir, lockFile := f.sources.resolve(root)
+			layout := platform.Layout{Root: root, VendorDir: vendorDir, LockFile: lockFile}
+			if err := errors.Join(layout.CheckOutput(vendorDir, vendorDir), layout.CheckOutput(lockFile, lockFile)); err != nil {
+				fmt.Fprintf(s.Err, "plinth vendor: %v\n", err)
+				return exitCodeError{exitError}
+			}
 			lock, err := source.ReadLock(lockFile)
 			if errors.Is(err, os.ErrNotExist) {
 				lock, err = &source.Lock{Version: 1}, nil
