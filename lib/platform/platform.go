@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -180,14 +181,23 @@ func cueFindings(env Environment, err error, schema cue.Value) []Finding {
 		if disjunctionHeader.MatchString(msg) {
 			continue // its branches follow as errors of their own
 		}
+		// CUE quotes a label that is no identifier ("Data-Science");
+		// unknownFields and the rules name it unquoted: one finding
+		// then, not two that differ only in quotes.
+		path := slices.Clone(e.Path())
+		for i, p := range path {
+			if u, err := strconv.Unquote(p); err == nil && strings.HasPrefix(p, `"`) {
+				path[i] = u
+			}
+		}
 		if msg == "field not allowed" {
-			msg += notAllowedHint(schema, e.Path())
+			msg += notAllowedHint(schema, path)
 		}
 		f := Finding{
 			Environment: env.Name,
 			Rule:        RuleSchema,
 			Severity:    SeverityError,
-			Path:        strings.TrimPrefix(strings.Join(e.Path(), "."), "#Platform.env."),
+			Path:        strings.TrimPrefix(strings.Join(path, "."), "#Platform.env."),
 			Message:     msg,
 			Position:    Position{File: relPath(env.Root, env.Dir)},
 		}
