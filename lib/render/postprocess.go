@@ -56,7 +56,7 @@ func postprocess(env string, c *Component, r *Rendered, namespaces []string, sco
 		labels[LabelEnvironment] = env
 		labels[LabelComponent] = c.Name
 		o.SetLabels(labels)
-		controllers.Strip(o)
+		controllers.StripKeepingInitial(o)
 		found, err := images.Rewrite(o)
 		if err != nil {
 			return fmt.Errorf("%s: %w", manifest.IDOf(o), err)
