@@ -115,6 +115,9 @@ failed or, with --check, is stale, 2 render could not run.`,
 			failed := false
 			for _, env := range envs {
 				reply, err := renderInSandbox(cmd.Context(), renderRequest{Env: env, VendorDir: vendorDir, LockFile: lockFile, NoCache: f.noCache, Strict: f.strict}, sandbox.Limits{Timeout: f.timeout, Memory: f.memory})
+				if interrupted(cmd.Context(), err) {
+					return err // Run says so and exits 128+signo
+				}
 				if err != nil {
 					failed = true
 					fmt.Fprintf(s.Err, "plinth render: %v\n", err)
