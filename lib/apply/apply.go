@@ -134,7 +134,7 @@ func (a *Applier) apply(ctx context.Context, env string, comps []render.Rendered
 		return res, &ValidationError{Environment: env, Failures: failures}
 	}
 	next := entries(items)
-	staleChanges, err := a.staleChanges(ctx, inventory.Minus(prev.Entries, next), opts)
+	staleChanges, err := a.staleChanges(ctx, inventory.Minus(prev.Entries, next), prev.Created, opts)
 	if err != nil {
 		return res, fmt.Errorf("environment %s: %w", env, err)
 	}
@@ -144,7 +144,8 @@ func (a *Applier) apply(ctx context.Context, env string, comps []render.Rendered
 	}
 
 	// Record everything this apply may create before creating it.
-	if err := a.record(ctx, prev, inventory.Union(prev.Entries, next), opts.Revision); err != nil {
+	created := createdNamespaces(prev.Created, items)
+	if err := a.record(ctx, prev, inventory.Union(prev.Entries, next), created, opts.Revision); err != nil {
 		return res, err
 	}
 	if err := a.applyStages(ctx, items, opts, res); err != nil {
@@ -166,21 +167,48 @@ func (a *Applier) apply(ctx context.Context, env string, comps []render.Rendered
 			kept = append(kept, inventory.Entry{Component: c.Component, ID: c.ID})
 		}
 	}
-	if err := a.record(ctx, prev, inventory.Union(next, kept), opts.Revision); err != nil {
+	final := inventory.Union(next, kept)
+	if err := a.record(ctx, prev, final, stillListed(created, final), opts.Revision); err != nil {
 		return res, err
 	}
 	return res, nil
 }
 
-// record writes the inventory when its entries or revision change: a
-// no-op apply writes nothing at all.
-func (a *Applier) record(ctx context.Context, inv *inventory.Inventory, entries []inventory.Entry, revision string) error {
-	if inv.Revision == revision && inventory.Equal(inv.Entries, entries) && !inv.Updated.IsZero() {
+// record writes the inventory when its entries, created namespaces or
+// revision change: a no-op apply writes nothing at all.
+func (a *Applier) record(ctx context.Context, inv *inventory.Inventory, entries []inventory.Entry, created []string, revision string) error {
+	if inv.Revision == revision && inventory.Equal(inv.Entries, entries) && slices.Equal(inv.Created, created) && !inv.Updated.IsZero() {
 		return nil
 	}
-	inv.Entries, inv.Revision = entries, revision
+	inv.Entries, inv.Created, inv.Revision = entries, created, revision
 	return inventory.Write(ctx, a.client, inv)
 }
+
+// createdNamespaces adds to the namespaces plinth created before those
+// this apply creates, sorted.
+func createdNamespaces(before []string, items []*item) []string {
+	out := slices.Clone(before)
+	for _, it := range items {
+		if it.action == Created && isNamespace(it.id) && !slices.Contains(out, it.id.Name) {
+			out = append(out, it.id.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// stillListed keeps the created namespaces that entries still list.
+func stillListed(created []string, entries []inventory.Entry) []string {
+	var out []string
+	for _, name := range created {
+		if slices.ContainsFunc(entries, func(e inventory.Entry) bool { return isNamespace(e.ID) && e.Name == name }) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func isNamespace(id manifest.ID) bool { return id.Group == "" && id.Kind == "Namespace" }
 
 // itemsOf flattens the components into items with their dependency layer:
 // 0 for components without dependencies, else one more than the deepest

@@ -737,3 +737,45 @@ spec: {size: 3}
 		t.Errorf("a Widget was written: %v", list.Items[0].Object)
 	}
 }
+
+// Prune deletes a namespace only if plinth created it: one that existed
+// before the environment claimed it (here the test's own, as default or
+// kube-system would be) is released, not deleted.
+func TestPruneDeletesOnlyNamespacesPlinthCreated(t *testing.T) {
+	t.Parallel()
+	a, _ := newApplier(t)
+	existing := cluster.Namespace(t)
+	env := existing
+	fresh := existing + "-new"
+	namespaces := `
+apiVersion: v1
+kind: Namespace
+metadata: {name: NS}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: NS-new}
+`
+	res := mustApply(t, a, env, []render.Rendered{component(t, env, existing, "app", namespaces)}, apply.Options{})
+	wantActions(t, res, map[string]apply.Action{"Namespace/" + existing: apply.Configured, "Namespace/" + fresh: apply.Created})
+
+	res = mustApply(t, a, env, []render.Rendered{component(t, env, existing, "app", oneConfigMap)}, apply.Options{Prune: true})
+	var kept *apply.Change
+	for i, c := range res.Changes {
+		if c.ID.Kind == "Namespace" && c.ID.Name == existing {
+			kept = &res.Changes[i]
+		}
+	}
+	if kept == nil || kept.Action != apply.Kept || !strings.Contains(kept.Reason, "existed before plinth applied it") {
+		t.Fatalf("the namespace that existed: %+v", kept)
+	}
+	if ns := get(t, "v1", "Namespace", "", existing); ns == nil || ns.GetDeletionTimestamp() != nil {
+		t.Fatal("prune deleted a namespace plinth did not create")
+	}
+	if ns := get(t, "v1", "Namespace", "", fresh); ns != nil && ns.GetDeletionTimestamp() == nil {
+		t.Fatal("the namespace plinth created was not pruned")
+	}
+	if inv := inventoryOf(t, env); !slices.Equal(inv, []string{"ConfigMap/" + existing + "/keep"}) {
+		t.Fatalf("inventory = %v", inv)
+	}
+}

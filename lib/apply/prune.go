@@ -16,8 +16,10 @@ import (
 
 // staleChanges decides, for each object of the previous inventory that
 // the set no longer has, whether prune deletes it (Deleted) or leaves it
-// (Kept, with the reason). Objects already gone are left out.
-func (a *Applier) staleChanges(ctx context.Context, stale []inventory.Entry, opts Options) ([]Change, error) {
+// (Kept, with the reason). Objects already gone are left out. A namespace
+// is deleted only if plinth created it (created, from the inventory): one
+// that existed before (default, kube-system, a team's) is released.
+func (a *Applier) staleChanges(ctx context.Context, stale []inventory.Entry, created []string, opts Options) ([]Change, error) {
 	var out []Change
 	for _, e := range stale {
 		cur := &unstructured.Unstructured{}
@@ -38,6 +40,8 @@ func (a *Applier) staleChanges(ctx context.Context, stale []inventory.Entry, opt
 			c.Action, c.Reason, c.released = Kept, "no longer labelled "+LabelEnvironment+"="+opts.env+"; no longer managed", true
 		case cur.GetDeletionTimestamp() != nil:
 			continue
+		case isNamespace(e.ID) && !slices.Contains(created, e.Name):
+			c.Action, c.Reason, c.released = Kept, "namespace "+e.Name+" existed before plinth applied it; prune deletes only namespaces plinth created", true
 		case !opts.Prune:
 			c.Action, c.Reason = Kept, "not in the environment any more; apply with --prune to delete it"
 		}

@@ -34,6 +34,8 @@ const (
 	Label = "plinth.dev/inventory"
 	// dataKey holds the entries, one per line.
 	dataKey = "entries"
+	// createdKey holds the namespaces plinth created, one per line.
+	createdKey = "created-namespaces"
 )
 
 // Entry is one object of the inventory: its identity and component.
@@ -46,6 +48,10 @@ type Entry struct {
 type Inventory struct {
 	Environment string
 	Entries     []Entry
+	// Created lists the namespaces of Entries that plinth created (they
+	// did not exist before it applied them), sorted: prune deletes no
+	// other namespace.
+	Created []string
 	// Revision and Updated describe the last write (informational).
 	Revision string
 	Updated  time.Time
@@ -70,7 +76,7 @@ func Read(ctx context.Context, c client.Client, env string) (*Inventory, error) 
 	if err != nil {
 		return nil, fmt.Errorf("inventory of environment %s (ConfigMap %s/%s): %w", env, Namespace, cm.Name, err)
 	}
-	inv := &Inventory{Environment: env, Entries: entries, Revision: cm.Annotations["plinth.dev/revision"], resourceVersion: cm.ResourceVersion}
+	inv := &Inventory{Environment: env, Entries: entries, Created: strings.Fields(cm.Data[createdKey]), Revision: cm.Annotations["plinth.dev/revision"], resourceVersion: cm.ResourceVersion}
 	inv.Updated, _ = time.Parse(time.RFC3339, cm.Annotations["plinth.dev/updated"])
 	return inv, nil
 }
@@ -94,6 +100,9 @@ func Write(ctx context.Context, c client.Client, inv *Inventory) error {
 			ResourceVersion: inv.resourceVersion,
 		},
 		Data: map[string]string{dataKey: format(inv.Entries)},
+	}
+	if len(inv.Created) > 0 {
+		cm.Data[createdKey] = strings.Join(inv.Created, "\n") + "\n"
 	}
 	var err error
 	if inv.resourceVersion == "" {
