@@ -142,7 +142,9 @@ func decodeRules(v cue.Value) ([]Rule, error) {
 }
 
 // ruleFinding places a violated rule at the first of its paths that the
-// environment's own files set, or at the environment directory.
+// environment's own files set, or at the environment directory. A path
+// may quote a label (tenants."kube-system"); the finding writes it as
+// schema findings do (tenants.kube-system).
 func ruleFinding(env Environment, user cue.Value, r Rule) Finding {
 	f := Finding{
 		Environment: env.Name,
@@ -154,20 +156,35 @@ func ruleFinding(env Environment, user cue.Value, r Rule) Finding {
 		Position:    Position{File: relPath(env.Root, env.Dir)},
 	}
 	if len(r.Paths) > 0 {
-		f.Path = r.Paths[0]
+		f.Path = displayPath(cue.ParsePath(r.Paths[0]).Selectors())
 	}
 	for _, p := range r.Paths {
-		v := user.LookupPath(cue.ParsePath(p))
+		path := cue.ParsePath(p)
+		v := user.LookupPath(path)
 		if !v.Exists() {
 			continue
 		}
 		if pos := v.Pos(); pos.IsValid() {
-			f.Path = p
+			f.Path = displayPath(path.Selectors())
 			f.Position = position(env.Root, pos)
 			break
 		}
 	}
 	return f
+}
+
+// displayPath writes selectors as schema findings write paths:
+// "objects.0.data.password", "tenants.kube-system".
+func displayPath(sels []cue.Selector) string {
+	parts := make([]string, len(sels))
+	for i, s := range sels {
+		if s.Type() == cue.IndexLabel {
+			parts[i] = strconv.Itoa(s.Index())
+		} else {
+			parts[i] = s.Unquoted()
+		}
+	}
+	return strings.Join(parts, ".")
 }
 
 // cueFindings turns a CUE error list into findings, preferring for each

@@ -4,6 +4,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/cuecontext"
 )
 
 // baseline is layered under every rule case (as environments/common.cue):
@@ -89,6 +92,14 @@ var ruleCases = []struct {
 		kubeflow + `cluster: {version: "1.19.0", runtime: "docker", imagePullProgressDeadline: "45s"}, components: kubeflow: version: "1.2.0"`,
 	}, pass: kubeflow + `cluster: {version: "1.19.0", runtime: "docker", imagePullProgressDeadline: "30m"}, components: kubeflow: version: "1.2.0"`},
 	{rule: "KSPRAY-1", fail: []string{`cluster: {version: "1.21.0", runtime: "docker", installer: {kind: "kubespray", version: "v2.15.0"}}`}, pass: `cluster: {version: "1.19.7", runtime: "docker", installer: {kind: "kubespray", version: "v2.15.0"}}`},
+	{rule: "K8S-VER-1", fail: []string{
+		`cluster: version: "v1.34.4"`, `cluster: version: "1.34"`, `cluster: version: "v1.34"`,
+		`cluster: version: "1.34.4-rc.1"`, `cluster: version: "1.30.4+rke2r1"`,
+	}, pass: `cluster: version: "1.34.2"`},
+	{rule: "TENANT-2", fail: []string{
+		`tenants: "kube-system": {quota: {cpu: "4", memory: "8Gi"}, owners: ["group:ds"]}`,
+		`components: monitoring: enabled: true, tenants: monitoring: {quota: {cpu: "4", memory: "8Gi"}, owners: ["group:ds"]}`,
+	}, pass: `tenants: monitoring: {quota: {cpu: "4", memory: "8Gi"}, owners: ["group:ds"]}`},
 	{rule: "TENANT-1", fail: []string{`tenants: ds: {quota: {cpu: "4", memory: "8Gi", gpu: 1}, owners: ["group:ds"]}`}, pass: `tenants: ds: {quota: {cpu: "4", memory: "8Gi"}, owners: ["group:ds"]}`},
 }
 
@@ -186,5 +197,118 @@ func TestBaselineIsClean(t *testing.T) {
 	p := evaluate(t, ruleCase("", false))
 	if len(p.Findings) != 0 {
 		t.Fatalf("baseline has findings: %v", p.Findings)
+	}
+}
+
+// TestReservedTenants: a tenant cannot take a namespace Kubernetes,
+// OpenShift or plinth reserves, or one an enabled component installs
+// into; the finding names the tenant and, for a component's namespace,
+// the component.
+func TestReservedTenants(t *testing.T) {
+	const quota = `{quota: {cpu: "4", memory: "8Gi"}, owners: ["group:ds"]}`
+	for _, c := range []struct {
+		name, src, want string
+	}{
+		{"kube-system", `tenants: "kube-system": ` + quota,
+			`environments/env/env.cue:2:10: error TENANT-2 tenants.kube-system: tenant kube-system: namespace kube-system is reserved for Kubernetes (kube-*): choose another name: a tenant's namespace is plinth's to label, with the tenant's quota and RBAC`},
+		{"kube-node-lease", `tenants: "kube-node-lease": ` + quota,
+			`environments/env/env.cue:2:10: error TENANT-2 tenants.kube-node-lease: tenant kube-node-lease: namespace kube-node-lease is reserved for Kubernetes (kube-*): choose another name: a tenant's namespace is plinth's to label, with the tenant's quota and RBAC`},
+		{"default", `tenants: default: ` + quota,
+			`environments/env/env.cue:2:10: error TENANT-2 tenants.default: tenant default: namespace default is Kubernetes' own: objects without a namespace go there: choose another name: a tenant's namespace is plinth's to label, with the tenant's quota and RBAC`},
+		{"openshift-monitoring", `tenants: "openshift-monitoring": ` + quota,
+			`environments/env/env.cue:2:10: error TENANT-2 tenants.openshift-monitoring: tenant openshift-monitoring: namespace openshift-monitoring is reserved for OpenShift (openshift-*): choose another name: a tenant's namespace is plinth's to label, with the tenant's quota and RBAC`},
+		{"plinth-system", `tenants: "plinth-system": ` + quota,
+			`environments/env/env.cue:2:10: error TENANT-2 tenants.plinth-system: tenant plinth-system: namespace plinth-system is plinth's own: it holds the controller and every environment's inventory: choose another name: a tenant's namespace is plinth's to label, with the tenant's quota and RBAC`},
+		{"a Kustomize component's namespace", kubeflow + `tenants: kubeflow: ` + quota,
+			`environments/env/env.cue:3:10: error TENANT-2 tenants.kubeflow: tenant kubeflow: namespace kubeflow is where component kubeflow installs: choose another name: a tenant's namespace is plinth's to label, with the tenant's quota and RBAC`},
+		{"a chart's namespace", `components: gpu: enabled: true, cluster: nodes: gpuWorkers: 1, tenants: "gpu-operator": ` + quota,
+			`environments/env/env.cue:2:73: error TENANT-2 tenants.gpu-operator: tenant gpu-operator: namespace gpu-operator is where component gpu installs: choose another name: a tenant's namespace is plinth's to label, with the tenant's quota and RBAC`},
+		{"storage's namespace", `storage: ceph: rook: "v1.20.6", tenants: "rook-ceph": ` + quota,
+			`environments/env/env.cue:2:42: error TENANT-2 tenants.rook-ceph: tenant rook-ceph: namespace rook-ceph is where component storage installs: choose another name: a tenant's namespace is plinth's to label, with the tenant's quota and RBAC`},
+		{"every tenant at once", "tenants: default: " + quota + "\ntenants: \"kube-public\": " + quota,
+			`environments/env/env.cue:2:10: error TENANT-2 tenants.default: tenant default: namespace default is Kubernetes' own: objects without a namespace go there; tenant kube-public: namespace kube-public is reserved for Kubernetes (kube-*): choose another name: a tenant's namespace is plinth's to label, with the tenant's quota and RBAC`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			p := evaluate(t, ruleCase(c.src, false))
+			var got []string
+			for _, f := range p.Findings {
+				if f.Rule == "TENANT-2" || f.Rule == RuleSchema {
+					got = append(got, f.String())
+				}
+			}
+			if !slices.Equal(got, []string{c.want}) {
+				t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), c.want)
+			}
+		})
+	}
+	// The namespace is free when the component that would own it is off.
+	p := evaluate(t, ruleCase(`tenants: kubeflow: `+quota, false))
+	if len(p.Findings) != 0 {
+		t.Errorf("tenant kubeflow without Kubeflow: %v", p.Findings)
+	}
+}
+
+// TestKubernetesVersion: cluster.version must be an exact release; each
+// way of writing it otherwise has its own words. OKD versions keep OKD's
+// release names.
+func TestKubernetesVersion(t *testing.T) {
+	const fix = `: write the exact Kubernetes version, e.g. "1.34.4" (no leading v; kubectl version prints the server's as v1.34.4)`
+	for _, c := range []struct {
+		version, want string
+	}{
+		{"v1.34", `"v1.34" has a leading v and needs the patch version`},
+		{"v1.34.4", `"v1.34.4" has a leading v`},
+		{"1.34", `"1.34" needs the patch version`},
+		{"1.34.4-rc.1", `"1.34.4-rc.1" is a pre-release the compatibility matrix does not list`},
+		{"1.30.4+rke2r1", `"1.30.4+rke2r1" has build metadata`},
+		{"1.34.4", ""},
+	} {
+		t.Run(c.version, func(t *testing.T) {
+			t.Parallel()
+			p := evaluate(t, ruleCase(`cluster: version: "`+c.version+`"`, false))
+			var got []string
+			for _, f := range p.Findings {
+				if f.Rule == "K8S-VER-1" || f.Rule == RuleSchema {
+					got = append(got, f.String())
+				}
+			}
+			var want []string
+			if c.want != "" {
+				want = []string{"environments/env/env.cue:2:19: error K8S-VER-1 cluster.version: " + c.want + fix}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+	for _, okd := range []string{"4.21.0-okd-scos.2", "4.15.0-0.okd-2024-03-10-010116", "3.11", "4.19"} {
+		p := evaluate(t, ruleCase(`cluster: {distribution: "okd", version: "`+okd+`", runtime: "cri-o"}`, false))
+		if slices.Contains(ruleIDs(p.Findings), "K8S-VER-1") || slices.Contains(ruleIDs(p.Findings), RuleSchema) {
+			t.Errorf("OKD %s: %v", okd, p.Findings)
+		}
+	}
+}
+
+// TestListedPreRelease: a pre-release is accepted once the matrix lists it.
+func TestListedPreRelease(t *testing.T) {
+	cctx := cuecontext.New()
+	schema, err := loadSchema(cctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := cctx.CompileString(`cluster: version: "1.35.0-rc.1"`)
+	violated := func(schema cue.Value) bool {
+		v, err := schema.LookupPath(platformDef).FillPath(envPath, env).LookupPath(cue.ParsePath(`rules."K8S-VER-1".violated`)).Bool()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if !violated(schema) {
+		t.Error("1.35.0-rc.1 accepted although the matrix lists no pre-release")
+	}
+	if violated(schema.FillPath(cue.ParsePath("matrix.kubernetesPreReleases"), []string{"1.35.0-rc.1"})) {
+		t.Error("1.35.0-rc.1 refused although the matrix lists it")
 	}
 }
