@@ -90,6 +90,7 @@ func Evaluate(ctx context.Context, env Environment) (*Platform, error) {
 			p.Findings = append(p.Findings, ruleFinding(env, user, r))
 		}
 	}
+	p.Findings = append(p.Findings, objectFindings(env, user, p.Value.LookupPath(envPath).LookupPath(objectsPath))...)
 	sortFindings(p.Findings)
 	return p, nil
 }

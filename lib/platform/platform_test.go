@@ -346,3 +346,50 @@ func writeFiles(t *testing.T, root string, files map[string]string) {
 		}
 	}
 }
+
+// TestObjects: the environment's objects are checked at vet as the API
+// server would check them (lib/apicheck); each finding names the
+// environment, the object and the field, at the field in the user's file.
+func TestObjects(t *testing.T) {
+	p := evaluate(t, map[string]string{"environments/env/env.cue": `package plinth
+cluster: version: "1.34.1"
+objects: [{
+	apiVersion: "v1"
+	kind:       "Secret"
+	metadata: {name: "db", namespace: "apps"}
+	data: password: "hunter2!"
+	stringData: user: "admin"
+}, {
+	apiVersion: "apps/v1"
+	kind:       "Deployment"
+	metadata: name: "web"
+	spec: {replica: 2, template: spec: containers: [{name: "web", image: "nginx", resources: limits: cpu: "lots"}]}
+}, {
+	apiVersion: "v1"
+	kind:       "ConfigMap"
+	metadata: {name: "Bad_Name", namespace: "apps"}
+	data: "app.conf": 42
+}, {
+	apiVersion: "example.com/v1"
+	kind:       "Widget"
+	metadata: name: "Left_To_Its_CRD"
+}]
+`})
+	want := []string{
+		`environments/env/env.cue:7:8: error OBJECT objects.0.data.password: environment env, Secret apps/db: data.password: is not base64 (illegal base64 data at input byte 7): encode each value of data in base64, or write the plain text under stringData`,
+		`environments/env/env.cue:13:9: error OBJECT objects.1.spec.replica: environment env, Deployment web: spec.replica: unknown field: apps/v1 Deployment has no field of this name here: did you mean replicas?`,
+		`environments/env/env.cue:13:99: error OBJECT objects.1.spec.template.spec.containers.0.resources.limits.cpu: environment env, Deployment web: spec.template.spec.containers[0].resources.limits.cpu: is not a quantity such as 500m, 2 or 4Gi (quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'): fix the object: the API server would refuse it`,
+		`environments/env/env.cue:17:13: error OBJECT objects.2.metadata.name: environment env, ConfigMap apps/Bad_Name: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'): rename the object`,
+		`environments/env/env.cue:18:8: error OBJECT objects.2.data.app.conf: environment env, ConfigMap apps/Bad_Name: data["app.conf"]: is a number where v1 ConfigMap takes a string: write a string`,
+	}
+	var got []string
+	for _, f := range p.Findings {
+		got = append(got, f.String())
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if p.Valid() {
+		t.Error("Valid() = true")
+	}
+}
