@@ -4,7 +4,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -35,20 +38,20 @@ const (
 // Size returns the problems of o's size: its JSON encoding over
 // [MaxObjectBytes], and for a v1 ConfigMap or Secret, its data over
 // [MaxDataBytes] (a Secret's stringData counts as the data it becomes). It
-// reads only the lengths of a Secret's values. It costs one JSON encoding
-// of o.
+// reads only the lengths of a Secret's values. The JSON is measured, not
+// written (see jsonLen): one pass over o's strings, no allocation.
 func Size(o *unstructured.Unstructured) []Problem {
 	var ps []Problem
 	if p, ok := dataSize(o); ok {
 		ps = append(ps, p)
 	}
-	b, err := json.Marshal(o.Object)
+	n, err := jsonLen(o.Object)
 	if err != nil {
 		return append(ps, Problem{Message: fmt.Sprintf("cannot be encoded as JSON: %v", err)})
 	}
-	if len(b) > MaxObjectBytes {
+	if n > MaxObjectBytes {
 		ps = append(ps, Problem{
-			Message: fmt.Sprintf("the object is %s as JSON, over the %s etcd accepts in one request by default: the API server cannot store it", bytes(len(b)), bytes(MaxObjectBytes)),
+			Message: fmt.Sprintf("the object is %s as JSON, over the %s etcd accepts in one request by default: the API server cannot store it", bytes(n), bytes(MaxObjectBytes)),
 			Hint:    "split it into smaller objects, or move its bulk out of the cluster's API (an image, a volume)",
 		})
 	}
@@ -106,4 +109,104 @@ func decodedLen(s string) int {
 // bytes writes a size in bytes and MiB: "1623001 bytes (1.55 MiB)".
 func bytes(n int) string {
 	return fmt.Sprintf("%d bytes (%.2f MiB)", n, float64(n)/(1<<20))
+}
+
+// jsonLen is the length of v's JSON encoding as json.Marshal writes it
+// (<, > and & escaped), counted without writing it: for the values an
+// unstructured object holds (maps, lists, strings, numbers, booleans, null);
+// other values are measured by json.Marshal.
+func jsonLen(v any) (int, error) {
+	switch v := v.(type) {
+	case nil:
+		return len("null"), nil
+	case bool:
+		if v {
+			return len("true"), nil
+		}
+		return len("false"), nil
+	case string:
+		return stringLen(v), nil
+	case int64:
+		var buf [24]byte
+		return len(strconv.AppendInt(buf[:0], v, 10)), nil
+	case float64:
+		return floatLen(v)
+	case map[string]any:
+		n := 2 + max(len(v)-1, 0) // braces, commas
+		for k, e := range v {
+			m, err := jsonLen(e)
+			if err != nil {
+				return 0, err
+			}
+			n += stringLen(k) + 1 + m // key, colon, value
+		}
+		return n, nil
+	case []any:
+		n := 2 + max(len(v)-1, 0)
+		for _, e := range v {
+			m, err := jsonLen(e)
+			if err != nil {
+				return 0, err
+			}
+			n += m
+		}
+		return n, nil
+	}
+	b, err := json.Marshal(v)
+	return len(b), err
+}
+
+// stringLen is the length of s as a JSON string: encoding/json's escapes
+// (appendString with escapeHTML).
+func stringLen(s string) int {
+	n := 2
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			n += int(asciiLen[b])
+			i++
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if (c == utf8.RuneError && size == 1) || c == '\u2028' || c == '\u2029' {
+			n += len(`\ufffd`)
+		} else {
+			n += size
+		}
+		i += size
+	}
+	return n
+}
+
+// asciiLen is the length of each ASCII byte in a JSON string.
+var asciiLen = func() (t [utf8.RuneSelf]uint8) {
+	for b := range t {
+		switch {
+		case b == '"' || b == '\\' || b == '\b' || b == '\f' || b == '\n' || b == '\r' || b == '\t':
+			t[b] = 2
+		case b < 0x20 || b == '<' || b == '>' || b == '&':
+			t[b] = uint8(len(`\u0000`))
+		default:
+			t[b] = 1
+		}
+	}
+	return t
+}()
+
+// floatLen is the length of f as encoding/json writes a float64: like %g
+// with the ES6 exponent cutoffs, "e-09" shortened to "e-9".
+func floatLen(f float64) (int, error) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, fmt.Errorf("json: unsupported value: %v", f)
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	var buf [32]byte
+	b := strconv.AppendFloat(buf[:0], f, format, -1, 64)
+	n := len(b)
+	if format == 'e' && n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+		n--
+	}
+	return n, nil
 }
