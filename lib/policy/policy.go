@@ -18,6 +18,7 @@ const (
 	RuleEgress      = "EGRESS"
 	RuleTenantScope = "TENANT-SCOPE"
 	RuleLimits      = "LIMITS"
+	RuleSize        = "OBJECT-SIZE"
 )
 
 // Facts are what the checks need to know of the environment.
@@ -56,7 +57,7 @@ type Component struct {
 // Violation is one broken rule, for one object.
 type Violation struct {
 	// Rule is one of the Rule constants: "API-REMOVED", "IMAGE-MIRROR",
-	// "EGRESS", "TENANT-SCOPE", "LIMITS".
+	// "EGRESS", "TENANT-SCOPE", "LIMITS", "OBJECT-SIZE".
 	Rule string
 	// Environment is Facts.Environment.
 	Environment string
@@ -90,6 +91,10 @@ func (v Violation) String() string {
 //     the scopes of the CRDs of all components).
 //   - LIMITS, when Facts.RequireLimits: resources.limits.cpu and .memory of
 //     every container ([manifest.Containers]).
+//   - OBJECT-SIZE: the object's JSON encoding, against etcd's request limit
+//     (1.5 MiB), and the data of a v1 ConfigMap or Secret against the API
+//     server's 1 MiB ([apicheck.Size]; a Secret's values are measured, not
+//     read). The message names the size.
 //   - IMAGE-MIRROR, when Facts.AirGapped: every image reference
 //     [ScanImages] finds in any string of the object must be under one of
 //     Facts.Mirrors or in Facts.MirrorAllow. This scan is independent of
@@ -134,6 +139,7 @@ func Check(facts Facts, components []Component) []Violation {
 				})
 			}
 			c.apiRemoved(obj, report)
+			c.size(obj, report)
 			if c.tenants[comp.Name] {
 				c.tenantScope(obj, report)
 			}

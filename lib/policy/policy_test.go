@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/plinth-platform/plinth/lib/apicheck"
 	"github.com/plinth-platform/plinth/lib/manifest"
 )
 
@@ -248,6 +249,45 @@ metadata: {name: c, namespace: kubeflow}
 	}
 	if got, _ := check(t, Facts{}, Component{Name: "c", Objects: objs}); len(got) != 0 {
 		t.Errorf("limits checked without RequireLimits: %+v", got)
+	}
+}
+
+// TestObjectSize: every rendered object, whatever component renders it,
+// is measured: its JSON against etcd's request limit, a ConfigMap's or
+// Secret's data against 1 MiB. The message names the object and its size,
+// never a Secret's value.
+func TestObjectSize(t *testing.T) {
+	const value = "s3cr3t-"
+	big := strings.Repeat(value, apicheck.MaxDataBytes/len(value)+1)
+	objs := []*unstructured.Unstructured{
+		{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "small", "namespace": "a"}, "data": map[string]any{"k": "v"}}},
+		{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "dashboards", "namespace": "a"}, "data": map[string]any{"k": big}}},
+		{Object: map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "keys", "namespace": "a"}, "stringData": map[string]any{"k": big}}},
+		{Object: map[string]any{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": map[string]any{"name": "huges.example.com"},
+			"spec": map[string]any{"description": strings.Repeat("x", apicheck.MaxObjectBytes)}}},
+	}
+	got, vs := check(t, Facts{Environment: "prod"}, Component{Name: "chart", Objects: objs})
+	want := []found{
+		{RuleSize, "ConfigMap/a/dashboards", "data"},
+		{RuleSize, "CustomResourceDefinition.apiextensions.k8s.io/huges.example.com", ""},
+		{RuleSize, "Secret/a/keys", "data"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	for i, w := range []string{
+		"prod/chart: ConfigMap/a/dashboards: OBJECT-SIZE: data and binaryData hold 1048579 bytes (1.00 MiB), over the 1048576 bytes (1.00 MiB) a ConfigMap may hold",
+		"prod/chart: CustomResourceDefinition.apiextensions.k8s.io/huges.example.com: OBJECT-SIZE: the object is 1573004 bytes (1.50 MiB) as JSON, over the 1572864 bytes (1.50 MiB) etcd accepts in one request by default",
+		"prod/chart: Secret/a/keys: OBJECT-SIZE: data and stringData hold 1048579 bytes (1.00 MiB), over the 1048576 bytes (1.00 MiB) a Secret may hold",
+	} {
+		if i < len(vs) && !strings.HasPrefix(vs[i].String(), w) {
+			t.Errorf("violation %d: %s\nwant prefix %s", i, vs[i], w)
+		}
+	}
+	for _, v := range vs {
+		if strings.Contains(v.String(), value) {
+			t.Errorf("message quotes a value: %.200s", v)
+		}
 	}
 }
 
