@@ -291,6 +291,7 @@ func leftToController(t *testing.T, env string, objs []*unstructured.Unstructure
 	// plinth before this table: the fields applied as rendered.
 	for _, o := range objs {
 		old := o.DeepCopy()
+		//lint:ignore SA1019 server-side apply of unstructured objects, as plinth did
 		if err := cluster.Client(t).Patch(ctx, old, client.Apply, client.FieldOwner("plinth"), client.ForceOwnership); err != nil {
 			t.Fatalf("applying as an older plinth: %v", err)
 		}
@@ -383,6 +384,7 @@ func controllerWrites(t *testing.T, target *unstructured.Unstructured, rule cont
 		}
 	case rule.Operation == "Apply":
 		o := &unstructured.Unstructured{Object: patch}
+		//lint:ignore SA1019 server-side apply of unstructured objects, as the controller does
 		if err := cl.Patch(ctx, o, client.Apply, client.FieldOwner(rule.Manager), client.ForceOwnership); err != nil {
 			t.Fatalf("applying as %s: %v", rule.Manager, err)
 		}
