@@ -41,21 +41,28 @@ $(KUSTOMIZE):
 	mv $(BIN)/kustomize $@
 	ln -sf $(notdir $@) $(BIN)/kustomize
 
-# The real Kubernetes API server and etcd for apply/drift/reconciler tests,
-# built from Go modules (testbin/), cached in bin/ by version, used through
-# controller-runtime's envtest (KUBEBUILDER_ASSETS=$(TESTBIN)); make test
-# builds them when missing (about 7 minutes on 2 cores, once per version).
+# The real Kubernetes API server, etcd and controller manager for
+# apply/drift/reconciler tests, built from Go modules (testbin/), cached in
+# bin/ by version. The API server and etcd run through controller-runtime's
+# envtest (KUBEBUILDER_ASSETS=$(TESTBIN)), lib/kubetest starts the
+# controller manager beside them; make test builds them when missing (about
+# 8 minutes on 2 cores, once per version).
 K8S_VERSION  := v1.34.4
 ETCD_VERSION := v3.6.6
 TESTBIN      := $(BIN)/k8s-$(K8S_VERSION)
+K8S_LDFLAGS  := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
+	-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34
 
 .PHONY: testbin
-testbin: $(TESTBIN)/kube-apiserver $(TESTBIN)/etcd ## Build kube-apiserver and etcd into bin/k8s-<version>/.
+testbin: $(TESTBIN)/kube-apiserver $(TESTBIN)/etcd $(TESTBIN)/kube-controller-manager ## Build kube-apiserver, etcd and kube-controller-manager into bin/k8s-<version>/.
 
 $(TESTBIN)/kube-apiserver:
 	mkdir -p $(TESTBIN)
-	cd testbin/apiserver && $(GO) build -o $@ -ldflags "-X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
-		-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34" .
+	cd testbin/apiserver && $(GO) build -o $@ -ldflags "$(K8S_LDFLAGS)" .
+
+$(TESTBIN)/kube-controller-manager:
+	mkdir -p $(TESTBIN)
+	cd testbin/controller-manager && $(GO) build -o $@ -ldflags "$(K8S_LDFLAGS)" .
 
 $(TESTBIN)/etcd:
 	mkdir -p $(TESTBIN)
