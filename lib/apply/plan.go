@@ -139,6 +139,13 @@ func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existin
 			return "", "", nil
 		}
 		cur, err := a.live(ctx, it, existing)
+		if err == nil && cur != nil && cur.GetResourceVersion() != dry.GetResourceVersion() {
+			// Written since the list (a controller updating a new
+			// Deployment's status, say): the dry run was made on a
+			// newer object. Compare with that one, not the listed one,
+			// or the controller's write looks like a change of ours.
+			cur, err = a.fetch(ctx, it)
+		}
 		if err != nil || cur == nil {
 			// cur is nil when the object went away since the dry run.
 			it.create()
@@ -227,6 +234,11 @@ func (a *Applier) live(ctx context.Context, it *item, existing cluster.Live) (*u
 	if cur := existing.Get(it.id); cur != nil {
 		return cur, nil
 	}
+	return a.fetch(ctx, it)
+}
+
+// fetch reads the object from the cluster; nil when there is none.
+func (a *Applier) fetch(ctx context.Context, it *item) (*unstructured.Unstructured, error) {
 	cur := &unstructured.Unstructured{}
 	cur.SetGroupVersionKind(it.obj.GroupVersionKind())
 	err := a.client.Get(ctx, client.ObjectKeyFromObject(it.obj), cur)
