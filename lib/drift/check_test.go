@@ -3,11 +3,14 @@ package drift_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -204,9 +207,22 @@ spec:
   - type: Resource
     resource: {name: cpu, target: {type: AverageValue, averageValue: 0.5}}
 `)
-	// The aggregation controller fills an aggregated ClusterRole's rules.
-	edit(t, "rbac.authorization.k8s.io/v1", "ClusterRole", "", env+"-aggregate", func(o *unstructured.Unstructured) {
-		_ = unstructured.SetNestedSlice(o.Object, []any{map[string]any{"apiGroups": []any{""}, "resources": []any{"pods"}, "verbs": []any{"list"}}}, "rules")
+	// The aggregation controller (kube-controller-manager's) fills an
+	// aggregated ClusterRole's rules from the ClusterRoles it selects,
+	// here one someone else made.
+	ctx := context.Background()
+	cl := cluster.Client(t)
+	piece := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: env + "-piece", Labels: map[string]string{"aggregate-to": env}},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}}},
+	}
+	if err := cl.Create(ctx, piece); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the aggregation controller to fill "+env+"-aggregate", func() bool {
+		var agg rbacv1.ClusterRole
+		err := cl.Get(ctx, client.ObjectKey{Name: env + "-aggregate"}, &agg)
+		return err == nil && len(agg.Rules) == 1 && slices.Equal(agg.Rules[0].Resources, []string{"pods"})
 	})
 	// An admission webhook or controller adds what plinth does not set.
 	edit(t, "apps/v1", "Deployment", env, "web", func(o *unstructured.Unstructured) {
@@ -215,19 +231,14 @@ spec:
 		containers = append(containers, map[string]any{"name": "istio-proxy", "image": "nexus.bank.local/istio/proxyv2:1.29.0"})
 		_ = unstructured.SetNestedSlice(o.Object, containers, "spec", "template", "spec", "containers")
 	})
-	// A controller writes status.
-	ctx := context.Background()
-	d := &unstructured.Unstructured{}
-	d.SetAPIVersion("apps/v1")
-	d.SetKind("Deployment")
-	cl := cluster.Client(t)
-	if err := cl.Get(ctx, client.ObjectKey{Namespace: env, Name: "web"}, d); err != nil {
-		t.Fatal(err)
-	}
-	_ = unstructured.SetNestedField(d.Object, int64(7), "status", "observedGeneration")
-	if err := cl.Status().Update(ctx, d, client.FieldOwner("kube-controller-manager")); err != nil {
-		t.Fatal(err)
-	}
+	// A controller (the Deployment controller) writes status and its
+	// revision annotation, for the edited Deployment too.
+	waitFor(t, "the Deployment controller to observe the edit", func() bool {
+		var d appsv1.Deployment
+		err := cl.Get(ctx, client.ObjectKey{Namespace: env, Name: "web"}, &d)
+		return err == nil && d.Status.ObservedGeneration == d.Generation && d.Generation > 1 &&
+			d.Annotations["deployment.kubernetes.io/revision"] != ""
+	})
 
 	r := check(t, c, env, comps, drift.Options{})
 	if r.Summary.Drift() {
@@ -245,18 +256,9 @@ spec:
 func TestIgnoreRule(t *testing.T) {
 	t.Parallel()
 	env, comps, c := setup(t, app)
-	ctx := context.Background()
-	d := &unstructured.Unstructured{}
-	d.SetAPIVersion("apps/v1")
-	d.SetKind("Deployment")
-	cl := cluster.Client(t)
-	if err := cl.Get(ctx, client.ObjectKey{Namespace: env, Name: "web"}, d); err != nil {
-		t.Fatal(err)
-	}
-	_ = unstructured.SetNestedField(d.Object, int64(5), "spec", "replicas")
-	if err := cl.Update(ctx, d, client.FieldOwner("kube-controller-manager")); err != nil {
-		t.Fatal(err)
-	}
+	update(t, "apps/v1", "Deployment", env, "web", "kube-controller-manager", func(o *unstructured.Unstructured) {
+		_ = unstructured.SetNestedField(o.Object, int64(5), "spec", "replicas")
+	})
 	r := check(t, c, env, comps, drift.Options{})
 	f := items(r)["Deployment.apps/"+env+"/web"].Fields
 	if len(f) != 1 || f[0].Path != "/spec/replicas" || f[0].Before != "2" || f[0].After != "5" || f[0].Manager != "kube-controller-manager" {
@@ -340,5 +342,18 @@ func TestUnmanagedAndStale(t *testing.T) {
 	}
 	if r.Summary.Unmanaged != 1 || r.Summary.Stale != 1 || r.Summary.Objects != 1 {
 		t.Fatalf("summary = %+v", r.Summary)
+	}
+}
+
+// waitFor polls cond for up to 30 s: what a controller of the cluster does
+// takes its time.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-platform/plinth/lib/apply"
@@ -60,16 +61,28 @@ func check(t *testing.T, c *drift.Checker, env string, comps []render.Rendered, 
 // update by the field manager "kubectl-edit".
 func edit(t *testing.T, apiVersion, kind, ns, name string, change func(o *unstructured.Unstructured)) {
 	t.Helper()
+	update(t, apiVersion, kind, ns, name, "kubectl-edit", change)
+}
+
+// update reads an object, changes it and writes it back (a full update)
+// as manager. The controller manager writes to objects too (a
+// Deployment's status and revision annotation): on a conflict it reads
+// the object again and retries, as a person or a controller would.
+func update(t *testing.T, apiVersion, kind, ns, name, manager string, change func(o *unstructured.Unstructured)) {
+	t.Helper()
 	ctx := context.Background()
 	c := cluster.Client(t)
-	o := &unstructured.Unstructured{}
-	o.SetAPIVersion(apiVersion)
-	o.SetKind(kind)
-	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, o); err != nil {
-		t.Fatal(err)
-	}
-	change(o)
-	if err := c.Update(ctx, o, client.FieldOwner("kubectl-edit")); err != nil {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		o := &unstructured.Unstructured{}
+		o.SetAPIVersion(apiVersion)
+		o.SetKind(kind)
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, o); err != nil {
+			return err
+		}
+		change(o)
+		return c.Update(ctx, o, client.FieldOwner(manager))
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,7 +1,8 @@
 // Package kubetest starts a real kube-apiserver and etcd for tests, through
-// controller-runtime's envtest. The binaries are built from Go modules by
-// `make testbin` into bin/k8s-<version>/ (see docs/development.md); set
-// KUBEBUILDER_ASSETS to use others.
+// controller-runtime's envtest, and a real kube-controller-manager beside
+// them. The binaries are built from Go modules by `make testbin` into
+// bin/k8s-<version>/ (see docs/development.md); set KUBEBUILDER_ASSETS to
+// use others.
 //
 // A package starts one API server for all its tests in TestMain:
 //
@@ -10,9 +11,16 @@
 //	func TestMain(m *testing.M) { kubetest.Main(m, &cluster) }
 //
 // and each test works in a namespace of its own (Cluster.Namespace), so
-// tests can run in parallel against the same server. There is no
-// controller manager: no pods run, Deployments never become available and
-// namespaces are never finalized.
+// tests can run in parallel against the same server.
+//
+// The controller manager runs every default controller, as on a real
+// cluster: garbage collection deletes dependents of deleted owners,
+// deleted namespaces are emptied and finalized, Deployments make
+// ReplicaSets and ReplicaSets make Pods, every namespace gets the
+// ServiceAccount "default" and the ConfigMap "kube-root-ca.crt", Services
+// get EndpointSlices, aggregated ClusterRoles are aggregated. There is no
+// scheduler and no kubelet: Pods stay Pending, so Deployments never become
+// available.
 package kubetest
 
 import (
@@ -30,6 +38,7 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -37,11 +46,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 )
 
-// Cluster is a running API server with its etcd.
+// Cluster is a running API server with its etcd and a controller
+// manager.
 type Cluster struct {
 	env     *envtest.Environment
 	config  *rest.Config
 	certDir string
+	kcm     *controllerManager
 }
 
 // Main starts a cluster into *c, runs the package's tests and stops the
@@ -65,9 +76,14 @@ func Main(m *testing.M, c **Cluster) {
 	os.Exit(code)
 }
 
-// Start starts an API server and etcd.
+// Start starts an API server and etcd, then a controller manager, and
+// returns once the controller manager works.
 func Start() (*Cluster, error) {
 	assets, err := Assets()
+	if err != nil {
+		return nil, err
+	}
+	kcmPath, err := controllerManagerPath(assets)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +97,15 @@ func Start() (*Cluster, error) {
 	// unless one is set; tests read errors, not its logs.
 	log.SetLogger(logr.Discard())
 	env := &envtest.Environment{BinaryAssetsDirectory: assets}
-	env.ControlPlane.GetAPIServer().CertDir = certDir
+	apiServer := env.ControlPlane.GetAPIServer()
+	apiServer.CertDir = certDir
+	// The controller manager holds hundreds of watches. On SIGTERM the
+	// API server otherwise waits for them to end for up to its request
+	// timeout (60 s) before exiting, longer than envtest waits
+	// (StopAPIServer would fail); with this flag it drains the requests
+	// in flight, answering new ones with 429 and Retry-After, then gives
+	// open connections 2 s.
+	apiServer.Configure().Set("shutdown-send-retry-after", "true")
 	cfg, err := env.Start()
 	if err != nil {
 		os.RemoveAll(certDir)
@@ -90,18 +114,26 @@ func Start() (*Cluster, error) {
 	// Tests create many objects quickly; client-go's default rate limit
 	// (5 QPS) would make them measure the limiter.
 	cfg.QPS, cfg.Burst = -1, -1
-	return &Cluster{env: env, config: cfg, certDir: certDir}, nil
+	kcm, err := startControllerManager(kcmPath, certDir, env.KubeConfig, cfg)
+	if err != nil {
+		err = fmt.Errorf("starting %s from %s: %w", controllerManagerBinary, assets, err)
+		return nil, errors.Join(err, env.Stop(), os.RemoveAll(certDir))
+	}
+	return &Cluster{env: env, config: cfg, certDir: certDir, kcm: kcm}, nil
 }
 
-// Stop stops the API server and etcd and removes their files.
+// Stop stops the controller manager, then the API server and etcd, and
+// removes their files. It fails when the controller manager died before,
+// showing the end of its log.
 func (c *Cluster) Stop() error {
-	err := c.env.Stop()
-	return errors.Join(err, os.RemoveAll(c.certDir))
+	err := c.kcm.stop()
+	return errors.Join(err, c.env.Stop(), os.RemoveAll(c.certDir))
 }
 
 // StopAPIServer stops the API server, leaving etcd and its data running;
 // StartAPIServer starts it again on the same address, with the same
-// certificates, so existing clients reconnect.
+// certificates, so existing clients reconnect. The controller manager runs
+// on and reconnects by itself, as it would on a real cluster.
 func (c *Cluster) StopAPIServer() error {
 	return c.env.ControlPlane.GetAPIServer().Stop()
 }
@@ -141,8 +173,10 @@ func (c *Cluster) Kubeconfig(t testing.TB) string {
 var notDNS = regexp.MustCompile(`[^a-z0-9-]+`)
 
 // Namespace creates a namespace named after the test, with a random
-// suffix, and returns its name. Namespaces are not deleted: without a
-// controller manager they would stay Terminating anyway.
+// suffix, and returns its name. A test's namespace is deleted when the
+// test ends (the namespace controller empties and finalizes it in the
+// background; nothing waits for that). A benchmark's is kept: emptying it
+// would load the API server while the next benchmark measures.
 func (c *Cluster) Namespace(t testing.TB) string {
 	t.Helper()
 	name := strings.Trim(notDNS.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
@@ -151,8 +185,18 @@ func (c *Cluster) Namespace(t testing.TB) string {
 	}
 	name += "-" + randomSuffix()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if err := c.Client(t).Create(context.Background(), ns); err != nil {
+	cl := c.Client(t)
+	if err := cl.Create(context.Background(), ns); err != nil {
 		t.Fatalf("creating namespace %s: %v", name, err)
+	}
+	if _, benchmark := t.(*testing.B); !benchmark {
+		t.Cleanup(func() {
+			// Conflict: the test deleted it, and it is still being emptied.
+			err := cl.Delete(context.Background(), ns)
+			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+				t.Errorf("deleting namespace %s: %v", name, err)
+			}
+		})
 	}
 	return name
 }
