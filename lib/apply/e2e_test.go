@@ -7,14 +7,18 @@ import (
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-platform/plinth/lib/apply"
+	"github.com/plinth-platform/plinth/lib/drift"
 	"github.com/plinth-platform/plinth/lib/fixtures"
+	"github.com/plinth-platform/plinth/lib/manifest"
 	"github.com/plinth-platform/plinth/lib/platform"
 	"github.com/plinth-platform/plinth/lib/render"
 	"github.com/plinth-platform/plinth/lib/source"
@@ -75,11 +79,16 @@ func TestDevEndToEnd(t *testing.T) {
 
 // prod, from the fixture charts and Kubeflow manifests (CRD-heavy
 // monitoring and GPU operator, Kubeflow with tenant Profiles), applies end
-// to end and again without a change. The test cluster runs no webhook
-// servers and no controllers, so the set leaves out webhook
-// configurations (they would send every later request to a Service with
-// no pods), and the test plays Kubeflow's profile controller: it creates
-// the namespace of each Profile.
+// to end and again without a change, while the controller manager's
+// controllers work on it (ReplicaSets, Pods, status, aggregated roles).
+// Then one component leaves the environment: prune deletes its objects,
+// the garbage collector what its workloads made and the namespace
+// controller its namespace with everything in it; the drift check finds
+// the rest as applied. The test cluster runs no pods, so no webhook
+// servers and no operators: the set leaves out webhook configurations
+// (they would send every later request to a Service with no pods), and
+// the test plays Kubeflow's profile controller: it creates the namespace
+// of each Profile.
 func TestProdEndToEnd(t *testing.T) {
 	t.Parallel()
 	vendorDir, lock := fixtures.Vendor(t, catalogSources, "prod")
@@ -135,6 +144,162 @@ func TestProdEndToEnd(t *testing.T) {
 	if n := w.Count() - before; n != 0 {
 		t.Errorf("second apply wrote %d times", n)
 	}
+
+	kept := pruneComponent(t, a, comps, "rancher")
+
+	c, err := drift.New(cluster.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r, err := c.Check(context.Background(), "prod", kept, drift.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("drift check after the prune: %d objects in %s", r.Summary.Objects, time.Since(start).Round(100*time.Millisecond))
+	if r.Summary.Drift() {
+		for _, comp := range r.Components {
+			for _, o := range comp.Items {
+				t.Errorf("drift check after the prune: component %s: %s %s %+v", comp.Name, o.ID, o.State, o.Fields)
+			}
+		}
+	}
+	want := 0
+	for _, comp := range kept {
+		want += len(comp.Objects)
+	}
+	if r.Summary.Objects != want || want >= total {
+		t.Errorf("drift check after the prune: %d objects checked, want %d (of %d before)", r.Summary.Objects, want, total)
+	}
+}
+
+// pruneComponent applies prod without the component name, pruning, and
+// checks that its objects go, with what the controllers made for them
+// (ReplicaSets, Pods) and its namespaces; it returns the other
+// components.
+func pruneComponent(t *testing.T, a *apply.Applier, comps []render.Rendered, name string) []render.Rendered {
+	t.Helper()
+	ctx := context.Background()
+	c := cluster.Client(t)
+	var kept []render.Rendered
+	var pruned []*unstructured.Unstructured
+	var namespaces []string
+	for _, comp := range comps {
+		if comp.Name != name {
+			kept = append(kept, comp)
+			continue
+		}
+		pruned = comp.Objects
+		for _, o := range comp.Objects {
+			if o.GetKind() == "Namespace" {
+				namespaces = append(namespaces, o.GetName())
+			}
+		}
+	}
+	if len(pruned) == 0 || len(namespaces) != 1 {
+		t.Fatalf("component %s has %d objects, %d namespaces; the test wants objects and one namespace of its own", name, len(pruned), len(namespaces))
+	}
+	ns := namespaces[0]
+
+	// What the controllers made: a ReplicaSet per Deployment (the
+	// Deployment controller), Pods of the ReplicaSets and Jobs (the
+	// ReplicaSet and Job controllers), the namespace's ServiceAccount
+	// "default" and ConfigMap kube-root-ca.crt. They must exist before the
+	// prune for their going to mean anything.
+	var made []client.Object
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var rss appsv1.ReplicaSetList
+		var pods corev1.PodList
+		if err := c.List(ctx, &rss, client.InNamespace(ns)); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.List(ctx, &pods, client.InNamespace(ns)); err != nil {
+			t.Fatal(err)
+		}
+		made = made[:0]
+		owners := map[string]bool{}
+		for i := range rss.Items {
+			made = append(made, &rss.Items[i])
+			if o := metav1.GetControllerOf(&rss.Items[i]); o != nil {
+				owners[o.Kind] = true
+			}
+		}
+		for i := range pods.Items {
+			made = append(made, &pods.Items[i])
+			if o := metav1.GetControllerOf(&pods.Items[i]); o != nil {
+				owners[o.Kind] = true
+			}
+		}
+		if owners["Deployment"] && owners["ReplicaSet"] && owners["Job"] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("namespace %s: no ReplicaSet of a Deployment, Pod of a ReplicaSet and Pod of a Job after a minute (owners: %v)", ns, owners)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	made = append(made,
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "default"}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "kube-root-ca.crt"}})
+	for _, o := range made[len(made)-2:] {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil {
+			t.Fatalf("before the prune: %v", err)
+		}
+	}
+
+	start := time.Now()
+	res := mustApply(t, a, "prod", kept, apply.Options{Prune: true, Timeout: time.Minute})
+	deleted := 0
+	for _, ch := range res.Changes {
+		want := apply.Unchanged
+		if ch.Component == name {
+			want = apply.Deleted
+			deleted++
+		}
+		if ch.Action != want {
+			t.Errorf("apply without %s: %s %s, want %s", name, ch.ID, ch.Action, want)
+		}
+	}
+	if deleted != len(pruned) {
+		t.Errorf("apply without %s: %d deletions, want %d", name, deleted, len(pruned))
+	}
+	for _, e := range inventoryOf(t, "prod") {
+		for _, o := range pruned {
+			if e == manifest.IDOf(o).String() {
+				t.Errorf("inventory still lists %s", e)
+			}
+		}
+	}
+
+	// Gone: the component's objects, what was made for them, and the
+	// namespace itself (emptied and finalized).
+	for _, o := range pruned {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(o.GroupVersionKind())
+		u.SetNamespace(o.GetNamespace())
+		u.SetName(o.GetName())
+		made = append(made, u)
+	}
+	deadline = time.Now().Add(2 * time.Minute)
+	for _, o := range made {
+		for {
+			err := c.Get(ctx, client.ObjectKeyFromObject(o), o)
+			if apierrors.IsNotFound(err) || apimeta.IsNoMatchError(err) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%T %s/%s still there 2 minutes after the prune (deletion %v, finalizers %v)",
+					o, o.GetNamespace(), o.GetName(), o.GetDeletionTimestamp(), o.GetFinalizers())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	t.Logf("prune of %s: %d objects and %d made by controllers gone in %s", name, len(pruned), len(made)-len(pruned), time.Since(start).Round(100*time.Millisecond))
+	return kept
 }
 
 // catalogSources lists the sources of an environment's catalog.
