@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/plinth-platform/plinth/lib/platform"
 )
 
 // scaffold holds the files plinth init writes, at their paths in the new
@@ -66,6 +68,10 @@ Exit status: 0 written, 2 a file exists or DIR could not be written.`,
 				return err
 			}
 			dir := args[0]
+			if err := insideRepository(dir); err != nil {
+				fmt.Fprintf(s.Err, "plinth init: %v; nothing written\n", err)
+				return exitCodeError{exitError}
+			}
 			if errs := checkScaffold(dir, files, f.force); len(errs) > 0 {
 				for _, err := range errs {
 					fmt.Fprintf(s.Err, "plinth init: %v\n", err)
@@ -203,4 +209,25 @@ func writeFileAtomic(name string, data []byte) error {
 		return fmt.Errorf("writing %s: %w", name, err)
 	}
 	return nil
+}
+
+// insideRepository refuses a target inside the sources of an environments
+// repository that holds it (its environments/, cue/ or .git): a new
+// repository there would be read as part of that one.
+func insideRepository(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	for parent := filepath.Dir(abs); ; parent = filepath.Dir(parent) {
+		if fi, err := os.Stat(filepath.Join(parent, platform.EnvironmentsDir)); err == nil && fi.IsDir() {
+			if err := (platform.Layout{Root: parent}).CheckOutput(dir, ""); err != nil {
+				return fmt.Errorf("%w of the repository at %s", err, parent)
+			}
+			return nil
+		}
+		if filepath.Dir(parent) == parent {
+			return nil
+		}
+	}
 }
