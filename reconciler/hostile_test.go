@@ -2,6 +2,7 @@ package reconciler_test
 
 import (
 	"context"
+	"github.com/plinth-platform/plinth/lib/manifest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +13,6 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/plinth-platform/plinth/lib/apply"
 	"github.com/plinth-platform/plinth/lib/inventory"
 	"github.com/plinth-platform/plinth/lib/kubetest"
 	"github.com/plinth-platform/plinth/reconciler"
@@ -46,7 +46,7 @@ func TestBadCommitsWriteNothing(t *testing.T) {
 	waitFor(t, c, e, "the good commit applied", func(e *v1.Environment) bool {
 		return e.Status.LastAppliedRevision == first && isTrue(e, v1.ConditionReady)
 	})
-	foreign := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "foreign", Namespace: ns, Labels: map[string]string{apply.LabelEnvironment: "other"}},
+	foreign := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "foreign", Namespace: ns, Labels: map[string]string{manifest.LabelEnvironment: "other"}},
 		Data: map[string]string{"value": "theirs"}}
 	if err := cluster.Client(t).Create(context.Background(), foreign); err != nil {
 		t.Fatal(err)

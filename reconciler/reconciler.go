@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/plinth-platform/plinth/lib/manifest"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -27,14 +28,13 @@ import (
 	"github.com/plinth-platform/plinth/lib/gitfetch"
 	"github.com/plinth-platform/plinth/lib/gitrepo"
 	"github.com/plinth-platform/plinth/lib/notify"
-	"github.com/plinth-platform/plinth/lib/render"
 	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
 )
 
 // Rendered is an environment rendered at one revision, with the settings
 // apply and drift take from it.
 type Rendered struct {
-	Components  []render.Rendered
+	Components  []manifest.Component
 	Adopt       bool
 	DriftIgnore []drift.IgnoreRule
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/plinth-platform/plinth/lib/manifest"
 	"net/http"
 	"slices"
 	"strings"
@@ -27,7 +28,6 @@ import (
 	"github.com/plinth-platform/plinth/lib/apply"
 	"github.com/plinth-platform/plinth/lib/inventory"
 	"github.com/plinth-platform/plinth/lib/kubetest"
-	"github.com/plinth-platform/plinth/lib/render"
 )
 
 // policy is a ValidatingAdmissionPolicy and its binding in the cluster.
@@ -167,7 +167,7 @@ func TestAdmissionDenialWritesNothing(t *testing.T) {
 	t.Parallel()
 	a, w := newApplier(t)
 	ns := cluster.Namespace(t)
-	mustApply(t, a, ns, []render.Rendered{component(t, ns, ns, "app", configMaps(5, nil))}, apply.Options{})
+	mustApply(t, a, ns, []manifest.Component{component(t, ns, ns, "app", configMaps(5, nil))}, apply.Options{})
 	invBefore := inventoryConfigMap(t, ns)
 	if invBefore == nil {
 		t.Fatal("no inventory after the first apply")
@@ -181,7 +181,7 @@ func TestAdmissionDenialWritesNothing(t *testing.T) {
 		}
 		return doc
 	}
-	comps := []render.Rendered{component(t, ns, ns, "app", configMaps(10, forbidden))}
+	comps := []manifest.Component{component(t, ns, ns, "app", configMaps(10, forbidden))}
 	before := w.Count()
 	for _, dryRun := range []bool{true, false} {
 		_, err := a.Apply(context.Background(), ns, comps, apply.Options{Prune: true, DryRun: dryRun})
@@ -239,7 +239,7 @@ func TestMixedFailuresAllReported(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	comps := []render.Rendered{
+	comps := []manifest.Component{
 		component(t, ns, ns, "base", `
 apiVersion: v1
 kind: ConfigMap
@@ -309,7 +309,7 @@ func TestPruneDeniedByAdmissionIsRetried(t *testing.T) {
 	t.Parallel()
 	a, _ := newApplier(t)
 	ns := cluster.Namespace(t)
-	two := []render.Rendered{component(t, ns, ns, "app", `
+	two := []manifest.Component{component(t, ns, ns, "app", `
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: keep, namespace: NS}
@@ -329,7 +329,7 @@ data: {a: "1"}
 			return cluster.Client(t).Delete(ctx, cm, client.DryRunAll)
 		})
 
-	one := []render.Rendered{component(t, ns, ns, "app", oneConfigMap)}
+	one := []manifest.Component{component(t, ns, ns, "app", oneConfigMap)}
 	_, err := a.Apply(context.Background(), ns, one, apply.Options{Prune: true})
 	if err == nil {
 		t.Fatal("apply succeeded although admission denies the prune")
@@ -391,9 +391,9 @@ func TestPruneNeverDeletesAnotherEnvironmentsObject(t *testing.T) {
 		return nil
 	}
 
-	mustApply(t, a, envA, []render.Rendered{component(t, envA, ns, "app", twoConfigMaps)}, apply.Options{})
+	mustApply(t, a, envA, []manifest.Component{component(t, envA, ns, "app", twoConfigMaps)}, apply.Options{})
 	// B renders "old" too and adopts it: the object is B's now.
-	res := mustApply(t, a, envB, []render.Rendered{component(t, envB, ns, "moved", `
+	res := mustApply(t, a, envB, []manifest.Component{component(t, envB, ns, "moved", `
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: old, namespace: NS}
@@ -401,13 +401,13 @@ data: {a: "1"}
 `)}, apply.Options{Adopt: true})
 	wantActions(t, res, map[string]apply.Action{"ConfigMap/" + ns + "/old": apply.Configured})
 
-	res = mustApply(t, a, envA, []render.Rendered{component(t, envA, ns, "app", oneConfigMap)}, apply.Options{Prune: true})
+	res = mustApply(t, a, envA, []manifest.Component{component(t, envA, ns, "app", oneConfigMap)}, apply.Options{Prune: true})
 	wantActions(t, res, map[string]apply.Action{"ConfigMap/" + ns + "/keep": apply.Unchanged, "ConfigMap/" + ns + "/old": apply.Kept})
 	old := get(t, "v1", "ConfigMap", ns, "old")
 	if old == nil || deletes["old"] != 0 {
 		t.Fatalf("A's prune deleted B's object (DELETEs: %v)", deletes)
 	}
-	if env := old.GetLabels()[render.LabelEnvironment]; env != envB {
+	if env := old.GetLabels()[manifest.LabelEnvironment]; env != envB {
 		t.Errorf("old labelled %q, want %q", env, envB)
 	}
 	if inv := inventoryOf(t, envA); !slices.Equal(inv, []string{"ConfigMap/" + ns + "/keep"}) {
@@ -420,7 +420,7 @@ data: {a: "1"}
 	// The race: C applies "racy", drops it and prunes; C's staleChanges
 	// still sees it labelled C's, then another environment takes it over
 	// before ssa's check.
-	mustApply(t, a, envC, []render.Rendered{component(t, envC, ns, "app", `
+	mustApply(t, a, envC, []manifest.Component{component(t, envC, ns, "app", `
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: racy, namespace: NS}
@@ -436,12 +436,12 @@ metadata: {name: stays, namespace: NS}
 			t.Error(err)
 			return
 		}
-		cm.Labels[render.LabelEnvironment] = envB
+		cm.Labels[manifest.LabelEnvironment] = envB
 		if err := c.Update(context.Background(), cm); err != nil {
 			t.Error(err)
 		}
 	}
-	res = mustApply(t, a, envC, []render.Rendered{component(t, envC, ns, "app", `
+	res = mustApply(t, a, envC, []manifest.Component{component(t, envC, ns, "app", `
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: stays, namespace: NS}
@@ -486,7 +486,7 @@ type: kubernetes.io/dockerconfigjson
 data: {.dockerconfigjson: ` + b64(`{"auths": "`+v1) + `}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			comps := []render.Rendered{component(t, ns, ns, "app", "apiVersion: v1\nkind: Secret\nmetadata: {name: "+tc.name+", namespace: NS}"+tc.yaml+"\n")}
+			comps := []manifest.Component{component(t, ns, ns, "app", "apiVersion: v1\nkind: Secret\nmetadata: {name: "+tc.name+", namespace: NS}"+tc.yaml+"\n")}
 			before := w.Count()
 			for _, dryRun := range []bool{true, false} {
 				res, err := a.Apply(context.Background(), ns, comps, apply.Options{DryRun: dryRun})
@@ -541,11 +541,11 @@ func TestNoLastAppliedAnnotation(t *testing.T) {
 	earlier.SetKind("Secret")
 	earlier.SetNamespace(ns)
 	earlier.SetName("earlier")
-	earlier.SetLabels(map[string]string{render.LabelEnvironment: ns, render.LabelComponent: "app"})
+	earlier.SetLabels(map[string]string{manifest.LabelEnvironment: ns, manifest.LabelComponent: "app"})
 	earlier.SetAnnotations(map[string]string{lastApplied: copyJSON})
 	earlier.Object["stringData"] = map[string]any{"password": "hunter2-last-applied"}
 	//lint:ignore SA1019 server-side apply of an unstructured object, as plinth does
-	if err := c.Patch(ctx, earlier, client.Apply, client.FieldOwner(apply.FieldManager)); err != nil {
+	if err := c.Patch(ctx, earlier, client.Apply, client.FieldOwner(manifest.FieldManager)); err != nil {
 		t.Fatal(err)
 	}
 	// Applied by kubectl apply (client-side): the annotation is kubectl's.
@@ -557,7 +557,7 @@ func TestNoLastAppliedAnnotation(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	comps := []render.Rendered{component(t, ns, ns, "app", `
+	comps := []manifest.Component{component(t, ns, ns, "app", `
 apiVersion: v1
 kind: Secret
 metadata:

@@ -16,17 +16,10 @@ import (
 	"github.com/plinth-platform/plinth/lib/controlled"
 	"github.com/plinth-platform/plinth/lib/inventory"
 	"github.com/plinth-platform/plinth/lib/manifest"
-	"github.com/plinth-platform/plinth/lib/render"
 )
 
-const (
-	// FieldManager is plinth's field manager name in managedFields.
-	FieldManager = cluster.FieldManager
-	// LabelEnvironment marks every object plinth renders with its environment.
-	LabelEnvironment = render.LabelEnvironment
-	// AnnotationPrune set to "disabled" keeps an object when it leaves the environment.
-	AnnotationPrune = "plinth.dev/prune"
-)
+// AnnotationPrune set to "disabled" keeps an object when it leaves the environment.
+const AnnotationPrune = "plinth.dev/prune"
 
 // Options control an apply.
 type Options struct {
@@ -104,12 +97,12 @@ var ErrEmpty = errors.New("renders no objects")
 // opts.DryRun, applies them: see the package documentation for the
 // steps. The Result lists what was done up to an error, too. The
 // values of the set's Secrets never appear in the error.
-func (a *Applier) Apply(ctx context.Context, env string, comps []render.Rendered, opts Options) (*Result, error) {
+func (a *Applier) Apply(ctx context.Context, env string, comps []manifest.Component, opts Options) (*Result, error) {
 	res, err := a.apply(ctx, env, comps, opts)
 	return res, redactSecrets(err, comps)
 }
 
-func (a *Applier) apply(ctx context.Context, env string, comps []render.Rendered, opts Options) (*Result, error) {
+func (a *Applier) apply(ctx context.Context, env string, comps []manifest.Component, opts Options) (*Result, error) {
 	opts.env = env
 	a.manager.SetConcurrency(opts.concurrency())
 	res := &Result{Environment: env, DryRun: opts.DryRun}
@@ -216,10 +209,10 @@ func isNamespace(id manifest.ID) bool { return id.Group == "" && id.Kind == "Nam
 // last-applied-configuration annotation and without the fields that
 // controllers in the cluster set (lib/controlled): apply never takes
 // those back.
-func itemsOf(comps []render.Rendered) ([]*item, error) {
+func itemsOf(comps []manifest.Component) ([]*item, error) {
 	layer := map[string]int{}
 	var items []*item
-	controllers := controlled.For(render.AllObjects(comps))
+	controllers := controlled.For(manifest.AllObjects(comps))
 	for _, c := range comps {
 		l := 0
 		for _, d := range c.DependsOn {

@@ -21,7 +21,6 @@ import (
 	"github.com/plinth-platform/plinth/lib/apply"
 	"github.com/plinth-platform/plinth/lib/kubetest"
 	"github.com/plinth-platform/plinth/lib/manifest"
-	"github.com/plinth-platform/plinth/lib/render"
 )
 
 const crdYAML = `
@@ -54,7 +53,7 @@ func TestCRDAndCustomResource(t *testing.T) {
 	t.Parallel()
 	a, w := newApplier(t)
 	ns := cluster.Namespace(t)
-	comps := []render.Rendered{component(t, ns, ns, "widgets", crdYAML+`
+	comps := []manifest.Component{component(t, ns, ns, "widgets", crdYAML+`
 ---
 apiVersion: NS.example.com/v1
 kind: Widget
@@ -87,7 +86,7 @@ func TestNamespaceAndNamespacedObjects(t *testing.T) {
 	a, _ := newApplier(t)
 	env := cluster.Namespace(t)
 	ns := env + "-new"
-	res := mustApply(t, a, env, []render.Rendered{component(t, env, ns, "app", `
+	res := mustApply(t, a, env, []manifest.Component{component(t, env, ns, "app", `
 apiVersion: v1
 kind: Namespace
 metadata: {name: NS}
@@ -117,7 +116,7 @@ func TestInvalidObjectsWriteNothing(t *testing.T) {
 	t.Parallel()
 	a, w := newApplier(t)
 	ns := cluster.Namespace(t)
-	comps := []render.Rendered{
+	comps := []manifest.Component{
 		component(t, ns, ns, "good", `
 apiVersion: v1
 kind: ConfigMap
@@ -210,8 +209,8 @@ func TestPrune(t *testing.T) {
 	t.Parallel()
 	a, _ := newApplier(t)
 	ns := cluster.Namespace(t)
-	mustApply(t, a, ns, []render.Rendered{component(t, ns, ns, "app", twoConfigMaps)}, apply.Options{})
-	one := []render.Rendered{component(t, ns, ns, "app", oneConfigMap)}
+	mustApply(t, a, ns, []manifest.Component{component(t, ns, ns, "app", twoConfigMaps)}, apply.Options{})
+	one := []manifest.Component{component(t, ns, ns, "app", oneConfigMap)}
 
 	res := mustApply(t, a, ns, one, apply.Options{})
 	wantActions(t, res, map[string]apply.Action{"ConfigMap/" + ns + "/keep": apply.Unchanged, "ConfigMap/" + ns + "/old": apply.Kept})
@@ -245,7 +244,7 @@ func TestPruneSurvivors(t *testing.T) {
 	t.Parallel()
 	a, _ := newApplier(t)
 	ns := cluster.Namespace(t)
-	mustApply(t, a, ns, []render.Rendered{component(t, ns, ns, "app", twoConfigMaps)}, apply.Options{})
+	mustApply(t, a, ns, []manifest.Component{component(t, ns, ns, "app", twoConfigMaps)}, apply.Options{})
 	ctx := context.Background()
 	c := cluster.Client(t)
 	old := &corev1.ConfigMap{}
@@ -256,12 +255,12 @@ func TestPruneSurvivors(t *testing.T) {
 	if err := c.Update(ctx, old); err != nil {
 		t.Fatal(err)
 	}
-	stranger := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "stranger", Namespace: ns, Labels: map[string]string{render.LabelEnvironment: ns}}}
+	stranger := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "stranger", Namespace: ns, Labels: map[string]string{manifest.LabelEnvironment: ns}}}
 	if err := c.Create(ctx, stranger); err != nil {
 		t.Fatal(err)
 	}
 
-	res := mustApply(t, a, ns, []render.Rendered{component(t, ns, ns, "app", oneConfigMap)}, apply.Options{Prune: true})
+	res := mustApply(t, a, ns, []manifest.Component{component(t, ns, ns, "app", oneConfigMap)}, apply.Options{Prune: true})
 	wantActions(t, res, map[string]apply.Action{"ConfigMap/" + ns + "/keep": apply.Unchanged, "ConfigMap/" + ns + "/old": apply.Kept})
 	if get(t, "v1", "ConfigMap", ns, "old") == nil || get(t, "v1", "ConfigMap", ns, "stranger") == nil {
 		t.Fatal("a survivor was deleted")
@@ -277,9 +276,9 @@ func TestEmptySetGuard(t *testing.T) {
 	t.Parallel()
 	a, w := newApplier(t)
 	ns := cluster.Namespace(t)
-	mustApply(t, a, ns, []render.Rendered{component(t, ns, ns, "app", twoConfigMaps)}, apply.Options{})
+	mustApply(t, a, ns, []manifest.Component{component(t, ns, ns, "app", twoConfigMaps)}, apply.Options{})
 	before := w.Count()
-	_, err := a.Apply(context.Background(), ns, []render.Rendered{{Name: "app"}}, apply.Options{Prune: true})
+	_, err := a.Apply(context.Background(), ns, []manifest.Component{{Name: "app"}}, apply.Options{Prune: true})
 	if err == nil || !strings.Contains(err.Error(), "renders no objects") || !strings.Contains(err.Error(), "allow-empty") {
 		t.Fatalf("err = %v", err)
 	}
@@ -301,8 +300,8 @@ func TestImmutableField(t *testing.T) {
 	t.Parallel()
 	a, w := newApplier(t)
 	ns := cluster.Namespace(t)
-	deployment := func(app string) []render.Rendered {
-		return []render.Rendered{component(t, ns, ns, "app", strings.ReplaceAll(`
+	deployment := func(app string) []manifest.Component {
+		return []manifest.Component{component(t, ns, ns, "app", strings.ReplaceAll(`
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: NS}
@@ -342,7 +341,7 @@ func TestConflictWithAnotherManager(t *testing.T) {
 	t.Parallel()
 	a, w := newApplier(t)
 	ns := cluster.Namespace(t)
-	comps := []render.Rendered{component(t, ns, ns, "app", oneConfigMap)}
+	comps := []manifest.Component{component(t, ns, ns, "app", oneConfigMap)}
 	mustApply(t, a, ns, comps, apply.Options{})
 
 	ctx := context.Background()
@@ -378,7 +377,7 @@ func TestDryRunPlan(t *testing.T) {
 	t.Parallel()
 	a, w := newApplier(t)
 	ns := cluster.Namespace(t)
-	mustApply(t, a, ns, []render.Rendered{component(t, ns, ns, "app", twoConfigMaps+`
+	mustApply(t, a, ns, []manifest.Component{component(t, ns, ns, "app", twoConfigMaps+`
 ---
 apiVersion: v1
 kind: Secret
@@ -386,7 +385,7 @@ metadata: {name: creds, namespace: NS}
 stringData: {password: hunter2}
 `)}, apply.Options{})
 	before := w.Count()
-	plan := mustApply(t, a, ns, []render.Rendered{component(t, ns, ns, "app", `
+	plan := mustApply(t, a, ns, []manifest.Component{component(t, ns, ns, "app", `
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: keep, namespace: NS}
@@ -435,8 +434,8 @@ func TestForceWithAnInvalidObjectDeletesNothing(t *testing.T) {
 	t.Parallel()
 	a, w := newApplier(t)
 	ns := cluster.Namespace(t)
-	deployment := func(app, port string) []render.Rendered {
-		return []render.Rendered{component(t, ns, ns, "app", strings.NewReplacer("APP", app, "PORT", port).Replace(`
+	deployment := func(app, port string) []manifest.Component {
+		return []manifest.Component{component(t, ns, ns, "app", strings.NewReplacer("APP", app, "PORT", port).Replace(`
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: NS}
@@ -512,8 +511,8 @@ spec:
 			t.Parallel()
 			a, w := newApplier(t)
 			env := ns + "-" + strings.ToLower(tc.name)
-			set := func(v string) []render.Rendered {
-				return []render.Rendered{component(t, env, ns, "app", strings.ReplaceAll(tc.yaml, "VALUE", v))}
+			set := func(v string) []manifest.Component {
+				return []manifest.Component{component(t, env, ns, "app", strings.ReplaceAll(tc.yaml, "VALUE", v))}
 			}
 			name := strings.ReplaceAll(set(tc.before)[0].Objects[0].GetName(), "NS", ns)
 			mustApply(t, a, env, set(tc.before), apply.Options{})
@@ -638,7 +637,7 @@ func TestCRDEstablishedBeforeCustomResource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	comps := []render.Rendered{component(t, ns, ns, "widgets", crdYAML+`
+	comps := []manifest.Component{component(t, ns, ns, "widgets", crdYAML+`
 ---
 apiVersion: NS.example.com/v1
 kind: Widget
@@ -688,7 +687,7 @@ func TestCRDNeverEstablished(t *testing.T) {
 		}
 	})
 	// The environment brings v2 of Widget with a CRD of another plural.
-	comps := []render.Rendered{component(t, ns, ns, "gizmos", `
+	comps := []manifest.Component{component(t, ns, ns, "gizmos", `
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata: {name: gizmos.NS.example.com}
@@ -756,10 +755,10 @@ apiVersion: v1
 kind: Namespace
 metadata: {name: NS-new}
 `
-	res := mustApply(t, a, env, []render.Rendered{component(t, env, existing, "app", namespaces)}, apply.Options{})
+	res := mustApply(t, a, env, []manifest.Component{component(t, env, existing, "app", namespaces)}, apply.Options{})
 	wantActions(t, res, map[string]apply.Action{"Namespace/" + existing: apply.Configured, "Namespace/" + fresh: apply.Created})
 
-	res = mustApply(t, a, env, []render.Rendered{component(t, env, existing, "app", oneConfigMap)}, apply.Options{Prune: true})
+	res = mustApply(t, a, env, []manifest.Component{component(t, env, existing, "app", oneConfigMap)}, apply.Options{Prune: true})
 	var kept *apply.Change
 	for i, c := range res.Changes {
 		if c.ID.Kind == "Namespace" && c.ID.Name == existing {

@@ -2,6 +2,7 @@ package apply_test
 
 import (
 	"bytes"
+	"github.com/plinth-platform/plinth/lib/manifest"
 	"os/exec"
 	"strings"
 	"testing"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/plinth-platform/plinth/lib/apply"
 	"github.com/plinth-platform/plinth/lib/kubetest"
-	"github.com/plinth-platform/plinth/lib/render"
 )
 
 // benchObjects is the size of the set every operation of BenchmarkApply
@@ -67,7 +67,7 @@ func benchPlinth(b *testing.B, noop bool) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		res, err := a.Apply(ctx, env, []render.Rendered{{Name: "bench", Objects: objs}}, apply.Options{})
+		res, err := a.Apply(ctx, env, []manifest.Component{{Name: "bench", Objects: objs}}, apply.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -145,7 +145,7 @@ func benchKubectl(b *testing.B, kubectl string, noop bool) {
 // benchSet returns the benchObjects objects of kubetest.Set in namespace
 // env, labelled as environment env.
 func benchSet(env string) []*unstructured.Unstructured {
-	return kubetest.Set(env, map[string]string{apply.LabelEnvironment: env}, benchObjects)
+	return kubetest.Set(env, map[string]string{manifest.LabelEnvironment: env}, benchObjects)
 }
 
 func benchActions(res *apply.Result) map[apply.Action]int {

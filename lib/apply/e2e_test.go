@@ -25,7 +25,7 @@ import (
 )
 
 // renderExample renders one of the repository's example environments.
-func renderExample(t *testing.T, name string, opts render.Options) []render.Rendered {
+func renderExample(t *testing.T, name string, opts render.Options) []manifest.Component {
 	t.Helper()
 	env, err := platform.Resolve(filepath.Join("..", ".."), name)
 	if err != nil {
@@ -177,11 +177,11 @@ func TestProdEndToEnd(t *testing.T) {
 // checks that its objects go, with what the controllers made for them
 // (ReplicaSets, Pods) and its namespaces; it returns the other
 // components.
-func pruneComponent(t *testing.T, a *apply.Applier, comps []render.Rendered, name string) []render.Rendered {
+func pruneComponent(t *testing.T, a *apply.Applier, comps []manifest.Component, name string) []manifest.Component {
 	t.Helper()
 	ctx := context.Background()
 	c := cluster.Client(t)
-	var kept []render.Rendered
+	var kept []manifest.Component
 	var pruned []*unstructured.Unstructured
 	var namespaces []string
 	for _, comp := range comps {
@@ -340,7 +340,7 @@ func playProfileController(ctx context.Context, t *testing.T) {
 // assertReady checks that every object that needs no controller to be
 // ready (everything but workloads, jobs, PVCs and custom resources whose
 // operators would report status) is ready by kstatus.
-func assertReady(t *testing.T, comps []render.Rendered) {
+func assertReady(t *testing.T, comps []manifest.Component) {
 	t.Helper()
 	needsController := map[string]bool{
 		"Deployment": true, "StatefulSet": true, "DaemonSet": true, "Job": true,

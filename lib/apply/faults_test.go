@@ -7,6 +7,7 @@ package apply_test
 import (
 	"context"
 	"fmt"
+	"github.com/plinth-platform/plinth/lib/manifest"
 	"net/http"
 	"slices"
 	"strings"
@@ -18,7 +19,6 @@ import (
 
 	"github.com/plinth-platform/plinth/lib/apply"
 	"github.com/plinth-platform/plinth/lib/kubetest"
-	"github.com/plinth-platform/plinth/lib/render"
 )
 
 // faultyApplier is an Applier whose requests go through a FaultTransport:
@@ -86,7 +86,7 @@ func labelled(t *testing.T, env, ns string) map[string]types.UID {
 	list := &unstructured.UnstructuredList{}
 	list.SetAPIVersion("v1")
 	list.SetKind("ConfigMapList")
-	if err := cluster.Client(t).List(context.Background(), list, client.InNamespace(ns), client.MatchingLabels{render.LabelEnvironment: env}); err != nil {
+	if err := cluster.Client(t).List(context.Background(), list, client.InNamespace(ns), client.MatchingLabels{manifest.LabelEnvironment: env}); err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]types.UID{}
@@ -97,13 +97,13 @@ func labelled(t *testing.T, env, ns string) map[string]types.UID {
 }
 
 // cmSet returns ConfigMaps cm-<from>..cm-<to-1> as one component.
-func cmSet(t *testing.T, env, ns string, from, to int) []render.Rendered {
+func cmSet(t *testing.T, env, ns string, from, to int) []manifest.Component {
 	t.Helper()
 	var docs []string
 	for i := from; i < to; i++ {
 		docs = append(docs, fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%02d, namespace: NS}\ndata: {i: \"%d\"}\n", i, i))
 	}
-	return []render.Rendered{component(t, env, ns, "app", strings.Join(docs, "---\n"))}
+	return []manifest.Component{component(t, env, ns, "app", strings.Join(docs, "---\n"))}
 }
 
 // Case 23: an apply that drops cm-00..02 and adds cm-10..19 to an

@@ -13,7 +13,6 @@ import (
 	"github.com/plinth-platform/plinth/lib/inventory"
 	"github.com/plinth-platform/plinth/lib/kubetest"
 	"github.com/plinth-platform/plinth/lib/manifest"
-	"github.com/plinth-platform/plinth/lib/render"
 )
 
 type roundTripper func(*http.Request) (*http.Response, error)
@@ -36,7 +35,7 @@ func newApplier(t *testing.T) (*apply.Applier, *kubetest.Writes) {
 // component parses YAML documents into a rendered component, replacing
 // NS with ns and labelling every object with the environment, as render
 // does.
-func component(t *testing.T, env, ns, name, yaml string, dependsOn ...string) render.Rendered {
+func component(t *testing.T, env, ns, name, yaml string, dependsOn ...string) manifest.Component {
 	t.Helper()
 	objs, err := manifest.Parse([]byte(strings.ReplaceAll(yaml, "NS", ns)))
 	if err != nil {
@@ -47,11 +46,11 @@ func component(t *testing.T, env, ns, name, yaml string, dependsOn ...string) re
 		if labels == nil {
 			labels = map[string]string{}
 		}
-		labels[render.LabelEnvironment] = env
-		labels[render.LabelComponent] = name
+		labels[manifest.LabelEnvironment] = env
+		labels[manifest.LabelComponent] = name
 		o.SetLabels(labels)
 	}
-	return render.Rendered{Name: name, DependsOn: dependsOn, Objects: objs}
+	return manifest.Component{Name: name, DependsOn: dependsOn, Objects: objs}
 }
 
 // get fetches an object, nil when it does not exist.
@@ -93,7 +92,7 @@ func actions(r *apply.Result) map[string]apply.Action {
 	return out
 }
 
-func mustApply(t *testing.T, a *apply.Applier, env string, comps []render.Rendered, opts apply.Options) *apply.Result {
+func mustApply(t *testing.T, a *apply.Applier, env string, comps []manifest.Component, opts apply.Options) *apply.Result {
 	t.Helper()
 	res, err := a.Apply(context.Background(), env, comps, opts)
 	if err != nil {

@@ -3,13 +3,13 @@ package apply_test
 import (
 	"context"
 	"fmt"
+	"github.com/plinth-platform/plinth/lib/manifest"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/plinth-platform/plinth/lib/apply"
-	"github.com/plinth-platform/plinth/lib/render"
 )
 
 // The API server stops in the middle of an apply and comes back: the
@@ -26,7 +26,7 @@ func TestApplyInterruptedByAPIServerOutage(t *testing.T) {
 	for i := range 30 {
 		docs = append(docs, fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%02d, namespace: NS}\ndata: {i: \"%d\"}\n", i, i))
 	}
-	first := []render.Rendered{component(t, env, ns, "app", strings.Join(docs, "---\n"))}
+	first := []manifest.Component{component(t, env, ns, "app", strings.Join(docs, "---\n"))}
 
 	var once sync.Once
 	w.After = func(n int64) {
@@ -66,7 +66,7 @@ func TestApplyInterruptedByAPIServerOutage(t *testing.T) {
 	}
 
 	// The environment drops cm-00..cm-04, which the interrupted apply created.
-	second := []render.Rendered{component(t, env, ns, "app", strings.Join(append(docs[:1:1], docs[6:]...), "---\n"))}
+	second := []manifest.Component{component(t, env, ns, "app", strings.Join(append(docs[:1:1], docs[6:]...), "---\n"))}
 	res := mustApply(t, a, env, second, apply.Options{Prune: true})
 	for i := range 30 {
 		name := fmt.Sprintf("cm-%02d", i)

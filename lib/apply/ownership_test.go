@@ -3,6 +3,7 @@ package apply_test
 import (
 	"context"
 	"errors"
+	"github.com/plinth-platform/plinth/lib/manifest"
 	"slices"
 	"strings"
 	"testing"
@@ -12,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-platform/plinth/lib/apply"
-	"github.com/plinth-platform/plinth/lib/render"
 )
 
 const sharedConfigMap = `
@@ -24,9 +24,9 @@ data: {a: "VALUE"}
 
 // sharedSet is a component with the shared ConfigMap, holding value,
 // and a ConfigMap of the environment's own, named after it.
-func sharedSet(t *testing.T, env, ns, value string) []render.Rendered {
+func sharedSet(t *testing.T, env, ns, value string) []manifest.Component {
 	t.Helper()
-	return []render.Rendered{component(t, env, ns, "app", strings.ReplaceAll(sharedConfigMap, "VALUE", value)+`
+	return []manifest.Component{component(t, env, ns, "app", strings.ReplaceAll(sharedConfigMap, "VALUE", value)+`
 ---
 apiVersion: v1
 kind: ConfigMap
@@ -79,7 +79,7 @@ func TestOwnershipOfAnotherEnvironment(t *testing.T) {
 		t.Errorf("the refused applies made %d writes, want 0", n)
 	}
 	cur := get(t, "v1", "ConfigMap", ns, "shared")
-	if cur.GetResourceVersion() != orig.GetResourceVersion() || cur.GetLabels()[render.LabelEnvironment] != envA {
+	if cur.GetResourceVersion() != orig.GetResourceVersion() || cur.GetLabels()[manifest.LabelEnvironment] != envA {
 		t.Errorf("A's object changed: %v", cur.Object)
 	}
 	if got := inventoryOf(t, envA); !slices.Equal(got, invA) {
@@ -95,12 +95,12 @@ func TestOwnershipOfAnotherEnvironment(t *testing.T) {
 	res := mustApply(t, a, envB, sharedSet(t, envB, ns, "from B"), apply.Options{Adopt: true})
 	wantActions(t, res, map[string]apply.Action{id: apply.Configured, "ConfigMap/" + ns + "/own-" + envB: apply.Created})
 	for _, c := range res.Changes {
-		if c.ID.String() == id && c.Reason != "adopted from environment "+envA+" (labelled "+render.LabelEnvironment+"="+envA+")" {
+		if c.ID.String() == id && c.Reason != "adopted from environment "+envA+" (labelled "+manifest.LabelEnvironment+"="+envA+")" {
 			t.Errorf("reason = %q", c.Reason)
 		}
 	}
 	cur = get(t, "v1", "ConfigMap", ns, "shared")
-	if cur.GetUID() != orig.GetUID() || cur.GetLabels()[render.LabelEnvironment] != envB || cur.Object["data"].(map[string]any)["a"] != "from B" {
+	if cur.GetUID() != orig.GetUID() || cur.GetLabels()[manifest.LabelEnvironment] != envB || cur.Object["data"].(map[string]any)["a"] != "from B" {
 		t.Errorf("not taken over by B: %v", cur.Object)
 	}
 	if got := inventoryOf(t, envB); !slices.Contains(got, id) {
@@ -123,8 +123,8 @@ func TestOwnershipForceDeletesNothingOfAnotherEnvironment(t *testing.T) {
 	a, w := newApplier(t)
 	ns := cluster.Namespace(t)
 	envA, envB := ns+"-a", ns+"-b"
-	frozen := func(env, v string) []render.Rendered {
-		return []render.Rendered{component(t, env, ns, "app", `
+	frozen := func(env, v string) []manifest.Component {
+		return []manifest.Component{component(t, env, ns, "app", `
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: frozen, namespace: NS}
@@ -168,7 +168,7 @@ func TestOwnershipOfHelmRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := "ConfigMap/" + ns + "/shared"
-	comps := []render.Rendered{component(t, ns, ns, "monitoring", strings.ReplaceAll(sharedConfigMap, "VALUE", "1"))}
+	comps := []manifest.Component{component(t, ns, ns, "monitoring", strings.ReplaceAll(sharedConfigMap, "VALUE", "1"))}
 
 	_, err := a.Apply(ctx, ns, comps, apply.Options{})
 	wantRefused(t, err, id, "component monitoring: "+id+": exists and belongs to Helm release monitoring in namespace "+ns, "apply: adopt: true")
@@ -192,7 +192,7 @@ func TestOwnershipOfHelmRelease(t *testing.T) {
 	if ann["example.com/kept"] != "yes" {
 		t.Errorf("another annotation was removed: %v", ann)
 	}
-	if got.GetUID() != helm.UID || got.GetLabels()[render.LabelEnvironment] != ns {
+	if got.GetUID() != helm.UID || got.GetLabels()[manifest.LabelEnvironment] != ns {
 		t.Errorf("not adopted: %v", got.Object)
 	}
 
@@ -224,7 +224,7 @@ func TestOwnershipOfKubectlClientSideApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := "ConfigMap/" + ns + "/shared"
-	comps := []render.Rendered{component(t, ns, ns, "app", strings.ReplaceAll(sharedConfigMap, "VALUE", "1"))}
+	comps := []manifest.Component{component(t, ns, ns, "app", strings.ReplaceAll(sharedConfigMap, "VALUE", "1"))}
 
 	_, err := a.Apply(ctx, ns, comps, apply.Options{})
 	wantRefused(t, err, id, "conflict with another field manager", `"kubectl-client-side-apply"`, ".data.a", "apply: adopt: true")
@@ -241,7 +241,7 @@ func TestOwnershipOfKubectlClientSideApply(t *testing.T) {
 	if _, ok := got.GetAnnotations()[corev1.LastAppliedConfigAnnotation]; ok {
 		t.Errorf("last-applied annotation kept: %v", got.GetAnnotations())
 	}
-	if got.GetUID() != cm.UID || got.Object["data"].(map[string]any)["a"] != "1" || got.GetLabels()[render.LabelEnvironment] != ns {
+	if got.GetUID() != cm.UID || got.Object["data"].(map[string]any)["a"] != "1" || got.GetLabels()[manifest.LabelEnvironment] != ns {
 		t.Errorf("not taken over: %v", got.Object)
 	}
 	for _, mf := range got.GetManagedFields() {

@@ -284,8 +284,8 @@ func ownership(it *item, cur *unstructured.Unstructured, opts Options) (msg, fie
 // returns "" for an object that is the environment's or nobody's, and
 // the field that says so.
 func foreignOwner(obj, cur *unstructured.Unstructured, env string) (owner, field string) {
-	if e := cur.GetLabels()[LabelEnvironment]; e != "" && e != env {
-		return fmt.Sprintf("environment %s (labelled %s=%s)", e, LabelEnvironment, e), "metadata.labels." + LabelEnvironment
+	if e := cur.GetLabels()[manifest.LabelEnvironment]; e != "" && e != env {
+		return fmt.Sprintf("environment %s (labelled %s=%s)", e, manifest.LabelEnvironment, e), "metadata.labels." + manifest.LabelEnvironment
 	}
 	ann := cur.GetAnnotations()
 	if r := ann[helmReleaseName]; r != "" && obj.GetAnnotations()[helmReleaseName] != r {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/plinth-platform/plinth/lib/cluster"
 	"github.com/plinth-platform/plinth/lib/inventory"
+	"github.com/plinth-platform/plinth/lib/manifest"
 )
 
 // staleChanges decides, for each object of the previous inventory that
@@ -36,8 +37,8 @@ func (a *Applier) staleChanges(ctx context.Context, stale []inventory.Entry, cre
 		switch {
 		case cur.GetAnnotations()[AnnotationPrune] == "disabled":
 			c.Action, c.Reason, c.released = Kept, "annotated "+AnnotationPrune+": disabled; no longer managed", true
-		case cur.GetLabels()[LabelEnvironment] != opts.env:
-			c.Action, c.Reason, c.released = Kept, "no longer labelled "+LabelEnvironment+"="+opts.env+"; no longer managed", true
+		case cur.GetLabels()[manifest.LabelEnvironment] != opts.env:
+			c.Action, c.Reason, c.released = Kept, "no longer labelled "+manifest.LabelEnvironment+"="+opts.env+"; no longer managed", true
 		case cur.GetDeletionTimestamp() != nil:
 			continue
 		case isNamespace(e.ID) && !slices.Contains(created, e.Name):
@@ -77,7 +78,7 @@ func (a *Applier) prune(ctx context.Context, env string, changes []Change) error
 		_, err := a.manager.Delete(ctx, obj, ssa.DeleteOptions{
 			PropagationPolicy: "Background",
 			// ssa checks both again on the object it is about to delete.
-			Inclusions: map[string]string{LabelEnvironment: env},
+			Inclusions: map[string]string{manifest.LabelEnvironment: env},
 			Exclusions: map[string]string{AnnotationPrune: "disabled"},
 		})
 		if err != nil && !cluster.NotServed(err) {

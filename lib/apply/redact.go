@@ -4,10 +4,9 @@ import (
 	"cmp"
 	"encoding/base64"
 	"fmt"
+	"github.com/plinth-platform/plinth/lib/manifest"
 	"slices"
 	"strings"
-
-	"github.com/plinth-platform/plinth/lib/render"
 )
 
 // The API server's refusal of a Secret can quote its values: a value that
@@ -31,7 +30,7 @@ const valueDump = "&value.valueUnstructured{"
 // forms an error could show them: as rendered, base64-encoded and (for
 // data) decoded. Longest first, so a value containing another is masked
 // whole.
-func secretValues(comps []render.Rendered) []string {
+func secretValues(comps []manifest.Component) []string {
 	seen := map[string]bool{}
 	add := func(s string) {
 		if len(s) >= minSecretLen {
@@ -124,7 +123,7 @@ func (e *redactedError) Unwrap() error { return e.err }
 
 // redactSecrets masks the values of comps' Secrets in err: a
 // ValidationError's failures in place, any other error wrapped.
-func redactSecrets(err error, comps []render.Rendered) error {
+func redactSecrets(err error, comps []manifest.Component) error {
 	if err == nil {
 		return nil
 	}

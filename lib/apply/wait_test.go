@@ -3,6 +3,7 @@ package apply_test
 import (
 	"context"
 	"errors"
+	"github.com/plinth-platform/plinth/lib/manifest"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-platform/plinth/lib/apply"
-	"github.com/plinth-platform/plinth/lib/render"
 )
 
 // With Wait, a layer that never becomes ready (a Deployment, and no
@@ -24,7 +24,7 @@ func TestWaitStopsAtALayerNotReady(t *testing.T) {
 	t.Parallel()
 	a, _ := newApplier(t)
 	ns := cluster.Namespace(t)
-	comps := []render.Rendered{
+	comps := []manifest.Component{
 		component(t, ns, ns, "backend", `
 apiVersion: v1
 kind: ConfigMap
@@ -78,8 +78,8 @@ func TestForceRecreateWaitsForFinalizers(t *testing.T) {
 	t.Parallel()
 	a, _ := newApplier(t)
 	ns := cluster.Namespace(t)
-	config := func(v string) []render.Rendered {
-		return []render.Rendered{component(t, ns, ns, "app", `
+	config := func(v string) []manifest.Component {
+		return []manifest.Component{component(t, ns, ns, "app", `
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: frozen, namespace: NS}
@@ -169,7 +169,7 @@ func TestWaitFailsFastOnAFailedJob(t *testing.T) {
 	if failing == jobAndDeployment {
 		t.Fatal("no Job spec to set a deadline in")
 	}
-	comps := []render.Rendered{
+	comps := []manifest.Component{
 		component(t, ns, ns, "jobs", failing),
 		component(t, ns, ns, "frontend", `
 apiVersion: v1
@@ -220,7 +220,7 @@ func TestWaitStopsWhenCancelled(t *testing.T) {
 	t.Parallel()
 	a, _ := newApplier(t)
 	ns := cluster.Namespace(t)
-	comps := []render.Rendered{component(t, ns, ns, "jobs", jobAndDeployment)}
+	comps := []manifest.Component{component(t, ns, ns, "jobs", jobAndDeployment)}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cancelled := make(chan time.Time, 1)

@@ -23,11 +23,7 @@ import (
 
 	"github.com/plinth-platform/plinth/lib/inventory"
 	"github.com/plinth-platform/plinth/lib/manifest"
-	"github.com/plinth-platform/plinth/lib/render"
 )
-
-// FieldManager is plinth's field manager name in managedFields.
-const FieldManager = "plinth"
 
 // Cluster is a connection to one cluster.
 type Cluster struct {
@@ -42,7 +38,7 @@ func Connect(cfg *rest.Config) (*Cluster, error) {
 		return nil, fmt.Errorf("connecting to %s: %w", cfg.Host, err)
 	}
 	poller := polling.NewStatusPoller(c, c.RESTMapper(), polling.Options{})
-	return &Cluster{Client: c, Manager: ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: "plinth.dev"})}, nil
+	return &Cluster{Client: c, Manager: ssa.NewResourceManager(c, poller, ssa.Owner{Field: manifest.FieldManager, Group: "plinth.dev"})}, nil
 }
 
 // Live holds the environment's objects in the cluster by LiveKey.
@@ -71,7 +67,7 @@ func (c *Cluster) List(ctx context.Context, env string, objs []*unstructured.Uns
 		g.Go(func() error {
 			list := &unstructured.UnstructuredList{}
 			list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-			err := c.Client.List(gctx, list, client.MatchingLabels{render.LabelEnvironment: env})
+			err := c.Client.List(gctx, list, client.MatchingLabels{manifest.LabelEnvironment: env})
 			if NotServed(err) || apierrors.IsNotFound(err) {
 				return nil
 			}
@@ -94,7 +90,7 @@ func (c *Cluster) List(ctx context.Context, env string, objs []*unstructured.Uns
 // DryRun applies obj as plinth in server-side dry-run mode; obj receives
 // the result. force takes fields other managers own, as a re-apply would.
 func (c *Cluster) DryRun(ctx context.Context, obj *unstructured.Unstructured, force bool) error {
-	opts := []client.PatchOption{client.DryRunAll, client.FieldOwner(FieldManager)}
+	opts := []client.PatchOption{client.DryRunAll, client.FieldOwner(manifest.FieldManager)}
 	if force {
 		opts = append(opts, client.ForceOwnership)
 	}

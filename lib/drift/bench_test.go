@@ -3,6 +3,7 @@ package drift_test
 import (
 	"bytes"
 	"errors"
+	"github.com/plinth-platform/plinth/lib/manifest"
 	"os/exec"
 	"testing"
 
@@ -11,7 +12,6 @@ import (
 	"github.com/plinth-platform/plinth/lib/apply"
 	"github.com/plinth-platform/plinth/lib/drift"
 	"github.com/plinth-platform/plinth/lib/kubetest"
-	"github.com/plinth-platform/plinth/lib/render"
 )
 
 // benchObjects is the size of the set BenchmarkDrift checks.
@@ -58,8 +58,8 @@ func benchApplied(b *testing.B) string {
 	return env
 }
 
-func benchComponents(env string) []render.Rendered {
-	return []render.Rendered{{Name: "bench", Objects: benchSet(env)}}
+func benchComponents(env string) []manifest.Component {
+	return []manifest.Component{{Name: "bench", Objects: benchSet(env)}}
 }
 
 func benchPlinth(b *testing.B) {
@@ -121,6 +121,6 @@ func benchKubectl(b *testing.B, kubectl string) {
 // env, labelled as environment env and component "bench": the set of
 // lib/apply's BenchmarkApply.
 func benchSet(env string) []*unstructured.Unstructured {
-	labels := map[string]string{render.LabelEnvironment: env, render.LabelComponent: "bench"}
+	labels := map[string]string{manifest.LabelEnvironment: env, manifest.LabelComponent: "bench"}
 	return kubetest.Set(env, labels, benchObjects)
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/plinth-platform/plinth/lib/controlled"
 	"github.com/plinth-platform/plinth/lib/inventory"
 	"github.com/plinth-platform/plinth/lib/manifest"
-	"github.com/plinth-platform/plinth/lib/render"
 )
 
 // Options control a check.
@@ -85,7 +84,7 @@ type entry struct {
 
 // Check compares the cluster with the environment's rendered components
 // and returns the report. See the package documentation.
-func (c *Checker) Check(ctx context.Context, env string, comps []render.Rendered, opts Options) (*Report, error) {
+func (c *Checker) Check(ctx context.Context, env string, comps []manifest.Component, opts Options) (*Report, error) {
 	conc := opts.Concurrency
 	if conc <= 0 {
 		conc = 8
@@ -94,7 +93,7 @@ func (c *Checker) Check(ctx context.Context, env string, comps []render.Rendered
 	var objs []*unstructured.Unstructured
 	// Fields controllers in the cluster set are neither asserted by the
 	// dry run nor reported (lib/controlled).
-	controllers := controlled.For(render.AllObjects(comps))
+	controllers := controlled.For(manifest.AllObjects(comps))
 	for _, comp := range comps {
 		for _, o := range comp.Objects {
 			obj, err := cluster.Copy(o)
@@ -233,7 +232,7 @@ func (c *Checker) strangers(ctx context.Context, env string, entries []*entry, l
 			out = append(out, stranger{component: comp, obj: o, state: StateStale})
 			continue
 		}
-		out = append(out, stranger{component: o.GetLabels()[render.LabelComponent], obj: o, state: StateUnmanaged})
+		out = append(out, stranger{component: o.GetLabels()[manifest.LabelComponent], obj: o, state: StateUnmanaged})
 	}
 	for _, e := range inv.Entries {
 		k := inventory.Key(e.ID)

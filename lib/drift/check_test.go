@@ -3,6 +3,7 @@ package drift_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/plinth-platform/plinth/lib/manifest"
 	"slices"
 	"strings"
 	"testing"
@@ -17,7 +18,6 @@ import (
 
 	"github.com/plinth-platform/plinth/lib/drift"
 	"github.com/plinth-platform/plinth/lib/kubetest"
-	"github.com/plinth-platform/plinth/lib/render"
 )
 
 const app = `
@@ -330,11 +330,11 @@ func TestCorrect(t *testing.T) {
 func TestUnmanagedAndStale(t *testing.T) {
 	t.Parallel()
 	env, comps, c := setup(t, app)
-	stray := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "copied", Namespace: env, Labels: map[string]string{render.LabelEnvironment: env}}}
+	stray := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "copied", Namespace: env, Labels: map[string]string{manifest.LabelEnvironment: env}}}
 	if err := cluster.Client(t).Create(context.Background(), stray); err != nil {
 		t.Fatal(err)
 	}
-	smaller := []render.Rendered{{Name: "app", Objects: comps[0].Objects[1:]}} // without the ConfigMap
+	smaller := []manifest.Component{{Name: "app", Objects: comps[0].Objects[1:]}} // without the ConfigMap
 	r := check(t, c, env, smaller, drift.Options{})
 	got := items(r)
 	if got["ConfigMap/"+env+"/copied"].State != drift.StateUnmanaged || got["ConfigMap/"+env+"/settings"].State != drift.StateStale {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/plinth-platform/plinth/lib/manifest"
 )
 
 // serverOwned are fields the API server maintains; a re-apply never sets
@@ -133,7 +135,7 @@ func redact(ok bool) string {
 func attribute(f *Field, cur *unstructured.Unstructured) {
 	var best *time.Time
 	for _, mf := range cur.GetManagedFields() {
-		if mf.Manager == "plinth" || mf.FieldsV1 == nil {
+		if mf.Manager == manifest.FieldManager || mf.FieldsV1 == nil {
 			continue
 		}
 		var set map[string]any

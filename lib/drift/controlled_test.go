@@ -32,7 +32,6 @@ import (
 	"github.com/plinth-platform/plinth/lib/drift"
 	"github.com/plinth-platform/plinth/lib/fixtures"
 	"github.com/plinth-platform/plinth/lib/manifest"
-	"github.com/plinth-platform/plinth/lib/render"
 )
 
 // Objects of every kind the table names, as a chart would render them,
@@ -282,11 +281,11 @@ func leftToController(t *testing.T, env string, objs []*unstructured.Unstructure
 		if labels == nil {
 			labels = map[string]string{}
 		}
-		labels[render.LabelEnvironment] = env
-		labels[render.LabelComponent] = "app"
+		labels[manifest.LabelEnvironment] = env
+		labels[manifest.LabelComponent] = "app"
 		o.SetLabels(labels)
 	}
-	comps := []render.Rendered{{Name: "app", Objects: objs}}
+	comps := []manifest.Component{{Name: "app", Objects: objs}}
 
 	// plinth before this table: the fields applied as rendered.
 	for _, o := range objs {
@@ -320,7 +319,7 @@ func leftToController(t *testing.T, env string, objs []*unstructured.Unstructure
 	// A hand edit elsewhere in the object, then drift --correct.
 	edit(t, target.GetAPIVersion(), target.GetKind(), target.GetNamespace(), target.GetName(), func(o *unstructured.Unstructured) {
 		labels := o.GetLabels()
-		labels[render.LabelComponent] = "edited"
+		labels[manifest.LabelComponent] = "edited"
 		o.SetLabels(labels)
 	})
 	r := check(t, c, env, comps, drift.Options{Correct: true})
@@ -579,8 +578,8 @@ func TestInitialValueOnCreateOnly(t *testing.T) {
 	objs := parseObjects(t, strings.ReplaceAll(controlledKinds["admissionregistration.k8s.io/ValidatingWebhookConfiguration"], "NAME", ns), ns)
 	hook := objs[0]
 	t.Cleanup(func() { _ = cluster.Client(t).Delete(context.Background(), hook.DeepCopy()) })
-	hook.SetLabels(map[string]string{"istio.io/rev": "default", render.LabelEnvironment: ns, render.LabelComponent: "istio"})
-	comps := []render.Rendered{{Name: "istio", Objects: objs}}
+	hook.SetLabels(map[string]string{"istio.io/rev": "default", manifest.LabelEnvironment: ns, manifest.LabelComponent: "istio"})
+	comps := []manifest.Component{{Name: "istio", Objects: objs}}
 	a, err := apply.New(cluster.Config())
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"github.com/plinth-platform/plinth/lib/drift"
 	"github.com/plinth-platform/plinth/lib/kubetest"
 	"github.com/plinth-platform/plinth/lib/manifest"
-	"github.com/plinth-platform/plinth/lib/render"
 )
 
 var cluster *kubetest.Cluster
@@ -23,7 +22,7 @@ func TestMain(m *testing.M) { kubetest.Main(m, &cluster) }
 // setup applies yaml (NS replaced by a fresh namespace, which is also the
 // environment's name) as component "app" and returns the environment,
 // its components and a Checker.
-func setup(t *testing.T, yaml string) (string, []render.Rendered, *drift.Checker) {
+func setup(t *testing.T, yaml string) (string, []manifest.Component, *drift.Checker) {
 	t.Helper()
 	ns := cluster.Namespace(t)
 	objs, err := manifest.Parse([]byte(strings.ReplaceAll(yaml, "NS", ns)))
@@ -31,9 +30,9 @@ func setup(t *testing.T, yaml string) (string, []render.Rendered, *drift.Checker
 		t.Fatal(err)
 	}
 	for _, o := range objs {
-		o.SetLabels(map[string]string{render.LabelEnvironment: ns, render.LabelComponent: "app"})
+		o.SetLabels(map[string]string{manifest.LabelEnvironment: ns, manifest.LabelComponent: "app"})
 	}
-	comps := []render.Rendered{{Name: "app", Objects: objs}}
+	comps := []manifest.Component{{Name: "app", Objects: objs}}
 	a, err := apply.New(cluster.Config())
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +47,7 @@ func setup(t *testing.T, yaml string) (string, []render.Rendered, *drift.Checker
 	return ns, comps, c
 }
 
-func check(t *testing.T, c *drift.Checker, env string, comps []render.Rendered, opts drift.Options) *drift.Report {
+func check(t *testing.T, c *drift.Checker, env string, comps []manifest.Component, opts drift.Options) *drift.Report {
 	t.Helper()
 	r, err := c.Check(context.Background(), env, comps, opts)
 	if err != nil {

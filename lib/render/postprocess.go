@@ -10,13 +10,6 @@ import (
 	"github.com/plinth-platform/plinth/lib/manifest"
 )
 
-// Labels plinth puts on every object it renders.
-const (
-	LabelManagedBy   = "app.kubernetes.io/managed-by"
-	LabelEnvironment = "plinth.dev/environment"
-	LabelComponent   = "plinth.dev/component"
-)
-
 // defaultNamespace puts the namespaced objects of a chart that name no
 // namespace into the release namespace, as Helm would when installing.
 func defaultNamespace(objs []*unstructured.Unstructured, ns string) {
@@ -34,7 +27,7 @@ func defaultNamespace(objs []*unstructured.Unstructured, ns string) {
 // lib/controlled: an empty caBundle rendered would be asserted against
 // the CA cert-manager injects), and every image the locator knows
 // (image.Locator) points at the mirrors and is recorded in uses.
-func postprocess(env string, c *Component, r *Rendered, namespaces []string, scopes map[string]bool, images image.Locator, controllers *controlled.Set, uses *[]ImageUse) error {
+func postprocess(env string, c *Component, r *manifest.Component, namespaces []string, scopes map[string]bool, images image.Locator, controllers *controlled.Set, uses *[]ImageUse) error {
 	for _, name := range namespaces {
 		if !hasNamespace(r.Objects, name) {
 			ns := &unstructured.Unstructured{}
@@ -52,9 +45,9 @@ func postprocess(env string, c *Component, r *Rendered, namespaces []string, sco
 		if labels == nil {
 			labels = map[string]string{}
 		}
-		labels[LabelManagedBy] = "plinth"
-		labels[LabelEnvironment] = env
-		labels[LabelComponent] = c.Name
+		labels[manifest.LabelManagedBy] = "plinth"
+		labels[manifest.LabelEnvironment] = env
+		labels[manifest.LabelComponent] = c.Name
 		o.SetLabels(labels)
 		controllers.StripKeepingInitial(o)
 		found, err := images.Rewrite(o)
@@ -81,7 +74,7 @@ func hasNamespace(objs []*unstructured.Unstructured, name string) bool {
 // own namespace, and the namespace of each of its charts that no
 // component creates or renders (as helm install --create-namespace
 // would), so that every namespaced object has its namespace exactly once.
-func createdNamespaces(comps map[string]*Component, results []Rendered) map[string][]string {
+func createdNamespaces(comps map[string]*Component, results []manifest.Component) map[string][]string {
 	made := map[string]bool{}
 	out := map[string][]string{}
 	for _, r := range results {

@@ -50,27 +50,9 @@ type Cache interface {
 type Result struct {
 	Environment string
 	// Components in dependency order, each with its objects in apply order.
-	Components []Rendered
+	Components []manifest.Component
 	// Images are the places where the objects name images, in component and object order.
 	Images []ImageUse
-}
-
-// Rendered is one rendered component.
-type Rendered struct {
-	Name      string
-	DependsOn []string
-	Objects   []*unstructured.Unstructured
-	// Warnings are what the tools said while rendering (deprecated charts, kustomize deprecations).
-	Warnings []string
-}
-
-// AllObjects returns the objects of every component, in order.
-func AllObjects(comps []Rendered) []*unstructured.Unstructured {
-	var all []*unstructured.Unstructured
-	for _, c := range comps {
-		all = append(all, c.Objects...)
-	}
-	return all
 }
 
 // Render renders every component of the evaluated environment p.
@@ -94,7 +76,7 @@ func Render(ctx context.Context, p *platform.Platform, opts Options) (*Result, e
 	}
 
 	trees := &treeCache{trees: map[string]filesys.FileSystem{}}
-	results := make([]Rendered, len(order))
+	results := make([]manifest.Component, len(order))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, name := range order {
@@ -104,7 +86,7 @@ func Render(ctx context.Context, p *platform.Platform, opts Options) (*Result, e
 			if err != nil {
 				return fmt.Errorf("environment %s: component %s: %w", env, name, err)
 			}
-			results[i] = Rendered{Name: name, DependsOn: c.DependsOn, Objects: objs, Warnings: warnings}
+			results[i] = manifest.Component{Name: name, DependsOn: c.DependsOn, Objects: objs, Warnings: warnings}
 			return nil
 		})
 	}
@@ -120,7 +102,7 @@ func Render(ctx context.Context, p *platform.Platform, opts Options) (*Result, e
 		}
 	}
 	namespaces := createdNamespaces(comps, results)
-	controllers := controlled.For(AllObjects(results))
+	controllers := controlled.For(manifest.AllObjects(results))
 	for i := range r.Components {
 		c := &r.Components[i]
 		if err := postprocess(env, comps[c.Name], c, namespaces[c.Name], scopes, images, controllers, &r.Images); err != nil {
@@ -321,7 +303,7 @@ func dependencyOrder(comps map[string]*Component) ([]string, error) {
 
 // checkDuplicates fails when two objects have the same identity: the
 // cluster would see one overwrite the other.
-func checkDuplicates(env string, comps []Rendered) error {
+func checkDuplicates(env string, comps []manifest.Component) error {
 	where := map[string]string{}
 	var dups []string
 	for _, c := range comps {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/plinth-platform/plinth/lib/manifest"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -16,7 +17,6 @@ import (
 
 	"github.com/plinth-platform/plinth/lib/apply"
 	"github.com/plinth-platform/plinth/lib/platform"
-	"github.com/plinth-platform/plinth/lib/render"
 	"github.com/plinth-platform/plinth/lib/sandbox"
 )
 
@@ -145,7 +145,7 @@ func runApply(cmd *cobra.Command, g *globalFlags, f *applyFlags, arg string, s S
 // renderForCluster renders the environment arg names in the sandbox (as
 // plinth render) and returns its name, its components in dependency
 // order, and the reply with the environment's apply and drift settings.
-func renderForCluster(ctx context.Context, g *globalFlags, sources *sourceFlags, arg string, s Streams) (string, []render.Rendered, *renderReply, error) {
+func renderForCluster(ctx context.Context, g *globalFlags, sources *sourceFlags, arg string, s Streams) (string, []manifest.Component, *renderReply, error) {
 	envs, err := g.environments([]string{arg})
 	if err != nil {
 		return "", nil, nil, err
@@ -159,7 +159,7 @@ func renderForCluster(ctx context.Context, g *globalFlags, sources *sourceFlags,
 
 // renderObjects renders env in the sandbox and returns its components in
 // dependency order with the reply's settings.
-func renderObjects(ctx context.Context, env platform.Environment, vendorDir, lockFile string, limits sandbox.Limits) ([]render.Rendered, *renderReply, error) {
+func renderObjects(ctx context.Context, env platform.Environment, vendorDir, lockFile string, limits sandbox.Limits) ([]manifest.Component, *renderReply, error) {
 	reply, err := renderInSandbox(ctx, renderRequest{Env: env, VendorDir: vendorDir, LockFile: lockFile, Objects: true}, limits)
 	if err != nil {
 		return nil, nil, err
@@ -169,9 +169,9 @@ func renderObjects(ctx context.Context, env platform.Environment, vendorDir, loc
 	if err != nil {
 		return nil, nil, err
 	}
-	comps := make([]render.Rendered, 0, len(reply.Order))
+	comps := make([]manifest.Component, 0, len(reply.Order))
 	for _, name := range reply.Order {
-		comps = append(comps, render.Rendered{Name: name, DependsOn: reply.DependsOn[name], Objects: objs[name]})
+		comps = append(comps, manifest.Component{Name: name, DependsOn: reply.DependsOn[name], Objects: objs[name]})
 	}
 	return comps, reply, nil
 }
