@@ -156,31 +156,42 @@ func (c *Checker) Check(ctx context.Context, env string, comps []manifest.Compon
 }
 
 // checkObject dry-runs one object and compares the result with the
-// cluster's object.
+// cluster's object: the very version the dry run was made on. A
+// controller may write the object between the list and the dry run (the
+// Deployment controller's revision annotation); then the object is read
+// again, and dry-run again if it changed once more meanwhile.
 func (c *Checker) checkObject(ctx context.Context, e *entry, live cluster.Live, controllers *controlled.Set, ignore []IgnoreRule) error {
-	dry := e.obj.DeepCopy()
-	err := c.cluster.DryRun(ctx, dry, true)
-	switch {
-	case cluster.NotServed(err) || cluster.MissingNamespace(err):
-		e.state = StateMissing
-		return nil
-	case err != nil:
-		return err
-	}
-	if cluster.DropIgnoredNamespace(e.obj, dry) {
-		e.id.Namespace = ""
-	}
-	if dry.GetResourceVersion() == "" {
-		e.state = StateMissing
-		return nil
-	}
 	cur := live.Get(e.id)
-	if cur == nil {
-		// There, but not labelled as the environment's (any more).
+	var dry *unstructured.Unstructured
+	for attempt := 0; ; attempt++ {
+		dry = e.obj.DeepCopy()
+		err := c.cluster.DryRun(ctx, dry, true)
+		switch {
+		case cluster.NotServed(err) || cluster.MissingNamespace(err):
+			e.state = StateMissing
+			return nil
+		case err != nil:
+			return err
+		}
+		if cluster.DropIgnoredNamespace(e.obj, dry) {
+			e.id.Namespace = ""
+		}
+		if dry.GetResourceVersion() == "" {
+			e.state = StateMissing
+			return nil
+		}
+		if cur != nil && cur.GetResourceVersion() == dry.GetResourceVersion() {
+			break
+		}
+		// Not listed (there, but not labelled as the environment's any
+		// more), or written since.
 		cur = &unstructured.Unstructured{}
 		cur.SetGroupVersionKind(e.obj.GroupVersionKind())
 		if err := c.cluster.Client.Get(ctx, client.ObjectKeyFromObject(e.obj), cur); err != nil {
 			return err
+		}
+		if cur.GetResourceVersion() == dry.GetResourceVersion() || attempt == 2 {
+			break
 		}
 	}
 	secret := e.id.Group == "" && e.id.Kind == "Secret"
