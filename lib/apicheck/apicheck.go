@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/agnivade/levenshtein"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -131,7 +132,7 @@ func unknownKind(gv schema.GroupVersion, kind string) Problem {
 	}
 	slices.Sort(kinds)
 	p := Problem{Path: "kind", Message: fmt.Sprintf("%s serves no kind %s", gv.String(), kind)}
-	if best := closest(kind, kinds); best != "" {
+	if best := Closest(kind, kinds); best != "" {
 		p.Hint = fmt.Sprintf("did you mean %s?", best)
 	} else {
 		p.Hint = fmt.Sprintf("the kinds of %s are %s", gv.String(), strings.Join(kinds, ", "))
@@ -157,7 +158,7 @@ func (w *walker) strictProblem(e error) Problem {
 		} else {
 			parent = ""
 		}
-		if best := closest(name, w.fields[parent]); best != "" {
+		if best := Closest(name, w.fields[parent]); best != "" {
 			p.Hint = fmt.Sprintf("did you mean %s?", best)
 		}
 		return p
@@ -172,35 +173,15 @@ func displayKind(gvk schema.GroupVersionKind) string {
 	return gvk.GroupVersion().String() + " " + gvk.Kind
 }
 
-// closest returns the candidate nearest to name by edit distance, ignoring
-// case, when it is near enough to be a misspelling; "" otherwise.
-func closest(name string, candidates []string) string {
+// Closest returns the candidate nearest to name by edit distance (Levenshtein),
+// ignoring case, when it is near enough to be a misspelling; "" otherwise.
+// It makes the "did you mean" hints of apicheck and of vet's schema errors.
+func Closest(name string, candidates []string) string {
 	best, bestDist := "", len(name)/3+1
 	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(c)); d <= bestDist && c != name {
+		if d := levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(c)); d <= bestDist && c != name {
 			best, bestDist = c, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

@@ -13,6 +13,8 @@ import (
 	"cuelang.org/go/cue/cuecontext"
 	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/token"
+
+	"github.com/plinth-platform/plinth/lib/apicheck"
 )
 
 // CUE paths of the embedded schema that Go reads.
@@ -381,37 +383,10 @@ func notAllowedHint(schema cue.Value, path []string) string {
 		}
 		return ""
 	}
-	best, bestDist := "", len(name)/3+1
-	for _, n := range names {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(n)); d <= bestDist {
-			best, bestDist = n, d
-		}
-	}
-	if best != "" {
+	if best := apicheck.Closest(name, names); best != "" {
 		return fmt.Sprintf(" (did you mean %s?)", best)
 	}
 	return " (allowed: " + strings.Join(names, ", ") + ")"
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // patternNames rewrites the schema's regular expressions, as CUE prints
