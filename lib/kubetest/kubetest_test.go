@@ -2,6 +2,7 @@ package kubetest_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -126,51 +128,47 @@ func deployment(ns, name string) *appsv1.Deployment {
 // for the Deployment ns/name.
 func waitReplicaSet(t *testing.T, c client.Client, ns, name string) *appsv1.ReplicaSet {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var found *appsv1.ReplicaSet
+	eventually(t, 30*time.Second, "a ReplicaSet for Deployment "+ns+"/"+name, func() (bool, error) {
 		var list appsv1.ReplicaSetList
 		if err := c.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
-			t.Fatal(err)
+			return false, err
 		}
 		for i, rs := range list.Items {
 			if owner := metav1.GetControllerOf(&rs); owner != nil && owner.Kind == "Deployment" && owner.Name == name {
-				return &list.Items[i]
+				found = &list.Items[i]
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no ReplicaSet for Deployment %s/%s after 30s", ns, name)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return found != nil, nil
+	})
+	return found
 }
 
 func waitExists(t *testing.T, c client.Client, o client.Object) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	eventually(t, 30*time.Second, fmt.Sprintf("%T %s/%s to exist", o, o.GetNamespace(), o.GetName()), func() (bool, error) {
 		err := c.Get(context.Background(), client.ObjectKeyFromObject(o), o)
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%T %s/%s: %v after 30s", o, o.GetNamespace(), o.GetName(), err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err == nil, nil
+	})
 }
 
 func waitGone(t *testing.T, c client.Client, o client.Object) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	eventually(t, 60*time.Second, fmt.Sprintf("%T %s/%s to be gone", o, o.GetNamespace(), o.GetName()), func() (bool, error) {
 		err := c.Get(context.Background(), client.ObjectKeyFromObject(o), o)
-		if apierrors.IsNotFound(err) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%T %s/%s still there after 60s (%v)", o, o.GetNamespace(), o.GetName(), err)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return apierrors.IsNotFound(err), nil
+	})
+}
+
+// eventually polls cond every 100 ms until it holds, failing the test
+// after timeout (or at cond's error).
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, error)) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+		return cond()
+	})
+	if err != nil {
+		t.Fatalf("waiting %s for %s: %v", timeout, what, err)
 	}
 }
 
