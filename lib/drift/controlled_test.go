@@ -22,9 +22,7 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-platform/plinth/lib/apply"
@@ -355,13 +353,10 @@ func controllerWrites(t *testing.T, target *unstructured.Unstructured, rule cont
 	switch {
 	case rule.Manager == "clusterrole-aggregation-controller":
 		// The real one: wait for it.
-		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		waitFor(t, "the aggregation controller to aggregate the rules", func() bool {
 			got, _ := at(get(t, target).Object, []string{"rules"})
-			return jsonEqual(got, aggregatedRules), nil
+			return jsonEqual(got, aggregatedRules)
 		})
-		if err != nil {
-			t.Fatalf("the aggregation controller did not aggregate the rules: %v", err)
-		}
 	case rule.Owner == "the HorizontalPodAutoscaler controller (kube-controller-manager)":
 		// Through the scale subresource, as the HPA controller does.
 		cs, err := kubernetes.NewForConfig(cluster.Config())
@@ -390,16 +385,11 @@ func controllerWrites(t *testing.T, target *unstructured.Unstructured, rule cont
 	default:
 		// As controllers do: read, change, update, again on a conflict
 		// (the API server updates a new CRD's status meanwhile).
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			live := get(t, target)
+		update(t, target.GetAPIVersion(), target.GetKind(), target.GetNamespace(), target.GetName(), rule.Manager, func(o *unstructured.Unstructured) {
 			for _, p := range paths {
-				setEvery(live.Object, strings.Split(p, "/")[1:], "", controllerValue(t, p, ca), map[string]any{}, nil)
+				setEvery(o.Object, strings.Split(p, "/")[1:], "", controllerValue(t, p, ca), map[string]any{}, nil)
 			}
-			return cl.Update(ctx, live, client.FieldOwner(rule.Manager))
 		})
-		if err != nil {
-			t.Fatalf("updating as %s: %v", rule.Manager, err)
-		}
 	}
 	assertValues(t, target, want, "as the controller wrote it")
 	return want
