@@ -233,9 +233,11 @@ func itemsOf(comps []manifest.Component) ([]*item, error) {
 				}
 			}
 			it := &item{component: c.Name, layer: l, obj: obj, id: manifest.IDOf(obj)}
-			if initial := obj.DeepCopy(); len(controllers.StripKeepingInitial(initial)) < len(controllers.Strip(obj)) {
-				it.initial = initial
+			if controllers.HasInitial(obj) {
+				it.initial = obj.DeepCopy()
+				controllers.StripKeepingInitial(it.initial)
 			}
+			controllers.Strip(obj)
 			items = append(items, it)
 		}
 	}

@@ -17,6 +17,7 @@
 package controlled
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -183,19 +184,23 @@ func (s *Set) Fields(o *unstructured.Unstructured) []Field {
 	kind := o.GroupVersionKind().Group + "/" + o.GetKind()
 	var out []Field
 	for _, r := range Rules {
-		selected := false
+		var of []Field
 		for _, f := range r.Fields {
-			if f.Kind != kind {
-				continue
+			if f.Kind == kind {
+				of = append(of, f)
 			}
-			if !selected && !r.selects(o, s) {
-				break
-			}
-			selected = true
-			out = append(out, f)
+		}
+		if len(of) > 0 && r.selects(o, s) {
+			out = append(out, of...)
 		}
 	}
 	return out
+}
+
+// HasInitial reports whether o has a field whose rendered value is only
+// for creating it (Field.Initial).
+func (s *Set) HasInitial(o *unstructured.Unstructured) bool {
+	return slices.ContainsFunc(s.Fields(o), func(f Field) bool { return f.Initial })
 }
 
 // Strip removes from o the fields that controllers set and returns their
