@@ -4,10 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -38,8 +35,8 @@ const (
 // Size returns the problems of o's size: its JSON encoding over
 // [MaxObjectBytes], and for a v1 ConfigMap or Secret, its data over
 // [MaxDataBytes] (a Secret's stringData counts as the data it becomes). It
-// reads only the lengths of a Secret's values. The JSON is measured, not
-// written (see jsonLen): one pass over o's strings, no allocation.
+// reads only the lengths of a Secret's values. The JSON is counted, not
+// kept (see jsonLen).
 func Size(o *unstructured.Unstructured) []Problem {
 	var ps []Problem
 	if p, ok := dataSize(o); ok {
@@ -111,102 +108,21 @@ func bytes(n int) string {
 	return fmt.Sprintf("%d bytes (%.2f MiB)", n, float64(n)/(1<<20))
 }
 
-// jsonLen is the length of v's JSON encoding as json.Marshal writes it
-// (<, > and & escaped), counted without writing it: for the values an
-// unstructured object holds (maps, lists, strings, numbers, booleans, null);
-// other values are measured by json.Marshal.
+// jsonLen is the length of v's JSON encoding as json.Marshal writes it,
+// counted by a writer: json.Encoder reuses its buffer, so nothing of v's
+// size is kept.
 func jsonLen(v any) (int, error) {
-	switch v := v.(type) {
-	case nil:
-		return len("null"), nil
-	case bool:
-		if v {
-			return len("true"), nil
-		}
-		return len("false"), nil
-	case string:
-		return stringLen(v), nil
-	case int64:
-		var buf [24]byte
-		return len(strconv.AppendInt(buf[:0], v, 10)), nil
-	case float64:
-		return floatLen(v)
-	case map[string]any:
-		n := 2 + max(len(v)-1, 0) // braces, commas
-		for k, e := range v {
-			m, err := jsonLen(e)
-			if err != nil {
-				return 0, err
-			}
-			n += stringLen(k) + 1 + m // key, colon, value
-		}
-		return n, nil
-	case []any:
-		n := 2 + max(len(v)-1, 0)
-		for _, e := range v {
-			m, err := jsonLen(e)
-			if err != nil {
-				return 0, err
-			}
-			n += m
-		}
-		return n, nil
+	var n byteCount
+	if err := json.NewEncoder(&n).Encode(v); err != nil {
+		return 0, err
 	}
-	b, err := json.Marshal(v)
-	return len(b), err
+	return int(n) - 1, nil // Encode ends the value with a newline
 }
 
-// stringLen is the length of s as a JSON string: encoding/json's escapes
-// (appendString with escapeHTML).
-func stringLen(s string) int {
-	n := 2
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			n += int(asciiLen[b])
-			i++
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if (c == utf8.RuneError && size == 1) || c == '\u2028' || c == '\u2029' {
-			n += len(`\ufffd`)
-		} else {
-			n += size
-		}
-		i += size
-	}
-	return n
-}
+// byteCount is a writer that only counts.
+type byteCount int
 
-// asciiLen is the length of each ASCII byte in a JSON string.
-var asciiLen = func() (t [utf8.RuneSelf]uint8) {
-	for b := range t {
-		switch {
-		case b == '"' || b == '\\' || b == '\b' || b == '\f' || b == '\n' || b == '\r' || b == '\t':
-			t[b] = 2
-		case b < 0x20 || b == '<' || b == '>' || b == '&':
-			t[b] = uint8(len(`\u0000`))
-		default:
-			t[b] = 1
-		}
-	}
-	return t
-}()
-
-// floatLen is the length of f as encoding/json writes a float64: like %g
-// with the ES6 exponent cutoffs, "e-09" shortened to "e-9".
-func floatLen(f float64) (int, error) {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return 0, fmt.Errorf("json: unsupported value: %v", f)
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	var buf [32]byte
-	b := strconv.AppendFloat(buf[:0], f, format, -1, 64)
-	n := len(b)
-	if format == 'e' && n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-		n--
-	}
-	return n, nil
+func (c *byteCount) Write(p []byte) (int, error) {
+	*c += byteCount(len(p))
+	return len(p), nil
 }

@@ -37,51 +37,6 @@ func TestJSONLen(t *testing.T) {
 	}
 }
 
-func FuzzJSONLen(f *testing.F) {
-	f.Add("<a href=\"x\">\u2028\xff</a>", 1.5e-7, int64(-42))
-	f.Fuzz(func(t *testing.T, s string, x float64, i int64) {
-		v := map[string]any{s: []any{s, x, i, map[string]any{"k": s}}}
-		want, err := json.Marshal(v)
-		got, gotErr := jsonLen(v)
-		if (err != nil) != (gotErr != nil) || err == nil && got != len(want) {
-			t.Fatalf("jsonLen %d, %v; json.Marshal %d, %v", got, gotErr, len(want), err)
-		}
-	})
-}
-
-// TestJSONLenProd measures every object of prod as rendered by make
-// examples (skipped without it), against json.Marshal.
-func TestJSONLenProd(t *testing.T) {
-	files, _ := filepath.Glob("../../tmp/examples/deploy/prod/*.yaml")
-	if len(files) == 0 {
-		t.Skip("no tmp/examples/deploy/prod: run make examples")
-	}
-	n := 0
-	for _, f := range files {
-		if filepath.Base(f) == "kustomization.yaml" {
-			continue
-		}
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		objs, err := manifest.Parse(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range objs {
-			want, _ := json.Marshal(o.Object)
-			if got, err := jsonLen(o.Object); err != nil || got != len(want) {
-				t.Errorf("%s: jsonLen %d, %v; json.Marshal %d", manifest.IDOf(o), got, err, len(want))
-			}
-			n++
-		}
-	}
-	t.Logf("%d objects measured", n)
-}
-
-// BenchmarkSizeProd measures every object of prod (make examples; skipped
-// without it): the cost OBJECT-SIZE adds to policy on a cold render.
 func BenchmarkSizeProd(b *testing.B) {
 	files, _ := filepath.Glob("../../tmp/examples/deploy/prod/*.yaml")
 	if len(files) == 0 {
