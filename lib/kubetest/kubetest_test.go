@@ -172,20 +172,31 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() (b
 	}
 }
 
-// A directory of binaries without kube-controller-manager (an older
-// bin/k8s-*, envtest's own assets) fails Start, saying how to build it;
-// it never runs the tests without a controller manager.
-func TestStartWithoutControllerManager(t *testing.T) {
+// assetsWithout returns a directory holding the test binaries but the one
+// named (links to those of Assets).
+func assetsWithout(t *testing.T, missing string) string {
+	t.Helper()
 	assets, err := kubetest.Assets()
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	for _, bin := range []string{"kube-apiserver", "etcd"} {
+	for _, bin := range []string{"kube-apiserver", "etcd", "kube-controller-manager"} {
+		if bin == missing {
+			continue
+		}
 		if err := os.Symlink(filepath.Join(assets, bin), filepath.Join(dir, bin)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return dir
+}
+
+// A directory of binaries without kube-controller-manager (an older
+// bin/k8s-*, envtest's own assets) fails Start, saying how to build it;
+// it never runs the tests without a controller manager.
+func TestStartWithoutControllerManager(t *testing.T) {
+	dir := assetsWithout(t, "kube-controller-manager")
 	t.Setenv("KUBEBUILDER_ASSETS", dir)
 	c, err := kubetest.Start()
 	if err == nil {
@@ -202,16 +213,7 @@ func TestStartWithoutControllerManager(t *testing.T) {
 // A controller manager that exits while starting fails Start with the
 // end of its log.
 func TestControllerManagerFailingToStart(t *testing.T) {
-	assets, err := kubetest.Assets()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	for _, bin := range []string{"kube-apiserver", "etcd"} {
-		if err := os.Symlink(filepath.Join(assets, bin), filepath.Join(dir, bin)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := assetsWithout(t, "kube-controller-manager")
 	script := "#!/bin/sh\necho 'E1206 flag provided but not defined: -leader-elect' >&2\nexit 3\n"
 	if err := os.WriteFile(filepath.Join(dir, "kube-controller-manager"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
