@@ -72,7 +72,9 @@ func (o Options) progress(format string, args ...any) {
 	}
 }
 
-// Applier applies environments to one cluster.
+// Applier applies environments to one cluster. One Applier serves any
+// number of applies: each starts with what the cluster serves now
+// (cluster.Fresh), so a CRD deleted since the last one is not served.
 type Applier struct {
 	cluster *cluster.Cluster
 	client  client.Client
@@ -85,7 +87,11 @@ func New(cfg *rest.Config) (*Applier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Applier{cluster: c, client: c.Client, manager: c.Manager}, nil
+	return applierFor(c), nil
+}
+
+func applierFor(c *cluster.Cluster) *Applier {
+	return &Applier{cluster: c, client: c.Client, manager: c.Manager}
 }
 
 // ErrEmpty is in the error of Apply for a set without objects, unless
@@ -98,7 +104,11 @@ var ErrEmpty = errors.New("renders no objects")
 // steps. The Result lists what was done up to an error, too. The
 // values of the set's Secrets never appear in the error.
 func (a *Applier) Apply(ctx context.Context, env string, comps []manifest.Component, opts Options) (*Result, error) {
-	res, err := a.apply(ctx, env, comps, opts)
+	c, err := a.cluster.Fresh()
+	if err != nil {
+		return &Result{Environment: env, DryRun: opts.DryRun}, err
+	}
+	res, err := applierFor(c).apply(ctx, env, comps, opts)
 	return res, redactSecrets(err, comps)
 }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 
@@ -29,16 +30,38 @@ import (
 type Cluster struct {
 	Client  client.Client
 	Manager *ssa.ResourceManager
+
+	cfg  *rest.Config
+	http *http.Client
 }
 
 // Connect returns a Cluster for the API server cfg points at.
 func Connect(cfg *rest.Config) (*Cluster, error) {
-	c, err := client.New(cfg, client.Options{})
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to %s: %w", cfg.Host, err)
+	}
+	return connect(cfg, hc)
+}
+
+// Fresh returns a Cluster over the same HTTP client that knows nothing
+// yet of the kinds the cluster serves. A client maps each kind to its
+// resource once and keeps the mapping (its RESTMapper asks discovery
+// again only for a kind it does not know), so a kind that stopped being
+// served (its CRD deleted) would still go to its old resource and fail as
+// "not found" rather than "not served". An Applier or Checker used for
+// many operations (the controller's, one per environment) starts each
+// with a fresh one: discovery as current as a new connection's, at the
+// same cost (it is lazy).
+func (c *Cluster) Fresh() (*Cluster, error) { return connect(c.cfg, c.http) }
+
+func connect(cfg *rest.Config, hc *http.Client) (*Cluster, error) {
+	c, err := client.New(cfg, client.Options{HTTPClient: hc})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to %s: %w", cfg.Host, err)
 	}
 	poller := polling.NewStatusPoller(c, c.RESTMapper(), polling.Options{})
-	return &Cluster{Client: c, Manager: ssa.NewResourceManager(c, poller, ssa.Owner{Field: manifest.FieldManager, Group: "plinth.dev"})}, nil
+	return &Cluster{Client: c, Manager: ssa.NewResourceManager(c, poller, ssa.Owner{Field: manifest.FieldManager, Group: "plinth.dev"}), cfg: cfg, http: hc}, nil
 }
 
 // Live holds the environment's objects in the cluster by LiveKey.
