@@ -1,9 +1,3 @@
-// Package safetext shows untrusted text (object names, field values,
-// messages from repositories and clusters) on one line of a terminal, a
-// web page or a ticket without letting it act: control characters,
-// line and paragraph separators, bidirectional-text controls and invalid
-// UTF-8 become visible Go escapes, so a value cannot move the cursor,
-// recolour a terminal, forge lines or reorder what a reviewer reads.
 package safetext
 
 import (
@@ -56,7 +50,9 @@ func NeedsEscape(s string) bool {
 }
 
 // Unsafe reports whether r is a control character (C0, DEL, C1), a line
-// or paragraph separator or a bidirectional-text control.
+// or paragraph separator, a bidirectional-text control (embeddings,
+// overrides, isolates, marks) or an invisible space (U+200B, U+FEFF) that
+// can make two names look alike.
 func Unsafe(r rune) bool {
 	switch {
 	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
@@ -64,6 +60,8 @@ func Unsafe(r rune) bool {
 	case r == 0x061c, r == 0x200e, r == 0x200f, r == 0x2028, r == 0x2029:
 		return true
 	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	case r == 0x200b, r == 0xfeff:
 		return true
 	}
 	return false
