@@ -1,23 +1,13 @@
 package diff
 
-import (
-	"strings"
+import "github.com/plinth-platform/plinth/lib/safetext"
 
-	"github.com/plinth-platform/plinth/lib/safetext"
-)
+// newline is how a diff shows a newline within one line: as in a Go or
+// YAML string, so a value reads as it is written.
+const newline = `\n`
 
-// clean makes s safe to show on one line (package safetext), newlines
-// written as "\n".
-func clean(s string) string { return safetext.Escape(s, `\n`) }
+// clean makes s safe to show on one line (package safetext).
+func clean(s string) string { return safetext.Escape(s, newline) }
 
-// cleanLines cleans every line of a multi-line text, keeping its newlines.
-func cleanLines(s string) string {
-	if !safetext.NeedsEscape(strings.ReplaceAll(s, "\n", "")) {
-		return s
-	}
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = clean(l)
-	}
-	return strings.Join(lines, "\n")
-}
+// codeSpan shows s verbatim in a Markdown code span (package safetext).
+func codeSpan(s string) string { return safetext.CodeSpan(s, newline) }

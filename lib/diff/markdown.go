@@ -6,7 +6,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/plinth-platform/plinth/lib/safetext"
 )
 
 // GitHubCommentLimit is the largest comment GitHub accepts, in characters:
@@ -88,7 +89,7 @@ func (r *Report) markdown(limit int) string {
 		return s
 	}
 	s, _ := r.renderMarkdown(p, 0)
-	return cutUTF8(s, limit)
+	return safetext.Cut(s, limit)
 }
 
 // mdTotals is the plan that shows everything.
@@ -158,7 +159,7 @@ func (r *Report) renderMarkdown(p mdPlan, limit int) (string, bool) {
 	if shownNotes > 0 {
 		b.WriteString("#### Notes\n\n")
 		for _, n := range r.Notes[:shownNotes] {
-			b.WriteString("- " + severityLabel[n.Severity] + " " + codeSpan(noteSubject(n)) + ": " + mdText(n.Message) + "\n")
+			b.WriteString("- " + severityLabel[n.Severity] + " " + codeSpan(noteSubject(n)) + ": " + safetext.MarkdownText(n.Message, newline) + "\n")
 			if b.over {
 				return "", false
 			}
@@ -179,7 +180,7 @@ func (r *Report) renderMarkdown(p mdPlan, limit int) (string, bool) {
 			b.WriteString("| Environment | Status | Added | Changed | Removed |\n| --- | --- | ---: | ---: | ---: |\n")
 			for _, e := range r.Environments[:shownRows] {
 				b.WriteString(fmt.Sprintf("| %s | %s | %d | %d | %d |\n",
-					strings.ReplaceAll(codeSpan(e.Name), "|", `\|`), e.Status, e.Added, e.Changed, e.Removed))
+					safetext.TableCell(codeSpan(e.Name)), e.Status, e.Added, e.Changed, e.Removed))
 				if b.over {
 					return "", false
 				}
@@ -232,7 +233,7 @@ func (r *Report) renderMarkdown(p mdPlan, limit int) (string, bool) {
 						if diffs < p.diffs {
 							diffs++
 							// A blank line ends the list, then the fence.
-							b.WriteString("\n" + fenced(o.Diff))
+							b.WriteString("\n" + safetext.CodeBlock(o.Diff, "diff") + "\n")
 							inList = false
 						} else {
 							hiddenDiffs++
@@ -298,75 +299,6 @@ func objectLine(o Object) string {
 	return sb.String()
 }
 
-// fenced puts a diff in a ```diff block whose fence is longer than any run
-// of backticks in it, so no line of it can close the block.
-func fenced(d string) string {
-	d = cleanLines(d)
-	if !strings.HasSuffix(d, "\n") {
-		d += "\n"
-	}
-	fence := strings.Repeat("`", max(3, longestRun(d, '`')+1))
-	return fence + "diff\n" + d + fence + "\n\n"
-}
-
-// codeSpan shows s verbatim in an inline code span: control characters
-// escaped, delimited by a run of backticks longer than any in s (padded
-// with spaces when s starts or ends with a backtick or a space). Markdown,
-// HTML, mentions and references are not interpreted in a code span.
-func codeSpan(s string) string {
-	s = clean(s)
-	if s == "" {
-		return "` `"
-	}
-	delim := strings.Repeat("`", longestRun(s, '`')+1)
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || strings.HasPrefix(s, " ") || strings.HasSuffix(s, " ") {
-		s = " " + s + " "
-	}
-	return delim + s + delim
-}
-
-// longestRun is the length of the longest run of c in s.
-func longestRun(s string, c byte) int {
-	longest, run := 0, 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	return longest
-}
-
-// mdText escapes s for Markdown text that does not start a line: control
-// characters shown as escapes, HTML's special characters as entities, the
-// ASCII punctuation that Markdown or GitHub gives a meaning within a line
-// backslash-escaped (":" for emoji codes, "$" for math), and a word joiner
-// after "@" so that GitHub mentions no one.
-func mdText(s string) string {
-	s = clean(s)
-	var sb strings.Builder
-	for _, r := range s {
-		switch r {
-		case '<':
-			sb.WriteString("&lt;")
-		case '>':
-			sb.WriteString("&gt;")
-		case '&':
-			sb.WriteString("&amp;")
-		case '@':
-			sb.WriteString("@\u2060")
-		case '\\', '`', '*', '_', '{', '}', '[', ']', '(', ')', '#', '|', '~', '^', '$', ':':
-			sb.WriteByte('\\')
-			sb.WriteRune(r)
-		default:
-			sb.WriteRune(r)
-		}
-	}
-	return sb.String()
-}
-
 // plural returns one when n is 1, else many.
 func plural(n int, one, many string) string {
 	if n == 1 {
@@ -385,15 +317,4 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
-}
-
-// cutUTF8 cuts s to at most n bytes, at a character boundary.
-func cutUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
