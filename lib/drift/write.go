@@ -14,10 +14,10 @@ import (
 
 // The writers show only what the Report holds: Secret values are masked
 // before (Redacted), and every string that comes from the cluster or the
-// environment is made safe for its medium here: control characters,
-// line separators and bidirectional-text controls are shown as Go escapes
-// ("\x1b", "\u202e"), a newline as "⏎", Markdown is neutralised by code
-// spans and HTML by html/template.
+// environment is made safe for its medium by package safetext: control
+// characters, line separators and bidirectional-text controls are shown
+// as Go escapes ("\x1b", "\u202e"), a newline as "⏎", Markdown is
+// neutralised by code spans and HTML by html/template.
 
 // WriteText writes r for a terminal: a header line ("drift in prod: 2
 // drifted, 1 missing, 0 unmanaged, 0 stale of 120 objects", or "no drift in
@@ -123,7 +123,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 		fmt.Fprintf(bw, "## %s\n\n", mdCodeSpan(c.Name))
 		for _, o := range c.Items {
-			fmt.Fprintf(bw, "### %s %s", mdPlain(o.State), mdCodeSpan(o.ID))
+			fmt.Fprintf(bw, "### %s %s", safetext.MarkdownText(o.State, newline), mdCodeSpan(o.ID))
 			if o.Corrected {
 				bw.WriteString(" (corrected)")
 			}
@@ -138,7 +138,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 				if f.Manager != "" {
 					who = mdCell(f.Manager)
 					if f.Operation != "" {
-						who += " (" + strings.ReplaceAll(mdPlain(f.Operation), "|", `\|`) + ")"
+						who += " (" + safetext.TableCell(safetext.MarkdownText(f.Operation, newline)) + ")"
 					}
 				}
 				if f.Time != nil {
@@ -247,75 +247,22 @@ func plural(n int, one, many string) string {
 	return many
 }
 
+// newline is how a report shows a newline within one line.
+const newline = "⏎"
+
 // oneLine makes s safe to show on one line of a terminal or a page
-// (package safetext), newlines written as "⏎".
-func oneLine(s string) string { return safetext.Escape(s, "⏎") }
+// (package safetext).
+func oneLine(s string) string { return safetext.Escape(s, newline) }
 
-// mdCodeSpan shows s verbatim in a Markdown code span (CommonMark):
-// delimited by a run of backticks longer than any in s, padded with a
-// space when s starts or ends with a backtick or a space. Markdown, HTML,
-// mentions and references are not interpreted in a code span.
-func mdCodeSpan(s string) string {
-	s = oneLine(s)
-	if s == "" {
-		return "` `"
-	}
-	longest, run := 0, 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '`' {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	delim := strings.Repeat("`", longest+1)
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || strings.HasPrefix(s, " ") || strings.HasSuffix(s, " ") {
-		s = " " + s + " "
-	}
-	return delim + s + delim
-}
+// mdCodeSpan shows s verbatim in a Markdown code span (package safetext).
+func mdCodeSpan(s string) string { return safetext.CodeSpan(s, newline) }
 
-// mdCell is mdCodeSpan for a table cell: GitHub splits a table row on
-// every "|" not escaped, code spans included, and shows "\|" as "|".
-func mdCell(s string) string {
-	return strings.ReplaceAll(mdCodeSpan(s), "|", `\|`)
-}
-
-// mdPlain escapes s for Markdown text within a line: HTML's special
-// characters as entities, Markdown's punctuation backslash-escaped, and a
-// word joiner after "@" so that no one is mentioned.
-func mdPlain(s string) string {
-	var sb strings.Builder
-	for _, r := range oneLine(s) {
-		switch r {
-		case '<':
-			sb.WriteString("&lt;")
-		case '>':
-			sb.WriteString("&gt;")
-		case '&':
-			sb.WriteString("&amp;")
-		case '@':
-			sb.WriteString("@\u2060")
-		case '\\', '`', '*', '_', '{', '}', '[', ']', '(', ')', '#', '|', '~', '^', '$', ':', '!':
-			sb.WriteByte('\\')
-			sb.WriteRune(r)
-		default:
-			sb.WriteRune(r)
-		}
-	}
-	return sb.String()
-}
+// mdCell is mdCodeSpan for a table cell.
+func mdCell(s string) string { return safetext.TableCell(mdCodeSpan(s)) }
 
 // htmlValue is a value for a <code> with white-space: pre-wrap: each
 // newline shows as "⏎" and breaks the line; the rest as oneLine.
-func htmlValue(s string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = oneLine(l)
-	}
-	return strings.Join(lines, "⏎\n")
-}
+func htmlValue(s string) string { return safetext.Escape(s, newline+"\n") }
 
 // htmlTime is the time of a field's change as shown on the page.
 func htmlTime(t *time.Time) string {
