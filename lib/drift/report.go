@@ -1,6 +1,9 @@
 package drift
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // SchemaVersion is the version of the JSON report (SCHEMA.md). It changes
 // only when a field changes meaning or disappears.
@@ -53,6 +56,12 @@ type Summary struct {
 // Drift reports whether anything differs.
 func (s Summary) Drift() bool {
 	return s.Drifted+s.Missing+s.Unmanaged+s.Stale > 0
+}
+
+// Counts is the four counts as reports, events and conditions say them:
+// "2 drifted, 1 missing, 0 unmanaged, 0 stale".
+func (s Summary) Counts() string {
+	return fmt.Sprintf("%d drifted, %d missing, %d unmanaged, %d stale", s.Drifted, s.Missing, s.Unmanaged, s.Stale)
 }
 
 // Component is one component's drift; components without drift are

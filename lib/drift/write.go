@@ -34,8 +34,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	s := r.Summary
 	env := oneLine(r.Environment)
 	if s.Drift() {
-		fmt.Fprintf(bw, "drift in %s: %d drifted, %d missing, %d unmanaged, %d stale of %d objects\n",
-			env, s.Drifted, s.Missing, s.Unmanaged, s.Stale, s.Objects)
+		fmt.Fprintf(bw, "drift in %s: %s of %d objects\n", env, s.Counts(), s.Objects)
 	} else {
 		fmt.Fprintf(bw, "no drift in %s (%d objects)\n", env, s.Objects)
 	}
