@@ -6,8 +6,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/plinth-platform/plinth/lib/safetext"
 )
 
 // Length bounds of an event's fields, in characters.
@@ -17,46 +17,10 @@ const (
 	maxURL     = 2000
 )
 
-// clean makes s safe to show on one line: invalid UTF-8 replaced, line
-// breaks and tabs turned into spaces, runs of spaces collapsed, control
-// and bidirectional-formatting characters removed, and at most max
-// characters, the last an ellipsis when cut.
-func clean(s string, max int) string {
-	cut := false
-	// A character is at most 4 bytes: leave as much again for removed ones.
-	if limit := 8 * max; len(s) > limit {
-		for limit > 0 && !utf8.RuneStart(s[limit]) {
-			limit--
-		}
-		s, cut = s[:limit], true
-	}
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if !unicode.IsSpace(r) && (unicode.IsControl(r) || isBidi(r)) {
-			return -1
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if !cut && utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	if r := []rune(s); len(r) > max-1 {
-		s = strings.TrimRight(string(r[:max-1]), " ")
-	}
-	return s + "…"
-}
-
-// isBidi reports whether r overrides or isolates the text direction, or is
-// an invisible mark: such characters can make text read other than it is.
-func isBidi(r rune) bool {
-	// Embeddings and overrides, isolates, direction marks, the zero-width
-	// space and no-break space (the joiners are left: scripts need them).
-	return r >= '\u202A' && r <= '\u202E' ||
-		r >= '\u2066' && r <= '\u2069' ||
-		r == '\u200E' || r == '\u200F' || r == '\u061C' ||
-		r == '\u200B' || r == '\uFEFF'
-}
+// clean makes s one line of at most max characters for a chat message
+// (package safetext's Compact: control and invisible characters removed,
+// white space collapsed, "…" when cut).
+func clean(s string, max int) string { return safetext.Compact(s, max) }
 
 // webURL returns s if it is an absolute http(s) URL no longer than maxURL
 // and safe to show, else "".
@@ -73,7 +37,9 @@ func webURL(s string) string {
 
 // slackEscape escapes the characters Slack's markup gives meaning to
 // (https://api.slack.com/reference/surfaces/formatting#escaping), so text
-// cannot mention (<!channel>) or link.
+// cannot mention (<!channel>) or link. It stays here, not in package
+// safetext: these three entities are Slack's own format (its mrkdwn is
+// not Markdown, and it reads no other escape).
 func slackEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
