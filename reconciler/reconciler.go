@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/plinth-platform/plinth/lib/manifest"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -26,7 +23,7 @@ import (
 	"github.com/plinth-platform/plinth/lib/apply"
 	"github.com/plinth-platform/plinth/lib/drift"
 	"github.com/plinth-platform/plinth/lib/gitfetch"
-	"github.com/plinth-platform/plinth/lib/gitrepo"
+	"github.com/plinth-platform/plinth/lib/manifest"
 	"github.com/plinth-platform/plinth/lib/notify"
 	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
 )
@@ -100,6 +97,8 @@ type envState struct {
 	// stalled is "<generation>/<revision>" of a terminal failure: nothing
 	// is retried until one of them changes.
 	stalled string
+	// applier is made on first use and serves every pass (applierFor).
+	applier *apply.Applier
 }
 
 // SetupWithManager registers the reconciler with mgr.
@@ -128,218 +127,62 @@ func (r *Reconciler) stateOf(key types.NamespacedName) *envState {
 	return r.state[key]
 }
 
-// Reconcile is one pass of the story for one Environment.
+// Reconcile is one pass of the story for one Environment: the remote
+// head; on a new revision (or spec) fetch, render and apply it; Ready;
+// the drift check when due. A stage that fails returns a *stageError,
+// which fail records, in one place, on the way out.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
-	logger := log.FromContext(ctx)
 	var env v1.Environment
 	if err := r.Client.Get(ctx, req.NamespacedName, &env); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if env.Spec.Suspend {
-		logger.Info("suspended")
+		log.FromContext(ctx).Info("suspended")
 		return ctrl.Result{}, nil
 	}
 	start := r.now()
 	defer func() { r.Metrics.observe(env.Spec.Environment, start, r.now(), err) }()
-	timeout := durationOr(env.Spec.Timeout, defaultTimeout)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	p := r.newPass(&env, req.NamespacedName)
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-
-	st := r.stateOf(req.NamespacedName)
-	status := env.Status.DeepCopy()
-	status.ObservedGeneration = env.Generation
 	defer func() {
-		// The status is written even when the reconcile ran out of time.
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if serr := r.writeStatus(wctx, &env, status); serr != nil && err == nil {
+		if serr := p.writeLastStatus(ctx); serr != nil && err == nil {
 			err = serr
 		}
 	}()
+	defer func() {
+		if failed, ok := errors.AsType[*stageError](err); ok {
+			result, err = p.fail(ctx, failed)
+		}
+	}()
 
-	// 1. The remote head, without fetching.
-	auth, err := r.gitAuth(ctx, &env)
-	if err != nil {
-		return r.fail(ctx, &env, status, "CredentialsInvalid", err, true)
-	}
-	ref := gitfetch.Ref{Branch: env.Spec.Git.Ref.Branch, Tag: env.Spec.Git.Ref.Tag, Commit: env.Spec.Git.Ref.Commit}
-	head, err := r.head(ctx, env.Spec.Git.URL, ref, auth)
-	if err != nil {
-		return r.fail(ctx, &env, status, "GitUnavailable", err, false)
-	}
-
-	if st.stalled == fmt.Sprint(env.Generation, "/", head) {
-		return ctrl.Result{RequeueAfter: jitter(durationOr(env.Spec.Interval, time.Minute))}, nil
-	}
-
-	// 2. A new revision (or a changed spec): fetch, render, apply.
-	if head != st.applied || env.Generation != st.generation || st.rendered == nil {
-		status.LastAttemptedRevision = head
-		// kstatus: Reconciling while a revision is being applied.
-		setCondition(status, v1.ConditionReconciling, metav1.ConditionTrue, "Progressing", "applying revision "+short(head), env.Generation)
-		if err := r.writeStatus(ctx, &env, status); err != nil {
-			return ctrl.Result{}, err
-		}
-		status = env.Status.DeepCopy()
-		if st.revision != head {
-			dir := filepath.Join(r.WorkDir, env.Namespace, env.Name, head)
-			if _, statErr := os.Stat(dir); statErr != nil {
-				if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
-					return r.fail(ctx, &env, status, "GitUnavailable", err, false)
-				}
-				if _, err := gitfetch.Fetch(ctx, env.Spec.Git.URL, ref, auth, head, dir); err != nil {
-					os.RemoveAll(dir)
-					var refused *gitrepo.RefusedError
-					if errors.As(err, &refused) {
-						// The commit itself is bad (a symlink, a submodule, too
-						// big): fetching it again will not help.
-						return r.fail(ctx, &env, status, "SourceRefused", err, true)
-					}
-					return r.fail(ctx, &env, status, "GitUnavailable", err, false)
-				}
-			}
-			if st.checkout != "" && st.checkout != dir {
-				os.RemoveAll(st.checkout)
-			}
-			st.checkout, st.revision, st.rendered = dir, head, nil
-		}
-		st.stalled = ""
-		rendered, err := r.Render(ctx, filepath.Join(st.checkout, filepath.Clean("/" + env.Spec.Git.Path)[1:]), env.Spec.Environment)
-		if err != nil {
-			return r.fail(ctx, &env, status, "RenderFailed", err, true)
-		}
-		a, err := apply.New(r.Config)
-		if err != nil {
-			return r.fail(ctx, &env, status, "ApplyFailed", err, false)
-		}
-		res, err := a.Apply(ctx, env.Spec.Environment, rendered.Components, apply.Options{
-			Prune: env.Spec.Prune == nil || *env.Spec.Prune, Revision: head, Timeout: timeout,
-			// Under the correct policy the repository wins over changes by
-			// hand; under report, a field someone changed stops the apply
-			// as a conflict until the platform owners decide. Objects of
-			// another environment or a Helm release only with apply: adopt.
-			Adopt: rendered.Adopt, ForceConflicts: env.Spec.DriftPolicy == v1.DriftCorrect,
-		})
-		// A commit that does not validate, or renders nothing (which with
-		// prune would delete the environment: the controller never allows
-		// that), waits for the next commit.
-		var invalid *apply.ValidationError
-		if errors.As(err, &invalid) || errors.Is(err, apply.ErrEmpty) {
-			return r.fail(ctx, &env, status, "ValidationFailed", err, true)
-		}
-		if err != nil {
-			return r.fail(ctx, &env, status, "ApplyFailed", err, false)
-		}
-		st.rendered, st.applied, st.appliedAt, st.generation, st.inventory = rendered, head, r.now(), env.Generation, inventorySummary(rendered)
-		r.event(&env, corev1.EventTypeNormal, "Applied", "applied revision %s: %s", short(head), summary(res))
-		if prev := apimeta.FindStatusCondition(status.Conditions, v1.ConditionReady); prev != nil && prev.Status == metav1.ConditionFalse {
-			// Resolves the failure notified before.
-			r.notify(ctx, &env, notify.Event{Severity: notify.SeverityInfo, Reason: notify.ReasonApplied, Message: "revision " + short(head) + " applied"})
-		}
-		r.Metrics.applied(env.Spec.Environment, r.now())
-		st.nextDrift = time.Time{} // check right after an apply
-	}
-	status.LastAppliedRevision, status.LastAttemptedRevision, status.Inventory = st.applied, st.applied, st.inventory
-	setCondition(status, v1.ConditionReady, metav1.ConditionTrue, "Applied", "revision "+short(st.applied)+" applied", env.Generation)
-	setCondition(status, v1.ConditionReconciling, metav1.ConditionFalse, "Applied", "", env.Generation)
-	setCondition(status, v1.ConditionStalled, metav1.ConditionFalse, "Applied", "", env.Generation)
-	// Say it is applied before the drift check, which takes as long again.
-	if err := r.writeStatus(ctx, &env, status); err != nil {
+	if err := p.lookUpHead(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
-	status = env.Status.DeepCopy()
-
-	// 3. Drift, every driftInterval with jitter.
-	driftEvery := durationOr(env.Spec.DriftInterval, 10*time.Minute)
-	if !r.now().Before(st.nextDrift) {
-		if err := r.checkDrift(ctx, &env, status, st); err != nil {
-			return r.fail(ctx, &env, status, "DriftCheckFailed", err, false)
-		}
-		st.nextDrift = r.now().Add(jitter(driftEvery))
+	if p.stalled() {
+		return p.afterInterval(), nil
 	}
-
-	interval := durationOr(env.Spec.Interval, time.Minute)
-	next := min(jitter(interval), time.Until(st.nextDrift))
-	return ctrl.Result{RequeueAfter: max(next, time.Second)}, nil
-}
-
-// checkDrift runs a drift check of the applied revision, corrects per
-// policy, and updates the Drifted condition, metrics and notifications.
-func (r *Reconciler) checkDrift(ctx context.Context, env *v1.Environment, status *v1.EnvironmentStatus, st *envState) error {
-	c, err := drift.New(r.Config)
-	if err != nil {
-		return err
-	}
-	correct := env.Spec.DriftPolicy == v1.DriftCorrect
-	report, err := c.Check(ctx, env.Spec.Environment, st.rendered.Components, drift.Options{Ignore: st.rendered.DriftIgnore, Correct: correct})
-	if err != nil {
-		return err
-	}
-	s := report.Summary
-	status.LastDrift = &v1.DriftSummary{CheckedAt: metav1.NewTime(report.Checked), Drifted: s.Drifted, Missing: s.Missing, Unmanaged: s.Unmanaged, Stale: s.Stale, Corrected: report.Corrected}
-	r.Reports.put(env.Spec.Environment, report)
-	r.Metrics.drift(report)
-	if s.Drift() {
-		msg := fmt.Sprintf("%d drifted, %d missing, %d unmanaged, %d stale", s.Drifted, s.Missing, s.Unmanaged, s.Stale)
-		if report.Corrected {
-			msg += " (corrected)"
+	if p.newRevision() {
+		if err := p.progressing(ctx); err != nil {
+			return ctrl.Result{}, err
 		}
-		setCondition(status, v1.ConditionDrifted, metav1.ConditionTrue, "DriftDetected", msg, env.Generation)
-		r.event(env, corev1.EventTypeWarning, "DriftDetected", "%s", msg)
-		if st.lastDrift == nil || *st.lastDrift != s {
-			r.notify(ctx, env, notify.Event{Severity: notify.SeverityWarning, Reason: notify.ReasonDriftDetected, Message: msg, Drift: &s})
+		if err := p.fetch(ctx); err != nil {
+			return ctrl.Result{}, err
 		}
-	} else {
-		setCondition(status, v1.ConditionDrifted, metav1.ConditionFalse, "NoDrift", "the cluster matches revision "+short(status.LastAppliedRevision), env.Generation)
-		if st.lastDrift != nil && st.lastDrift.Drift() {
-			r.notify(ctx, env, notify.Event{Severity: notify.SeverityInfo, Reason: notify.ReasonDriftResolved, Message: "no drift any more", Drift: &s})
+		if err := p.render(ctx); err != nil {
+			return ctrl.Result{}, err
+		}
+		if err := p.apply(ctx); err != nil {
+			return ctrl.Result{}, err
 		}
 	}
-	st.lastDrift = &s
-	return nil
-}
-
-// fail records a failed reconcile: Ready=False with the reason, the last
-// applied revision kept. A terminal failure (a bad commit, bad
-// credentials) is Stalled and waits for a change; any other is retried
-// with exponential backoff (the returned error).
-func (r *Reconciler) fail(ctx context.Context, env *v1.Environment, status *v1.EnvironmentStatus, reason string, err error, terminal bool) (ctrl.Result, error) {
-	msg := err.Error()
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-		// Over its time budget: said so, and retried with backoff rather
-		// than piled up (a slow cluster is not a bad commit).
-		msg = fmt.Sprintf("%s: the reconcile exceeded its timeout of %s (spec.timeout): %s", reason, durationOr(env.Spec.Timeout, defaultTimeout), msg)
-		reason, terminal = "TimedOut", false
-		ctx = context.WithoutCancel(ctx)
+	if err := p.ready(ctx); err != nil {
+		return ctrl.Result{}, err
 	}
-	// Say what the cluster runs meanwhile: nothing is applied or pruned
-	// until a revision applies. (A time, not an age: a message changing
-	// on every retry would re-trigger the reconcile through the watch.)
-	st := r.stateOf(types.NamespacedName{Namespace: env.Namespace, Name: env.Name})
-	if st.applied != "" {
-		msg += fmt.Sprintf(" (the cluster stays at revision %s, applied at %s)", short(st.applied), st.appliedAt.UTC().Format(time.RFC3339))
+	if err := p.checkDrift(ctx); err != nil {
+		return ctrl.Result{}, err
 	}
-	// Tell the platform owners when it starts failing, or fails anew;
-	// not on every retry of the same failure.
-	prev := apimeta.FindStatusCondition(status.Conditions, v1.ConditionReady)
-	if prev == nil || prev.Status != metav1.ConditionFalse || prev.Reason != reason {
-		r.notify(ctx, env, notify.Event{Severity: notify.SeverityError, Reason: notify.ReasonReconcileFailed, Message: reason + ": " + msg})
-	}
-	setCondition(status, v1.ConditionReady, metav1.ConditionFalse, reason, msg, env.Generation)
-	setCondition(status, v1.ConditionReconciling, metav1.ConditionFalse, reason, "", env.Generation)
-	stalled := metav1.ConditionFalse
-	if terminal {
-		stalled = metav1.ConditionTrue
-	}
-	setCondition(status, v1.ConditionStalled, stalled, reason, msg, env.Generation)
-	r.event(env, corev1.EventTypeWarning, reason, "%s", msg)
-	log.FromContext(ctx).Error(err, "reconcile failed", "reason", reason)
-	if terminal {
-		// Nothing changes until the spec or the remote does.
-		st.stalled = fmt.Sprint(env.Generation, "/", status.LastAttemptedRevision)
-		return ctrl.Result{RequeueAfter: jitter(durationOr(env.Spec.Interval, time.Minute))}, nil
-	}
-	return ctrl.Result{}, err
+	return p.nextPass(), nil
 }
 
 // head asks the git server for the commit ref names, within GitTimeout.
