@@ -18,7 +18,6 @@ import (
 
 	"github.com/plinth-platform/plinth/lib/apply"
 	"github.com/plinth-platform/plinth/lib/drift"
-	"github.com/plinth-platform/plinth/lib/gitfetch"
 	"github.com/plinth-platform/plinth/lib/gitrepo"
 	"github.com/plinth-platform/plinth/lib/notify"
 	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
@@ -55,8 +54,8 @@ type pass struct {
 	status  *v1.EnvironmentStatus
 	timeout time.Duration
 
-	ref      gitfetch.Ref
-	auth     gitfetch.Auth
+	ref      gitrepo.Ref
+	auth     gitrepo.Auth
 	head     string
 	rendered *Rendered
 }
@@ -75,7 +74,7 @@ func (p *pass) lookUpHead(ctx context.Context) error {
 		return terminal("CredentialsInvalid", err)
 	}
 	p.auth = auth
-	p.ref = gitfetch.Ref{Branch: p.env.Spec.Git.Ref.Branch, Tag: p.env.Spec.Git.Ref.Tag, Commit: p.env.Spec.Git.Ref.Commit}
+	p.ref = gitrepo.Ref{Branch: p.env.Spec.Git.Ref.Branch, Tag: p.env.Spec.Git.Ref.Tag, Commit: p.env.Spec.Git.Ref.Commit}
 	if p.head, err = p.r.head(ctx, p.env.Spec.Git.URL, p.ref, auth); err != nil {
 		return retryable("GitUnavailable", err)
 	}
@@ -125,7 +124,7 @@ func (p *pass) checkOut(ctx context.Context, dir string) error {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
 		return retryable("GitUnavailable", err)
 	}
-	_, err := gitfetch.Fetch(ctx, p.env.Spec.Git.URL, p.ref, p.auth, p.head, dir)
+	_, err := gitrepo.Fetch(ctx, p.env.Spec.Git.URL, p.ref, p.auth, p.head, dir)
 	if err == nil {
 		return nil
 	}

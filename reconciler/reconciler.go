@@ -22,7 +22,7 @@ import (
 
 	"github.com/plinth-platform/plinth/lib/apply"
 	"github.com/plinth-platform/plinth/lib/drift"
-	"github.com/plinth-platform/plinth/lib/gitfetch"
+	"github.com/plinth-platform/plinth/lib/gitrepo"
 	"github.com/plinth-platform/plinth/lib/manifest"
 	"github.com/plinth-platform/plinth/lib/notify"
 	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
@@ -186,35 +186,35 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 }
 
 // head asks the git server for the commit ref names, within GitTimeout.
-func (r *Reconciler) head(ctx context.Context, url string, ref gitfetch.Ref, auth gitfetch.Auth) (string, error) {
+func (r *Reconciler) head(ctx context.Context, url string, ref gitrepo.Ref, auth gitrepo.Auth) (string, error) {
 	timeout := r.GitTimeout
 	if timeout <= 0 {
 		timeout = time.Minute
 	}
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	head, err := gitfetch.Head(hctx, url, ref, auth)
+	head, err := gitrepo.Head(hctx, url, ref, auth)
 	if err != nil && hctx.Err() != nil && ctx.Err() == nil {
 		return "", fmt.Errorf("no answer within %s: %w", timeout, err)
 	}
 	return head, err
 }
 
-func (r *Reconciler) gitAuth(ctx context.Context, env *v1.Environment) (gitfetch.Auth, error) {
+func (r *Reconciler) gitAuth(ctx context.Context, env *v1.Environment) (gitrepo.Auth, error) {
 	if env.Spec.Git.SecretRef == nil {
-		return gitfetch.Auth{}, nil
+		return gitrepo.Auth{}, nil
 	}
 	var secret corev1.Secret
 	key := types.NamespacedName{Namespace: env.Namespace, Name: env.Spec.Git.SecretRef.Name}
 	if err := r.Client.Get(ctx, key, &secret); err != nil {
 		if apierrors.IsNotFound(err) {
-			return gitfetch.Auth{}, fmt.Errorf("secret %s not found", key)
+			return gitrepo.Auth{}, fmt.Errorf("secret %s not found", key)
 		}
-		return gitfetch.Auth{}, fmt.Errorf("secret %s: %w", key, err)
+		return gitrepo.Auth{}, fmt.Errorf("secret %s: %w", key, err)
 	}
-	auth, err := gitfetch.AuthFromSecret(secret.Data)
+	auth, err := gitrepo.AuthFromSecret(secret.Data)
 	if err != nil {
-		return gitfetch.Auth{}, fmt.Errorf("secret %s: %w", key, err)
+		return gitrepo.Auth{}, fmt.Errorf("secret %s: %w", key, err)
 	}
 	return auth, nil
 }

@@ -155,7 +155,7 @@ func (r *Repo) Export(ctx context.Context, h plumbing.Hash, dst string) error {
 // or a control character, a name or path too long to write, a name twice
 // in one directory, directories nested deeper than maxDepth, more than
 // MaxExportFiles files (or directories) or more than MaxExportBytes bytes.
-// Export writes the tree with it; gitfetch checks a fetched tree with it
+// Export writes the tree with it; Fetch checks a fetched tree with it
 // before checking it out.
 //
 // A refusal is a *RefusedError; any other error (an object missing or
@@ -352,7 +352,7 @@ func writeBlob(b *object.Blob, target string, exec bool) error {
 }
 
 // RefusedError is a commit whose tree plinth will not read: WalkTree
-// returns it (and Export and gitfetch.Fetch return it wrapped) for a
+// returns it (and Export and Fetch return it wrapped) for a
 // symlink, a submodule, a path leaving the tree or entering .git, a name
 // no file system should see, or a tree over the limits. The commit itself
 // is bad, not the connection to it: reading it again gives the same answer,

@@ -1,4 +1,4 @@
-package gitfetch
+package gitrepo
 
 import (
 	"context"
@@ -21,8 +21,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage"
-
-	"github.com/plinth-platform/plinth/lib/gitrepo"
 )
 
 // Fetch makes dir (must not exist or be empty) a shallow (depth 1) checkout
@@ -177,7 +175,7 @@ func fetchFile(ctx context.Context, loc *location, ref Ref, want plumbing.Hash, 
 		return nil, plumbing.ZeroHash, plumbing.ZeroHash, err
 	}
 	// Refuse a tree before copying it: the copy's walk would stop at a
-	// hostile name with an error that is not a gitrepo.RefusedError.
+	// hostile name with an error that is not a RefusedError.
 	if err := checkTree(ctx, c); err != nil {
 		return nil, plumbing.ZeroHash, plumbing.ZeroHash, err
 	}
@@ -385,7 +383,7 @@ func scanPack(ctx context.Context, r io.Reader) error {
 			return err
 		}
 		if oh.Length > MaxObjectBytes {
-			return fmt.Errorf("the pack's object at offset %d is %s, more than %s", oh.Offset, gitrepo.Size(oh.Length), gitrepo.Size(MaxObjectBytes))
+			return fmt.Errorf("the pack's object at offset %d is %s, more than %s", oh.Offset, Size(oh.Length), Size(MaxObjectBytes))
 		}
 		var w io.Writer = io.Discard
 		var head deltaHead
@@ -397,7 +395,7 @@ func scanPack(ctx context.Context, r io.Reader) error {
 			return err
 		}
 		if t := head.target(); t > MaxObjectBytes {
-			return fmt.Errorf("the pack's delta at offset %d makes %s, more than %s", oh.Offset, gitrepo.Size(t), gitrepo.Size(MaxObjectBytes))
+			return fmt.Errorf("the pack's delta at offset %d makes %s, more than %s", oh.Offset, Size(t), Size(MaxObjectBytes))
 		}
 	}
 	return nil
@@ -459,10 +457,10 @@ func peel(sto storer.EncodedObjectStorer, h plumbing.Hash) (*object.Commit, erro
 }
 
 // checkTree refuses a commit whose tree plinth would not read
-// (gitrepo.WalkTree): more than MaxFiles files or MaxBytes bytes, a
+// (WalkTree): more than MaxFiles files or MaxBytes bytes, a
 // symlink, a submodule, or a path leaving the checkout or entering .git.
 func checkTree(ctx context.Context, c *object.Commit) error {
-	return gitrepo.Limits{Files: MaxFiles, Bytes: MaxBytes}.WalkTree(ctx, c, func(string, *object.File) error { return nil })
+	return Limits{Files: MaxFiles, Bytes: MaxBytes}.WalkTree(ctx, c, func(string, *object.File) error { return nil })
 }
 
 // setRefs points HEAD at the commit: through the branch for a branch ref,

@@ -1,4 +1,4 @@
-package gitfetch
+package gitrepo
 
 import (
 	"context"
@@ -14,8 +14,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage"
-
-	"github.com/plinth-platform/plinth/lib/gitrepo"
 )
 
 // fileSource is a repository on disk named by a file:// URL, read
@@ -100,7 +98,7 @@ func (f *fileSource) copyCommit(ctx context.Context, own, commit plumbing.Hash, 
 		hashes = append(hashes, e.Hash)
 		if int64(len(hashes)) > 2*MaxFiles {
 			walker.Close()
-			return &gitrepo.RefusedError{Commit: commit, Reason: fmt.Sprintf("more than %d files", MaxFiles)}
+			return &RefusedError{Commit: commit, Reason: fmt.Sprintf("more than %d files", MaxFiles)}
 		}
 	}
 	walker.Close()

@@ -1,4 +1,4 @@
-package gitfetch
+package gitrepo
 
 import (
 	"context"
@@ -20,8 +20,6 @@ import (
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
-
-	"github.com/plinth-platform/plinth/lib/gitrepo"
 )
 
 // location is a parsed repository URL.
@@ -219,7 +217,7 @@ func (r *remote) open(ctx context.Context) (transport.UploadPackSession, func(),
 // the listed one, and a server with an unlisted key still reaches the
 // callback and is refused with a clear message.
 func hostKeyCallback(known []byte, hostport string) (ssh.HostKeyCallback, []string, error) {
-	f, err := os.CreateTemp("", "gitfetch-known-hosts-*")
+	f, err := os.CreateTemp("", "gitrepo-known-hosts-*")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -333,7 +331,7 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	if l.left <= 0 {
-		return 0, overrun(l.r, fmt.Errorf("%s exceeds %s", l.what, gitrepo.Size(l.limit)))
+		return 0, overrun(l.r, fmt.Errorf("%s exceeds %s", l.what, Size(l.limit)))
 	}
 	if int64(len(p)) > l.left {
 		p = p[:l.left]

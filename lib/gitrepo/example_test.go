@@ -1,4 +1,4 @@
-package gitfetch_test
+package gitrepo_test
 
 import (
 	"context"
@@ -11,19 +11,19 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
-	"github.com/plinth-platform/plinth/lib/gitfetch"
+	"github.com/plinth-platform/plinth/lib/gitrepo"
 )
 
 // The reconciler's poll: Head is cheap and fetches nothing; Fetch runs
 // only when the commit changed.
 func Example() {
 	ctx := context.Background()
-	tmp, _ := os.MkdirTemp("", "gitfetch-example-")
+	tmp, _ := os.MkdirTemp("", "gitrepo-example-")
 	defer os.RemoveAll(tmp)
 	url := "file://" + filepath.ToSlash(exampleRepo(filepath.Join(tmp, "environments")))
 
 	// Credentials come from a Secret; a file:// repository needs none.
-	auth, err := gitfetch.AuthFromSecret(map[string][]byte{"username": []byte("git"), "token": []byte("…")})
+	auth, err := gitrepo.AuthFromSecret(map[string][]byte{"username": []byte("git"), "token": []byte("…")})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -31,14 +31,14 @@ func Example() {
 	fmt.Println(auth)
 
 	lastApplied := ""
-	commit, err := gitfetch.Head(ctx, url, gitfetch.Ref{Branch: "main"}, auth)
+	commit, err := gitrepo.Head(ctx, url, gitrepo.Ref{Branch: "main"}, auth)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	if commit != lastApplied {
 		dir := filepath.Join(tmp, "checkout")
-		got, err := gitfetch.Fetch(ctx, url, gitfetch.Ref{Branch: "main"}, auth, commit, dir)
+		got, err := gitrepo.Fetch(ctx, url, gitrepo.Ref{Branch: "main"}, auth, commit, dir)
 		if err != nil {
 			fmt.Println(err)
 			return

@@ -1,4 +1,4 @@
-package gitfetch
+package gitrepo
 
 import (
 	"bytes"
@@ -34,12 +34,10 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage/memory"
-
-	"github.com/plinth-platform/plinth/lib/gitrepo"
 )
 
 // A commit whose tree plinth refuses fails Fetch with a
-// *gitrepo.RefusedError in the chain, over HTTP and file://, with the
+// *RefusedError in the chain, over HTTP and file://, with the
 // message it always had; a failure that is not the tree's is not one.
 func TestFetchRefusedIsTyped(t *testing.T) {
 	srv := newServer(t)
@@ -55,9 +53,9 @@ func TestFetchRefusedIsTyped(t *testing.T) {
 	for _, u := range []string{url, "file://" + filepath.ToSlash(src.dir)} {
 		dir := filepath.Join(t.TempDir(), "checkout")
 		_, err := Fetch(ctx(t), u, Ref{}, auth, "", dir)
-		var refused *gitrepo.RefusedError
+		var refused *RefusedError
 		if !errors.As(err, &refused) {
-			t.Fatalf("%s: err = %v, want a *gitrepo.RefusedError", u, err)
+			t.Fatalf("%s: err = %v, want a *RefusedError", u, err)
 		}
 		if refused.Commit.String() != commit || refused.Path != "leak" {
 			t.Errorf("%s: refused %s %q, want %s %q", u, refused.Commit, refused.Path, commit, "leak")
@@ -72,7 +70,7 @@ func TestFetchRefusedIsTyped(t *testing.T) {
 	}
 
 	_, err := Fetch(ctx(t), url, Ref{}, Auth{Username: user, Password: "wrong-" + password}, "", t.TempDir())
-	var refused *gitrepo.RefusedError
+	var refused *RefusedError
 	if err == nil || errors.As(err, &refused) {
 		t.Errorf("wrong credentials: err = %v, want an error that is no refusal", err)
 	}
@@ -335,7 +333,7 @@ func TestHostileServer(t *testing.T) {
 			if !strings.HasPrefix(err.Error(), url+": branch main: ") || !strings.Contains(err.Error(), tc.fetchErr) {
 				t.Errorf("Fetch err = %v, want the URL and %q", err, tc.fetchErr)
 			}
-			var refused *gitrepo.RefusedError
+			var refused *RefusedError
 			if errors.As(err, &refused) != tc.refused {
 				t.Errorf("Fetch err = %v: refused is %v, want %v", err, !tc.refused, tc.refused)
 			}
@@ -775,7 +773,7 @@ func TestSizeLimits(t *testing.T) {
 				t.Fatalf("err = %v, want the URL and %q", err, tc.want)
 			}
 			noSecret(t, err)
-			var refused *gitrepo.RefusedError
+			var refused *RefusedError
 			if errors.As(err, &refused) != tc.refused {
 				t.Errorf("refused = %v, want %v", !tc.refused, tc.refused)
 			}

@@ -1,4 +1,4 @@
-package gitfetch
+package gitrepo
 
 import (
 	"bytes"
@@ -9,8 +9,6 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"golang.org/x/crypto/ssh"
-
-	"github.com/plinth-platform/plinth/lib/gitrepo"
 )
 
 // Limits on what one Head or Fetch reads: variables, for a program (or a
@@ -36,8 +34,8 @@ var (
 	MaxObjectBytes int64 = 128 << 20
 	// MaxFiles (files, and separately directories) and MaxBytes (their
 	// total size) bound the tree a Fetch checks out.
-	MaxFiles = gitrepo.MaxExportFiles
-	MaxBytes = gitrepo.MaxExportBytes
+	MaxFiles = MaxExportFiles
+	MaxBytes = MaxExportBytes
 )
 
 // DefaultBranch is followed when a Ref names nothing.
@@ -144,7 +142,7 @@ func (a Auth) String() string {
 }
 
 // GoString keeps %#v from printing the secrets.
-func (a Auth) GoString() string { return "gitfetch.Auth{" + a.String() + "}" }
+func (a Auth) GoString() string { return "gitrepo.Auth{" + a.String() + "}" }
 
 // AuthFromSecret reads keys "username", "password", "token" (same as
 // password), "identity", "known_hosts"; unknown keys are ignored; an

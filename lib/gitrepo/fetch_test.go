@@ -1,4 +1,4 @@
-package gitfetch
+package gitrepo
 
 import (
 	"context"
