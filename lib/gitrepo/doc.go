@@ -1,7 +1,8 @@
 // Package gitrepo is plinth's one git package, with go-git and no git
-// binary: it reads revisions of a local repository (plinth diff), and it
-// asks a remote repository for a branch's or tag's commit and fetches that
-// commit (the controller).
+// binary: it reads revisions of a local repository (plinth diff), asks a
+// remote repository for a branch's or tag's commit and fetches that commit
+// (the controller, and plinth vendor through lib/source), and checks every
+// tree it reads by one set of rules.
 //
 // # Local repositories
 //
@@ -57,24 +58,42 @@
 //
 // # Trees
 //
-// WalkTree is the one check of a repository tree, used by Export and by
-// Fetch before a checkout: it refuses a symlink, a submodule, a path that
+// One walk checks every tree plinth reads from a repository (WalkTree,
+// Options.WalkTree): Export writes a tree with it, Fetch checks a fetched
+// tree with it before checking it out. It refuses a submodule, a path that
 // leaves the tree or enters .git, a name no file system should see, and a
-// tree over MaxExportFiles files or MaxExportBytes bytes. Such a refusal
-// is a *RefusedError (errors.As finds it through any wrapping): the commit
-// is bad and fetching it again will not help, unlike an error reading the
-// repository or any other error of Head and Fetch. Its message is
+// tree over MaxFiles files (or directories) or MaxBytes bytes. Symlinks
+// follow one rule, chosen per caller (Links): RefuseLinks, for
+// environments repositories (Fetch, Export), refuses every symlink;
+// FollowLinks, for vendored sources (lib/source), reads a link that stays
+// inside the tree as a copy of its target and refuses any other. Either
+// way nothing a walk visits lies outside the tree, and Export writes no
+// link. A refusal is a *RefusedError (errors.As finds it through any
+// wrapping) naming the Rule that refused it: the commit is bad and
+// fetching it again will not help, unlike an error reading the repository
+// or any other error of Head and Fetch. Its message is
 // "commit <short>: <reason>".
+//
+// # Other callers
+//
+// Options adapt Refs (a remote's branches and tags), FetchCommit (a
+// commit's objects into a bare repository, no checkout), WalkTree and
+// Export to a caller other than the controller and plinth diff: its
+// limits, its symlink rule, its HTTP client (lib/source passes one with
+// its allow-list and proxy) and, with Reachable, a commit fetched only
+// through the branches and tags that reach it.
 //
 // # Safety
 //
 // No transport runs a command, and a ref, host or user that reads as an
 // option ("-x", "--upload-pack=...") is refused before any connection.
 // Downloads are bounded (MaxRefsBytes, MaxPackBytes, MaxPackObjects,
-// MaxObjectBytes: a pack is written to a temporary file in the checkout's
-// .git and its object headers checked before go-git indexes it), and so is
-// a fetched tree (MaxFiles, MaxBytes); the limits are variables, for a
-// program to tune. Time is bounded only by the caller's context.
+// MaxObjectBytes: every HTTP response body is capped, and a pack is written
+// to a temporary file in the repository and its object headers checked
+// before go-git indexes it; a download over its limit is an ErrTooLarge),
+// and so is a tree (MaxFiles, MaxBytes); the limits are variables, for a
+// program to tune, and Options.Limits per call. Time is bounded only by
+// the caller's context.
 //
 // Errors name the repository by its URL without userinfo password and
 // never contain a password, token or private key: every error leaving Head

@@ -36,18 +36,38 @@ import (
 // lists the commit when only it was fetched. On error dir is left as it was
 // found (absent or empty).
 func Fetch(ctx context.Context, url string, ref Ref, auth Auth, commit, dir string) (string, error) {
-	ref, err := ref.normalize()
+	c, err := Options{}.fetch(ctx, url, ref, auth, commit, dir, true)
 	if err != nil {
 		return "", err
+	}
+	return c.Hash.String(), nil
+}
+
+// FetchCommit fetches ref's current commit as Fetch does, but into a new
+// bare repository in dir (which must not exist or be empty), and returns
+// it: nothing is checked out and its tree is not walked yet, for a caller
+// that reads it with o.Export or o.WalkTree.
+func (o Options) FetchCommit(ctx context.Context, url string, ref Ref, auth Auth, dir string) (*object.Commit, error) {
+	return o.fetch(ctx, url, ref, auth, "", dir, false)
+}
+
+// ErrNotReachable is wrapped by Fetch's and FetchCommit's error for a
+// commit that no branch or tag of the repository reaches.
+var ErrNotReachable = errors.New("not reachable from any branch or tag")
+
+func (o Options) fetch(ctx context.Context, url string, ref Ref, auth Auth, commit, dir string, checkout bool) (*object.Commit, error) {
+	ref, err := ref.normalize()
+	if err != nil {
+		return nil, err
 	}
 	var want plumbing.Hash
 	if commit != "" {
 		c, err := parseCommit(commit)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		if ref.Commit != "" && c != ref.Commit {
-			return "", fmt.Errorf("commit %s: the ref asks for commit %s", c, ref.Commit)
+			return nil, fmt.Errorf("commit %s: the ref asks for commit %s", c, ref.Commit)
 		}
 		want = plumbing.NewHash(c)
 	} else if ref.Commit != "" {
@@ -55,20 +75,20 @@ func Fetch(ctx context.Context, url string, ref Ref, auth Auth, commit, dir stri
 	}
 	loc, err := parseLocation(url)
 	if err != nil {
-		return "", auth.scrub(err, urlPassword(url))
+		return nil, auth.scrub(err, urlPassword(url))
 	}
 	created, err := prepareDir(dir)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	got, err := fetch(ctx, loc, ref, auth, want, dir)
+	got, err := o.get(ctx, loc, ref, auth, want, dir, checkout)
 	if err != nil {
 		if cerr := clearDir(dir, created); cerr != nil {
 			err = errors.Join(err, cerr)
 		}
-		return "", auth.scrub(fmt.Errorf("%s: %s: %w", loc.display, ref, err), loc.urlPassword)
+		return nil, auth.scrub(fmt.Errorf("%s: %s: %w", loc.display, ref, err), loc.urlPassword)
 	}
-	return got.String(), nil
+	return got, nil
 }
 
 // prepareDir makes sure dir is an empty directory, creating it (not its
@@ -105,54 +125,65 @@ func clearDir(dir string, created bool) error {
 	return errors.Join(errs...)
 }
 
-// fetch fills the empty directory dir and returns the commit checked out.
-func fetch(ctx context.Context, loc *location, ref Ref, auth Auth, want plumbing.Hash, dir string) (plumbing.Hash, error) {
+// get fills the empty directory dir: a checkout, or a bare repository,
+// and returns the commit fetched.
+func (o Options) get(ctx context.Context, loc *location, ref Ref, auth Auth, want plumbing.Hash, dir string, checkout bool) (*object.Commit, error) {
 	var (
 		repo *git.Repository
 		own  plumbing.Hash // the ref's own hash, when its tip was fetched
 		err  error
 	)
+	bare := !checkout
 	if loc.isFile() {
-		repo, own, want, err = fetchFile(ctx, loc, ref, want, dir)
+		repo, own, want, err = o.fetchFile(ctx, loc, ref, want, dir, bare)
 	} else {
-		repo, own, want, err = fetchRemote(ctx, loc, ref, auth, want, dir)
+		repo, own, want, err = o.fetchRemote(ctx, loc, ref, auth, want, dir, bare)
 	}
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return nil, err
 	}
-	c, err := peel(repo.Storer, want)
-	if err != nil {
-		return plumbing.ZeroHash, err
+	c, err := Peel(repo.Storer, want)
+	if err != nil || !checkout {
+		return c, err
 	}
-	if err := checkTree(ctx, c); err != nil {
-		return plumbing.ZeroHash, err
+	if err := o.WalkTree(ctx, c, func(string, *object.File) error { return nil }); err != nil {
+		return nil, err
 	}
 	if err := setRefs(repo, loc, ref, own, c.Hash); err != nil {
-		return plumbing.ZeroHash, err
+		return nil, err
 	}
 	wt, err := repo.Worktree()
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return nil, err
 	}
 	if err := wt.Reset(&git.ResetOptions{Commit: c.Hash, Mode: git.HardReset}); err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("checking out %s: %w", c.Hash, err)
+		return nil, fmt.Errorf("checking out %s: %w", c.Hash, err)
 	}
-	return c.Hash, nil
+	return c, nil
 }
 
 // initRepo makes dir a new repository whose HEAD names the branch ref
 // follows (or the default branch).
-func initRepo(dir string, ref Ref) (*git.Repository, error) {
+func initRepo(dir string, ref Ref, bare bool) (*git.Repository, error) {
 	branch := DefaultBranch
 	if ref.Branch != "" {
 		branch = ref.Branch
 	}
 	return git.PlainInitWithOptions(dir, &git.PlainInitOptions{
+		Bare:        bare,
 		InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName(branch)},
 	})
 }
 
-func fetchFile(ctx context.Context, loc *location, ref Ref, want plumbing.Hash, dir string) (repo *git.Repository, own, commit plumbing.Hash, err error) {
+// gitDir is where a repository made by initRepo keeps its objects.
+func gitDir(dir string, bare bool) string {
+	if bare {
+		return dir
+	}
+	return filepath.Join(dir, ".git")
+}
+
+func (o Options) fetchFile(ctx context.Context, loc *location, ref Ref, want plumbing.Hash, dir string, bare bool) (repo *git.Repository, own, commit plumbing.Hash, err error) {
 	src, err := openFile(loc)
 	if err != nil {
 		return nil, plumbing.ZeroHash, plumbing.ZeroHash, err
@@ -170,30 +201,32 @@ func fetchFile(ctx context.Context, loc *location, ref Ref, want plumbing.Hash, 
 			own = plumbing.ZeroHash
 		}
 	}
-	c, err := peel(src.repo.Storer, want)
+	c, err := Peel(src.repo.Storer, want)
 	if err != nil {
 		return nil, plumbing.ZeroHash, plumbing.ZeroHash, err
 	}
 	// Refuse a tree before copying it: the copy's walk would stop at a
 	// hostile name with an error that is not a RefusedError.
-	if err := checkTree(ctx, c); err != nil {
+	if err := o.WalkTree(ctx, c, func(string, *object.File) error { return nil }); err != nil {
 		return nil, plumbing.ZeroHash, plumbing.ZeroHash, err
 	}
-	if repo, err = initRepo(dir, ref); err != nil {
+	if repo, err = initRepo(dir, ref, bare); err != nil {
 		return nil, plumbing.ZeroHash, plumbing.ZeroHash, err
 	}
-	return repo, own, want, src.copyCommit(ctx, own, want, repo.Storer)
+	return repo, own, want, src.copyCommit(ctx, own, want, repo.Storer, o.Limits.withDefaults())
 }
 
 // fetchRemote fetches want (or the ref's tip when want is zero) into a
 // new repository in dir: by its ref with depth 1 when it is a ref's tip,
 // else by SHA with depth 1, else (the server refused) every branch and tag
-// in full, into a repository made anew.
-func fetchRemote(ctx context.Context, loc *location, ref Ref, auth Auth, want plumbing.Hash, dir string) (repo *git.Repository, own, commit plumbing.Hash, err error) {
+// in full, into a repository made anew. Under o.Reachable anything but
+// the ref's tip is fetched with every branch and tag in full at once.
+func (o Options) fetchRemote(ctx context.Context, loc *location, ref Ref, auth Auth, want plumbing.Hash, dir string, bare bool) (repo *git.Repository, own, commit plumbing.Hash, err error) {
 	fail := func(err error) (*git.Repository, plumbing.Hash, plumbing.Hash, error) {
 		return nil, plumbing.ZeroHash, plumbing.ZeroHash, err
 	}
-	r, err := dial(ctx, loc, auth)
+	lim := o.Limits.withDefaults()
+	r, err := o.dial(ctx, loc, auth)
 	if err != nil {
 		return fail(err)
 	}
@@ -222,18 +255,18 @@ func fetchRemote(ctx context.Context, loc *location, ref Ref, auth Auth, want pl
 			own = plumbing.ZeroHash
 		}
 	}
-	if repo, err = initRepo(dir, ref); err != nil {
+	if repo, err = initRepo(dir, ref, bare); err != nil {
 		release()
 		return fail(err)
 	}
 	// A want that a ref advertises (as itself or peeled) is always served;
 	// ask for the ref's own hash so that an annotated tag comes along.
 	wantRef := own
-	if wantRef.IsZero() {
+	if wantRef.IsZero() && !o.Reachable {
 		wantRef = advertisedAs(ar, want)
 	}
 	if !wantRef.IsZero() {
-		err = uploadPack(ctx, sess, ar, []plumbing.Hash{wantRef}, true, repo.Storer, dir)
+		err = uploadPack(ctx, sess, ar, []plumbing.Hash{wantRef}, true, repo.Storer, gitDir(dir, bare), lim)
 		release()
 		if err != nil {
 			return fail(fmt.Errorf("fetching: %w", err))
@@ -241,32 +274,34 @@ func fetchRemote(ctx context.Context, loc *location, ref Ref, auth Auth, want pl
 		return repo, own, want, nil
 	}
 
-	// Not a tip: by SHA first.
-	byShaErr := uploadPack(ctx, sess, ar, []plumbing.Hash{want}, true, repo.Storer, dir)
-	release()
-	if byShaErr == nil {
-		return repo, own, want, nil
-	}
-	if ctx.Err() != nil {
-		return fail(fmt.Errorf("fetching: %w", byShaErr))
-	}
-
-	// Refused (or failed): start again with every branch and tag in full.
-	if err := clearDir(dir, false); err != nil {
-		return fail(err)
-	}
-	if repo, err = initRepo(dir, ref); err != nil {
-		return fail(err)
-	}
-	sess, release, err = r.open(ctx)
-	if err != nil {
-		return fail(err)
+	fetching := "fetching"
+	if !o.Reachable {
+		// Not a tip: by SHA first.
+		byShaErr := uploadPack(ctx, sess, ar, []plumbing.Hash{want}, true, repo.Storer, gitDir(dir, bare), lim)
+		release()
+		if byShaErr == nil {
+			return repo, own, want, nil
+		}
+		if ctx.Err() != nil {
+			return fail(fmt.Errorf("fetching: %w", byShaErr))
+		}
+		// Refused (or failed): start again with every branch and tag in full.
+		if err := clearDir(dir, false); err != nil {
+			return fail(err)
+		}
+		if repo, err = initRepo(dir, ref, bare); err != nil {
+			return fail(err)
+		}
+		if sess, release, err = r.open(ctx); err != nil {
+			return fail(err)
+		}
+		if ar, err = sess.AdvertisedReferencesContext(ctx); err != nil {
+			release()
+			return fail(fmt.Errorf("listing refs: %w", explain(err)))
+		}
+		fetching = fmt.Sprintf("fetching every branch and tag (the server refused commit %s by SHA: %v)", want, byShaErr)
 	}
 	defer release()
-	ar, err = sess.AdvertisedReferencesContext(ctx)
-	if err != nil {
-		return fail(fmt.Errorf("listing refs: %w", explain(err)))
-	}
 	var all []plumbing.Hash
 	for name, h := range ar.References {
 		n := plumbing.ReferenceName(name)
@@ -277,11 +312,11 @@ func fetchRemote(ctx context.Context, loc *location, ref Ref, auth Auth, want pl
 	if len(all) == 0 {
 		return fail(errors.New("the repository has no branches or tags"))
 	}
-	if err := uploadPack(ctx, sess, ar, all, false, repo.Storer, dir); err != nil {
-		return fail(fmt.Errorf("fetching every branch and tag (the server refused commit %s by SHA: %v): %w", want, byShaErr, err))
+	if err := uploadPack(ctx, sess, ar, all, false, repo.Storer, gitDir(dir, bare), lim); err != nil {
+		return fail(fmt.Errorf("%s: %w", fetching, err))
 	}
 	if _, err := repo.Storer.EncodedObject(plumbing.AnyObject, want); err != nil {
-		return fail(errors.New("not reachable from any branch or tag"))
+		return fail(ErrNotReachable)
 	}
 	return repo, own, want, nil
 }
@@ -297,8 +332,8 @@ func advertisedAs(ar *packp.AdvRefs, h plumbing.Hash) plumbing.Hash {
 }
 
 // uploadPack fetches wants (with depth 1 when shallow and the server can)
-// into sto, the repository in dir.
-func uploadPack(ctx context.Context, sess transport.UploadPackSession, ar *packp.AdvRefs, wants []plumbing.Hash, shallow bool, sto storage.Storer, dir string) error {
+// into sto, whose objects are in gitDir.
+func uploadPack(ctx context.Context, sess transport.UploadPackSession, ar *packp.AdvRefs, wants []plumbing.Hash, shallow bool, sto storage.Storer, gitDir string, lim Limits) error {
 	req := packp.NewUploadPackRequestFromCapabilities(ar.Capabilities)
 	req.Capabilities.Delete(capability.ThinPack)
 	if ar.Capabilities.Supports(capability.NoProgress) {
@@ -318,14 +353,14 @@ func uploadPack(ctx context.Context, sess transport.UploadPackSession, ar *packp
 		return err
 	}
 	defer resp.Close()
-	var pack io.Reader = newLimitedReader(ctx, resp, MaxPackBytes, "the pack")
+	var pack io.Reader = newLimitedReader(ctx, resp, lim.PackBytes, "the pack")
 	switch {
 	case req.Capabilities.Supports(capability.Sideband64k):
 		pack = sideband.NewDemuxer(sideband.Sideband64k, pack)
 	case req.Capabilities.Supports(capability.Sideband):
 		pack = sideband.NewDemuxer(sideband.Sideband, pack)
 	}
-	if err := storePack(ctx, sto, pack, filepath.Join(dir, ".git")); err != nil {
+	if err := storePack(ctx, sto, pack, gitDir, lim); err != nil {
 		return err
 	}
 	if len(resp.Shallows) > 0 {
@@ -335,10 +370,10 @@ func uploadPack(ctx context.Context, sess transport.UploadPackSession, ar *packp
 }
 
 // storePack writes the pack r into sto once a scan of it, in a temporary
-// file in tmpDir, found no more than MaxPackObjects objects and none
-// larger than MaxObjectBytes. The scan inflates each object once, to find
+// file in tmpDir, found no more than lim.PackObjects objects and none
+// larger than lim.ObjectBytes. The scan inflates each object once, to find
 // the next, keeping none.
-func storePack(ctx context.Context, sto storage.Storer, r io.Reader, tmpDir string) error {
+func storePack(ctx context.Context, sto storage.Storer, r io.Reader, tmpDir string, lim Limits) error {
 	f, err := os.CreateTemp(tmpDir, "incoming-*.pack")
 	if err != nil {
 		return err
@@ -353,7 +388,7 @@ func storePack(ctx context.Context, sto storage.Storer, r io.Reader, tmpDir stri
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return err
 		}
-		if err := scanPack(ctx, f); err != nil {
+		if err := scanPack(ctx, f, lim); err != nil {
 			return err
 		}
 	}
@@ -364,15 +399,15 @@ func storePack(ctx context.Context, sto storage.Storer, r io.Reader, tmpDir stri
 }
 
 // scanPack checks a pack's object count and the inflated size of each
-// object against MaxPackObjects and MaxObjectBytes.
-func scanPack(ctx context.Context, r io.Reader) error {
+// object against lim.PackObjects and lim.ObjectBytes.
+func scanPack(ctx context.Context, r io.Reader, lim Limits) error {
 	sc := packfile.NewScanner(r)
 	_, count, err := sc.Header()
 	if err != nil {
 		return err
 	}
-	if int64(count) > MaxPackObjects {
-		return fmt.Errorf("the pack claims %d objects, more than %d", count, MaxPackObjects)
+	if int64(count) > lim.PackObjects {
+		return fmt.Errorf("the pack claims %d objects, more than %d", count, lim.PackObjects)
 	}
 	for range count {
 		if err := ctx.Err(); err != nil {
@@ -382,8 +417,8 @@ func scanPack(ctx context.Context, r io.Reader) error {
 		if err != nil {
 			return err
 		}
-		if oh.Length > MaxObjectBytes {
-			return fmt.Errorf("the pack's object at offset %d is %s, more than %s", oh.Offset, Size(oh.Length), Size(MaxObjectBytes))
+		if oh.Length > lim.ObjectBytes {
+			return fmt.Errorf("the pack's object at offset %d is %s, more than %s", oh.Offset, Size(oh.Length), Size(lim.ObjectBytes))
 		}
 		var w io.Writer = io.Discard
 		var head deltaHead
@@ -394,8 +429,8 @@ func scanPack(ctx context.Context, r io.Reader) error {
 		if _, _, err := sc.NextObject(w); err != nil {
 			return err
 		}
-		if t := head.target(); t > MaxObjectBytes {
-			return fmt.Errorf("the pack's delta at offset %d makes %s, more than %s", oh.Offset, Size(t), Size(MaxObjectBytes))
+		if t := head.target(); t > lim.ObjectBytes {
+			return fmt.Errorf("the pack's delta at offset %d makes %s, more than %s", oh.Offset, Size(t), Size(lim.ObjectBytes))
 		}
 	}
 	return nil
@@ -433,12 +468,14 @@ func (d *deltaHead) target() int64 {
 	return int64(min(size, math.MaxInt64))
 }
 
-// peel follows tags from h to a commit.
-func peel(sto storer.EncodedObjectStorer, h plumbing.Hash) (*object.Commit, error) {
+// Peel follows tags from h to a commit: go-git peels a tag one level
+// (object.Tag.Commit), not a tag of a tag. An object missing is go-git's
+// error as it is, for the caller to name.
+func Peel(sto storer.EncodedObjectStorer, h plumbing.Hash) (*object.Commit, error) {
 	for range 10 {
 		o, err := sto.EncodedObject(plumbing.AnyObject, h)
 		if err != nil {
-			return nil, fmt.Errorf("object %s: %w", h, err)
+			return nil, err
 		}
 		switch o.Type() {
 		case plumbing.CommitObject:
@@ -453,14 +490,7 @@ func peel(sto storer.EncodedObjectStorer, h plumbing.Hash) (*object.Commit, erro
 			return nil, fmt.Errorf("%s is a %s, not a commit", h, o.Type())
 		}
 	}
-	return nil, fmt.Errorf("%s: too many nested tags", h)
-}
-
-// checkTree refuses a commit whose tree plinth would not read
-// (WalkTree): more than MaxFiles files or MaxBytes bytes, a
-// symlink, a submodule, or a path leaving the checkout or entering .git.
-func checkTree(ctx context.Context, c *object.Commit) error {
-	return Limits{Files: MaxFiles, Bytes: MaxBytes}.WalkTree(ctx, c, func(string, *object.File) error { return nil })
+	return nil, fmt.Errorf("%s: more than 10 nested tags", h)
 }
 
 // setRefs points HEAD at the commit: through the branch for a branch ref,

@@ -748,7 +748,7 @@ func TestLimitedReader(t *testing.T) {
 		t.Errorf("beyond the limit: %v", err)
 	}
 	body := &limitedBody{ReadCloser: io.NopCloser(strings.NewReader("123456")), left: 5}
-	if _, err := io.ReadAll(body); !errors.Is(err, errTooLarge) {
+	if _, err := io.ReadAll(body); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("body beyond the limit: %v", err)
 	}
 }

@@ -51,7 +51,7 @@ func (f *fileSource) resolve(ref Ref) (own, commit plumbing.Hash, err error) {
 	if err != nil {
 		return plumbing.ZeroHash, plumbing.ZeroHash, err
 	}
-	c, err := peel(f.repo.Storer, r.Hash())
+	c, err := Peel(f.repo.Storer, r.Hash())
 	if err != nil {
 		return plumbing.ZeroHash, plumbing.ZeroHash, err
 	}
@@ -61,7 +61,7 @@ func (f *fileSource) resolve(ref Ref) (own, commit plumbing.Hash, err error) {
 // copyCommit writes one pack into dst holding the commit, its tree and,
 // when own is a tag object, that tag: what a depth-1 fetch of own would
 // bring.
-func (f *fileSource) copyCommit(ctx context.Context, own, commit plumbing.Hash, dst storage.Storer) error {
+func (f *fileSource) copyCommit(ctx context.Context, own, commit plumbing.Hash, dst storage.Storer, lim Limits) error {
 	c, err := object.GetCommit(f.repo.Storer, commit)
 	if err != nil {
 		return fmt.Errorf("commit %s: %w", commit, err)
@@ -96,9 +96,9 @@ func (f *fileSource) copyCommit(ctx context.Context, own, commit plumbing.Hash, 
 			continue
 		}
 		hashes = append(hashes, e.Hash)
-		if int64(len(hashes)) > 2*MaxFiles {
+		if int64(len(hashes)) > 2*lim.Files {
 			walker.Close()
-			return &RefusedError{Commit: commit, Reason: fmt.Sprintf("more than %d files", MaxFiles)}
+			return &RefusedError{Commit: commit, Rule: RuleTooMany, Reason: fmt.Sprintf("tree has more than %d files", lim.Files)}
 		}
 	}
 	walker.Close()
@@ -110,7 +110,7 @@ func (f *fileSource) copyCommit(ctx context.Context, own, commit plumbing.Hash, 
 		_, err := packfile.NewEncoder(pw, f.repo.Storer, false).Encode(hashes, 0)
 		pw.CloseWithError(err)
 	}()
-	err = packfile.UpdateObjectStorage(dst, newLimitedReader(ctx, pr, MaxPackBytes, "the commit's objects"))
+	err = packfile.UpdateObjectStorage(dst, newLimitedReader(ctx, pr, lim.PackBytes, "the commit's objects"))
 	pr.CloseWithError(errors.New("stopped"))
 	if err != nil {
 		return fmt.Errorf("copying commit %s: %w", commit, err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
@@ -31,14 +32,14 @@ func Head(ctx context.Context, url string, ref Ref, auth Auth) (string, error) {
 	if ref.Commit != "" {
 		return ref.Commit, nil
 	}
-	commit, err := head(ctx, loc, ref, auth)
+	commit, err := Options{}.head(ctx, loc, ref, auth)
 	if err != nil {
 		return "", auth.scrub(fmt.Errorf("%s: %s: %w", loc.display, ref, err), loc.urlPassword)
 	}
 	return commit.String(), nil
 }
 
-func head(ctx context.Context, loc *location, ref Ref, auth Auth) (plumbing.Hash, error) {
+func (o Options) head(ctx context.Context, loc *location, ref Ref, auth Auth) (plumbing.Hash, error) {
 	if loc.isFile() {
 		src, err := openFile(loc)
 		if err != nil {
@@ -47,22 +48,74 @@ func head(ctx context.Context, loc *location, ref Ref, auth Auth) (plumbing.Hash
 		_, c, err := src.resolve(ref)
 		return c, err
 	}
-	r, err := dial(ctx, loc, auth)
+	ar, err := o.advertised(ctx, loc, auth)
 	if err != nil {
 		return plumbing.ZeroHash, err
+	}
+	_, c, err := lookup(ar, ref)
+	return c, err
+}
+
+// Refs lists the remote's branches and tags with the hashes it advertises
+// (an annotated tag's is the tag object's), as Head reads them: over HTTP
+// one GET of the ref advertisement. A name that no Ref can name (a
+// server's "refs/heads/../x") is left out.
+func (o Options) Refs(ctx context.Context, url string, auth Auth) (map[plumbing.ReferenceName]plumbing.Hash, error) {
+	loc, err := parseLocation(url)
+	if err != nil {
+		return nil, auth.scrub(err, urlPassword(url))
+	}
+	refs := map[plumbing.ReferenceName]plumbing.Hash{}
+	add := func(name plumbing.ReferenceName, h plumbing.Hash) {
+		if (name.IsBranch() || name.IsTag()) && name.Validate() == nil {
+			refs[name] = h
+		}
+	}
+	if loc.isFile() {
+		src, err := openFile(loc)
+		if err == nil {
+			var it storer.ReferenceIter
+			if it, err = src.repo.References(); err == nil {
+				err = it.ForEach(func(r *plumbing.Reference) error {
+					if r.Type() == plumbing.HashReference {
+						add(r.Name(), r.Hash())
+					}
+					return nil
+				})
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", loc.display, err)
+		}
+		return refs, nil
+	}
+	ar, err := o.advertised(ctx, loc, auth)
+	if err != nil {
+		return nil, auth.scrub(fmt.Errorf("%s: %w", loc.display, err), loc.urlPassword)
+	}
+	for name, h := range ar.References {
+		add(plumbing.ReferenceName(name), h)
+	}
+	return refs, nil
+}
+
+// advertised reads a network repository's ref advertisement.
+func (o Options) advertised(ctx context.Context, loc *location, auth Auth) (*packp.AdvRefs, error) {
+	r, err := o.dial(ctx, loc, auth)
+	if err != nil {
+		return nil, err
 	}
 	defer r.close()
 	sess, release, err := r.open(ctx)
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return nil, err
 	}
 	defer release()
 	ar, err := sess.AdvertisedReferencesContext(ctx)
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("listing refs: %w", explain(err))
+		return nil, fmt.Errorf("listing refs: %w", explain(err))
 	}
-	_, c, err := lookup(ar, ref)
-	return c, err
+	return ar, nil
 }
 
 // lookup finds a branch or tag among the advertised refs: the ref's own
@@ -144,4 +197,76 @@ func explain(err error) error {
 		return &messageError{msg: "repository not found", err: err}
 	}
 	return err
+}
+
+// DefaultBranch is followed when a Ref names nothing.
+const DefaultBranch = "main"
+
+// Ref selects what to follow: exactly one of Branch, Tag, Commit (Commit: a
+// full SHA; Branch defaults to "main" when all are empty).
+type Ref struct{ Branch, Tag, Commit string }
+
+func (r Ref) String() string {
+	switch {
+	case r.Commit != "":
+		return "commit " + r.Commit
+	case r.Tag != "":
+		return "tag " + r.Tag
+	case r.Branch != "":
+		return "branch " + r.Branch
+	}
+	return "branch " + DefaultBranch
+}
+
+// normalize checks r and fills in the default branch; a commit is
+// returned in lower case.
+func (r Ref) normalize() (Ref, error) {
+	var set []string
+	for _, f := range []struct{ name, value string }{{"branch", r.Branch}, {"tag", r.Tag}, {"commit", r.Commit}} {
+		if f.value != "" {
+			set = append(set, f.name)
+		}
+	}
+	switch {
+	case len(set) > 1:
+		return Ref{}, fmt.Errorf("ref sets %s: set exactly one of branch, tag and commit", strings.Join(set, " and "))
+	case len(set) == 0:
+		r.Branch = DefaultBranch
+	}
+	switch {
+	case r.Branch != "":
+		if err := checkRefName(plumbing.NewBranchReferenceName(r.Branch)); err != nil {
+			return Ref{}, fmt.Errorf("branch %q: %w", r.Branch, err)
+		}
+	case r.Tag != "":
+		if err := checkRefName(plumbing.NewTagReferenceName(r.Tag)); err != nil {
+			return Ref{}, fmt.Errorf("tag %q: %w", r.Tag, err)
+		}
+	default:
+		c, err := parseCommit(r.Commit)
+		if err != nil {
+			return Ref{}, err
+		}
+		r.Commit = c
+	}
+	return r, nil
+}
+
+func checkRefName(n plumbing.ReferenceName) error {
+	if strings.HasPrefix(n.Short(), "refs/") {
+		return errors.New("give the short name, without refs/")
+	}
+	if n.Validate() != nil {
+		return errors.New("not a valid git ref name")
+	}
+	return nil
+}
+
+// parseCommit accepts a full SHA-1 commit hash and returns it in lower case.
+func parseCommit(s string) (string, error) {
+	c := strings.ToLower(s)
+	if len(c) != 40 || strings.Trim(c, "0123456789abcdef") != "" {
+		return "", fmt.Errorf("commit %q: not a full 40-digit hexadecimal SHA", s)
+	}
+	return c, nil
 }

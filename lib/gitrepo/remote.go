@@ -98,7 +98,7 @@ type remote struct {
 
 // dial prepares the transport for l (file URLs have none); no connection
 // is made yet.
-func dial(ctx context.Context, l *location, a Auth) (*remote, error) {
+func (o Options) dial(ctx context.Context, l *location, a Auth) (*remote, error) {
 	r := &remote{loc: l, close: func() {}}
 	switch l.u.Scheme {
 	case "https", "http":
@@ -119,10 +119,19 @@ func dial(ctx context.Context, l *location, a Auth) (*remote, error) {
 		if pass != "" {
 			r.auth = &githttp.BasicAuth{Username: user, Password: pass}
 		}
-		base := &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
-		hc := &http.Client{Transport: limitedTransport{base}}
-		r.tr = githttp.NewClientWithOptions(hc, &githttp.ClientOptions{RedirectPolicy: githttp.FollowInitialRedirects})
-		r.close = base.CloseIdleConnections
+		var hc http.Client
+		if o.HTTPClient != nil {
+			hc = *o.HTTPClient
+		} else {
+			t := &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
+			hc.Transport, r.close = t, t.CloseIdleConnections
+		}
+		if hc.Transport == nil {
+			hc.Transport = http.DefaultTransport
+		}
+		lim := o.Limits.withDefaults()
+		hc.Transport = limitedTransport{base: hc.Transport, refs: lim.RefsBytes, pack: lim.PackBytes}
+		r.tr = githttp.NewClientWithOptions(&hc, &githttp.ClientOptions{RedirectPolicy: githttp.FollowInitialRedirects})
 	case "ssh":
 		if len(a.KnownHosts) == 0 {
 			return nil, errors.New("ssh needs known_hosts (the server's host keys); none given")
@@ -276,17 +285,23 @@ func hostKeyCallback(known []byte, hostport string) (ssh.HostKeyCallback, []stri
 }
 
 // limitedTransport bounds every response body: the ref advertisement by
-// MaxRefsBytes, anything else (a pack, an error page) by MaxPackBytes.
-type limitedTransport struct{ base http.RoundTripper }
+// refs, anything else (a pack, an error page) by pack and some slack for
+// the framing, so that the pack's own limit (uploadPack) names it first.
+// It is the one size-limited transport for git; lib/source's guard caps
+// Helm and OCI downloads the same way.
+type limitedTransport struct {
+	base       http.RoundTripper
+	refs, pack int64
+}
 
 func (t limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}
-	limit := MaxPackBytes + 1<<20
+	limit := t.pack + 1<<20
 	if strings.HasSuffix(req.URL.Path, "/info/refs") {
-		limit = MaxRefsBytes
+		limit = t.refs
 	}
 	resp.Body = &limitedBody{ReadCloser: resp.Body, left: limit}
 	return resp, nil
@@ -299,7 +314,7 @@ type limitedBody struct {
 
 func (b *limitedBody) Read(p []byte) (int, error) {
 	if b.left <= 0 {
-		return 0, overrun(b.ReadCloser, errTooLarge)
+		return 0, overrun(b.ReadCloser, ErrTooLarge)
 	}
 	if int64(len(p)) > b.left {
 		p = p[:b.left]
@@ -309,7 +324,18 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-var errTooLarge = errors.New("the server's response exceeds plinth's size limit")
+// ErrTooLarge is wrapped by the error of a download over its limit
+// (Limits.RefsBytes, Limits.PackBytes).
+var ErrTooLarge = errors.New("the server's response exceeds plinth's size limit")
+
+// tooLargeError says what went over which limit; it is an ErrTooLarge.
+type tooLargeError struct {
+	what  string
+	limit int64
+}
+
+func (e *tooLargeError) Error() string        { return fmt.Sprintf("%s exceeds %s", e.what, Size(e.limit)) }
+func (e *tooLargeError) Is(target error) bool { return target == ErrTooLarge }
 
 // newLimitedReader returns a reader of r that fails a read beyond n
 // bytes, and any read once ctx is done.
@@ -331,7 +357,7 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	if l.left <= 0 {
-		return 0, overrun(l.r, fmt.Errorf("%s exceeds %s", l.what, Size(l.limit)))
+		return 0, overrun(l.r, &tooLargeError{l.what, l.limit})
 	}
 	if int64(len(p)) > l.left {
 		p = p[:l.left]
