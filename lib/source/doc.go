@@ -44,19 +44,25 @@
 //     of loader.MaxDecompressedFileSize, 5 MiB, per file), and the chart's
 //     name and version must be the ones asked for. Nothing is written to the
 //     vendor directory before all checks pass.
-//   - Git trees: a remote repository's objects are fetched into a
-//     temporary object store (a local mirror is read in place) and the
-//     commit's tree is written by this package from the objects, never by a
-//     go-git worktree checkout, and no ref the server sends is written
-//     anywhere. Entries named ".", "..", ".git" (in any case, with trailing
-//     dots or spaces, or as "git~1") or holding a path separator, NUL or line
-//     break are refused, and so are submodules. A symlink that stays inside
-//     the tree is written as a copy of its target (a regular file, or a
-//     directory copied recursively), resolved lexically like path.Join; one
-//     that is absolute, leaves the tree, dangles, loops or needs more than 40
-//     hops is refused. A tree is capped at [MaxGitTreeSize] bytes and
-//     [MaxGitTreeFiles] files (copies made for symlinks count), and one
-//     fetch at [MaxGitFetchSize].
+//   - Git trees: lib/gitrepo fetches and checks them, by the rules it
+//     applies to environments repositories except for symlinks. A remote
+//     repository's objects are fetched into a temporary object store (a
+//     local mirror is read in place), a commit only through the branches and
+//     tags that reach it, and the commit's tree is written from the objects
+//     (gitrepo's Export), never by a go-git worktree checkout; no ref the
+//     server sends is written anywhere. Entries that leave the tree, name
+//     .git in any spelling a file system takes for it (".GIT.", "git~1"),
+//     hold a path separator or control character, are too long to write or
+//     appear twice in a directory are refused, and so are submodules. A
+//     symlink that stays inside the tree is written as a copy of its target
+//     (a regular file, or a directory copied recursively), resolved
+//     lexically like path.Join (gitrepo.FollowLinks); one that is absolute,
+//     leaves the tree, dangles, loops or needs more than 40 hops is refused.
+//     A tree is capped at [MaxGitTreeSize] bytes and [MaxGitTreeFiles] files
+//     (and directories; copies made for symlinks count), each response of
+//     one fetch at [MaxGitFetchSize] (a ref advertisement at
+//     gitrepo.MaxRefsBytes), and a pack's objects by gitrepo's
+//     MaxPackObjects and MaxObjectBytes.
 //   - Writes are atomic: a chart archive is written to a temporary file and
 //     renamed, a tree is written to a temporary directory and renamed, so a
 //     failed fetch leaves the vendor directory as it was. The directories

@@ -158,7 +158,11 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// cappedBody fails a read once more than its budget has arrived.
+// cappedBody fails a read once more than its budget has arrived: for Helm
+// and OCI downloads. Git's responses are capped by lib/gitrepo's
+// limitedTransport instead (the git client passes maxBody 0), the same
+// idea kept on each side of the git/chart line rather than in a shared
+// helper package.
 type cappedBody struct {
 	rc   io.ReadCloser
 	left int64
@@ -186,8 +190,8 @@ func (b *cappedBody) Close() error { return b.rc.Close() }
 
 // newHTTPClient returns the client for one kind of fetch: opts' transport
 // (or a default one) with opts' proxy and never the environment's, behind a
-// guard with the allow-list and maxBody. bind, when not nil, is the context
-// every request is bound to.
+// guard with the allow-list and maxBody (0: no cap). bind, when not nil, is
+// the context every request is bound to.
 func newHTTPClient(opts VendorOptions, maxBody int64, bind context.Context) *http.Client {
 	var base http.RoundTripper
 	if opts.HTTPClient != nil && opts.HTTPClient.Transport != nil {
