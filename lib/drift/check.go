@@ -58,7 +58,10 @@ func under(p, q string) bool {
 	return p == q || len(p) > len(q) && p[:len(q)] == q && (q == "" || p[len(q)] == '/')
 }
 
-// Checker checks environments against one cluster.
+// Checker checks environments against one cluster. One Checker serves
+// any number of checks: each starts with what the cluster serves now
+// (cluster.Fresh), so the objects of a CRD deleted since the last one are
+// missing, not an error.
 type Checker struct {
 	cluster *cluster.Cluster
 }
@@ -85,6 +88,14 @@ type entry struct {
 // Check compares the cluster with the environment's rendered components
 // and returns the report. See the package documentation.
 func (c *Checker) Check(ctx context.Context, env string, comps []manifest.Component, opts Options) (*Report, error) {
+	fresh, err := c.cluster.Fresh()
+	if err != nil {
+		return nil, err
+	}
+	return (&Checker{cluster: fresh}).check(ctx, env, comps, opts)
+}
+
+func (c *Checker) check(ctx context.Context, env string, comps []manifest.Component, opts Options) (*Report, error) {
 	conc := opts.Concurrency
 	if conc <= 0 {
 		conc = 8
