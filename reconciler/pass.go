@@ -200,7 +200,7 @@ func (p *pass) checkDrift(ctx context.Context) error {
 	if p.r.now().Before(p.st.nextDrift) {
 		return nil
 	}
-	c, err := drift.New(p.r.Config)
+	c, err := p.st.checkerFor(p.r.Config)
 	if err != nil {
 		return retryable("DriftCheckFailed", err)
 	}
@@ -315,8 +315,8 @@ func (p *pass) writeLastStatus(ctx context.Context) error {
 }
 
 // applierFor returns the environment's Applier, made on first use. One
-// Applier serves every pass: each apply starts from fresh discovery
-// (lib/cluster's Fresh), so a CRD deleted since the last one is seen.
+// serves every pass: each apply starts from fresh discovery
+// (cluster.Fresh), so a CRD deleted since the last one is not served.
 func (st *envState) applierFor(cfg *rest.Config) (*apply.Applier, error) {
 	if st.applier == nil {
 		a, err := apply.New(cfg)
@@ -326,4 +326,17 @@ func (st *envState) applierFor(cfg *rest.Config) (*apply.Applier, error) {
 		st.applier = a
 	}
 	return st.applier, nil
+}
+
+// checkerFor returns the environment's drift Checker, made on first use;
+// like the Applier, it starts each check from fresh discovery.
+func (st *envState) checkerFor(cfg *rest.Config) (*drift.Checker, error) {
+	if st.checker == nil {
+		c, err := drift.New(cfg)
+		if err != nil {
+			return nil, err
+		}
+		st.checker = c
+	}
+	return st.checker, nil
 }

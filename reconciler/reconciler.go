@@ -97,8 +97,9 @@ type envState struct {
 	// stalled is "<generation>/<revision>" of a terminal failure: nothing
 	// is retried until one of them changes.
 	stalled string
-	// applier is made on first use and serves every pass (applierFor).
+	// applier and checker are made on first use and serve every pass.
 	applier *apply.Applier
+	checker *drift.Checker
 }
 
 // SetupWithManager registers the reconciler with mgr.
