@@ -6,7 +6,9 @@
 // One reconcile reads as the story: look at the remote head (ls-remote;
 // fetch only when it moved) → render → apply (and prune, per spec) on a
 // new revision → check drift every driftInterval (with jitter), report or
-// correct per policy → status, events, metrics, notifications. Git being
+// correct per policy → status, events, metrics, notifications. Each stage
+// is a method of the pass; a failing one returns a stageError (its reason,
+// terminal or retried), which one function records. Git being
 // unreachable or a commit that does not render leaves the cluster as it
 // is, the last applied revision in the status and nothing pruned.
 package reconciler
