@@ -25,8 +25,9 @@ import (
 
 // stageError is a stage of a pass that failed: the reason Ready=False
 // names, and whether the failure is terminal (the commit or the
-// credentials are at fault: the Environment is Stalled until its spec or
-// the remote head changes) or retried with backoff.
+// credentials are at fault: the Environment is Stalled and looked at
+// again every interval, a bad commit not retried until the spec or the
+// remote head changes) or retried with backoff.
 type stageError struct {
 	Reason   string
 	Terminal bool

@@ -146,6 +146,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	p := r.newPass(&env, req.NamespacedName)
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
+	// Deferred calls run last first: a failed stage is recorded, then
+	// the status written (also when the pass ran out of time), then the
+	// metrics observed.
 	defer func() {
 		if serr := p.writeLastStatus(ctx); serr != nil && err == nil {
 			err = serr
