@@ -159,9 +159,10 @@ docs: ## Regenerate docs/environment.md and docs/rules.md from cue/.
 	$(GO) test ./lib/schemadoc -run TestDocsUpToDate -update
 
 .PHONY: update-golden
-update-golden: docs ## Rewrite expected outputs (CLI scripts, docs); review the diff.
+update-golden: docs testbin ## Rewrite every expected output (CLI scripts, render and drift goldens, docs, deploy/dev); review the diff.
 	UPDATE_SCRIPTS=1 $(GO) test ./cmd/plinth
 	$(GO) test ./lib/render -run TestGolden -update
+	KUBEBUILDER_ASSETS=$(TESTBIN) $(GO) test ./lib/drift -run TestWriteGolden -update
 	$(BIN)/plinth render dev --root $(CURDIR)
 
 .PHONY: bench

@@ -46,7 +46,7 @@ awk -v cmd="$shown" -v load_start="$load_start" -v load_end="$load_end" '
 		printf "| push to the changed ConfigMap written to the API server, median | %.2f s |\n", v["push-to-written-s"]
 		printf "| – waiting for the next poll (median) | %.2f s |\n", v["wait-s"]
 		printf "| – ls-remote, status Reconciling, fetch (median) | %.2f s |\n", v["git-s"]
-		printf "| – render, in-process (median) | %.2f s |\n", v["render-s"]
+		printf "| – render, in the sandboxed child (median) | %.2f s |\n", v["render-s"]
 		printf "| – apply: plan (a dry run per object) and writes (median) | %.2f s, %d requests |\n", v["apply-s"], v["apply-requests"]
 		printf "| – drift check after the apply, before the status is written (median) | %.2f s, %d requests |\n", v["drift-s"], v["drift-requests"]
 		printf "| reconciles that rendered and applied, per push (1: each revision applied once) | %.1f |\n", v["renders-per-push"]

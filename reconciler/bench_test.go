@@ -34,6 +34,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/plinth-platform/plinth/lib/kubetest"
+	"github.com/plinth-platform/plinth/lib/pipeline"
 	"github.com/plinth-platform/plinth/reconciler"
 	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
 )
@@ -53,7 +54,7 @@ const (
 )
 
 // BenchmarkController runs the controller (a controller-runtime manager
-// with the Reconciler, in this process, rendering in-process) against the
+// with the Reconciler, in this process, rendering in its sandboxed child) against the
 // real kube-apiserver of lib/kubetest and a real git server behind the
 // counting proxy of main_test.go, on one Environment whose objects are
 // 3,000 small ConfigMaps in two Namespaces it also creates (Interval 1 s,
@@ -90,11 +91,11 @@ const (
 // log lists every sample. They measure the whole test process: besides
 // the controller (its manager, informer caches and the Reconciler's
 // state: the rendered objects it keeps for drift checks) it holds the
-// benchmark's own client, the git proxy, the git server's HTTP front
-// (gittestserver) and, unlike the plinth controller, which renders in a
-// sandboxed child process, the renders. kube-apiserver, etcd, the git
-// server's git processes and the pushes (the git CLI) are other
-// processes.
+// benchmark's own client, the git proxy and the git server's HTTP front
+// (gittestserver). The renders run as in plinth controller, in a
+// sandboxed child process (of the test binary, through lib/pipeline);
+// they, kube-apiserver, etcd, the git server's git processes and the
+// pushes (the git CLI) are other processes.
 //
 // Reconciles are counted by a reconcile.Reconciler that wraps the
 // Reconciler (registered as SetupWithManager would register it); apply
@@ -370,14 +371,15 @@ func (c *benchController) rendersSince(t time.Time) int {
 	return n
 }
 
-// render wraps the in-process renderer to time it.
-func (c *benchController) render(ctx context.Context, root, env string) (*reconciler.Rendered, error) {
+// render wraps the controller's render (the pipeline, in its sandbox
+// child) to time it.
+func (c *benchController) render(ctx context.Context, req pipeline.Request) (*pipeline.Set, error) {
 	c.mu.Lock()
 	if c.cur != nil {
 		c.cur.renderStart = time.Now()
 	}
 	c.mu.Unlock()
-	r, err := renderInProcess(ctx, root, env)
+	r, err := pipeline.Objects(ctx, req, pipeline.DefaultLimits())
 	c.mu.Lock()
 	if c.cur != nil {
 		c.cur.renderEnd = time.Now()

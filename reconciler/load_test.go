@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/plinth-platform/plinth/lib/pipeline"
 	"github.com/plinth-platform/plinth/reconciler"
 	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
 )
@@ -55,11 +56,12 @@ func TestManyEnvironmentsDueAtOnce(t *testing.T) {
 	var flight inFlight
 	startController(t, "", func(rc *reconciler.Reconciler) {
 		rc.Concurrency = concurrency
-		rc.Render = func(ctx context.Context, root, env string) (*reconciler.Rendered, error) {
+		rc.Render = func(ctx context.Context, req pipeline.Request) (*pipeline.Set, error) {
+			env := req.Env.Name
 			flight.enter(env)
 			defer flight.leave(env)
 			time.Sleep(50 * time.Millisecond) // long enough for renders to overlap when they may
-			return renderInProcess(ctx, root, env)
+			return pipeline.Objects(ctx, req, pipeline.DefaultLimits())
 		}
 	})
 	var c client.Client
@@ -95,14 +97,15 @@ func TestReconcileOverItsTimeout(t *testing.T) {
 	var flight inFlight
 	startController(t, "", func(rc *reconciler.Reconciler) {
 		rc.Concurrency = 2
-		rc.Render = func(ctx context.Context, root, env string) (*reconciler.Rendered, error) {
+		rc.Render = func(ctx context.Context, req pipeline.Request) (*pipeline.Set, error) {
+			env := req.Env.Name
 			flight.enter(env)
 			defer flight.leave(env)
 			if env == "slow" {
 				<-ctx.Done() // a render that would never end
 				return nil, fmt.Errorf("environment slow: %w", ctx.Err())
 			}
-			return renderInProcess(ctx, root, env)
+			return pipeline.Objects(ctx, req, pipeline.DefaultLimits())
 		}
 	})
 	c, slow := newEnvironment(t, r, "slow", func(e *v1.Environment) { e.Spec.Timeout = metav1.Duration{Duration: 2 * time.Second} })

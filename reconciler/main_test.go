@@ -32,16 +32,20 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/plinth-platform/plinth/lib/kubetest"
-	"github.com/plinth-platform/plinth/lib/platform"
-	"github.com/plinth-platform/plinth/lib/render"
-	"github.com/plinth-platform/plinth/lib/source"
+	"github.com/plinth-platform/plinth/lib/pipeline"
 	"github.com/plinth-platform/plinth/reconciler"
 	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
 )
 
 var cluster *kubetest.Cluster
 
-func TestMain(m *testing.M) { kubetest.Main(m, &cluster) }
+// TestMain makes the test binary the pipeline's sandbox child too: the
+// controller under test renders as plinth controller does, in a child
+// process of its own binary.
+func TestMain(m *testing.M) {
+	pipeline.Serve()
+	kubetest.Main(m, &cluster)
+}
 
 const (
 	gitUser     = "plinth"
@@ -256,33 +260,6 @@ func (p *proxy) down() {
 	}
 }
 
-// renderInProcess renders like the controller's sandbox renderer, in
-// this process.
-func renderInProcess(ctx context.Context, root, name string) (*reconciler.Rendered, error) {
-	env, err := platform.Resolve(root, name)
-	if err != nil {
-		return nil, err
-	}
-	p, err := platform.Evaluate(ctx, env)
-	if err != nil {
-		return nil, err
-	}
-	if !p.Valid() {
-		var errs []error
-		for _, f := range p.Findings {
-			if f.Severity == platform.SeverityError {
-				errs = append(errs, errors.New(f.String()))
-			}
-		}
-		return nil, fmt.Errorf("environment %s is not valid:\n%w", name, errors.Join(errs...))
-	}
-	r, err := render.Render(ctx, p, render.Options{Lock: &source.Lock{Version: 1}})
-	if err != nil {
-		return nil, err
-	}
-	return &reconciler.Rendered{Components: r.Components}, nil
-}
-
 // controller is one running controller (a manager with the reconciler).
 type controller struct {
 	reconciler *reconciler.Reconciler
@@ -322,9 +299,9 @@ func startController(t *testing.T, leaderNS string, configure ...func(*reconcile
 		WorkDir: t.TempDir(),
 		Events:  mgr.GetEventRecorder("plinth-controller"),
 		Reports: &reconciler.Reports{},
-		Render: func(ctx context.Context, root, env string) (*reconciler.Rendered, error) {
+		Render: func(ctx context.Context, req pipeline.Request) (*pipeline.Set, error) {
 			c.renders.Add(1)
-			return renderInProcess(ctx, root, env)
+			return pipeline.Objects(ctx, req, pipeline.DefaultLimits())
 		},
 	}
 	for _, f := range configure {

@@ -20,6 +20,8 @@ import (
 	"github.com/plinth-platform/plinth/lib/drift"
 	"github.com/plinth-platform/plinth/lib/gitrepo"
 	"github.com/plinth-platform/plinth/lib/notify"
+	"github.com/plinth-platform/plinth/lib/pipeline"
+	"github.com/plinth-platform/plinth/lib/sandbox"
 	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
 )
 
@@ -58,7 +60,7 @@ type pass struct {
 	ref      gitrepo.Ref
 	auth     gitrepo.Auth
 	head     string
-	rendered *Rendered
+	rendered *pipeline.Set
 }
 
 func (r *Reconciler) newPass(env *v1.Environment, key types.NamespacedName) *pass {
@@ -141,7 +143,21 @@ func (p *pass) checkOut(ctx context.Context, dir string) error {
 // render renders the environment of the checkout.
 func (p *pass) render(ctx context.Context) error {
 	root := filepath.Join(p.st.checkout, filepath.Clean("/" + p.env.Spec.Git.Path)[1:])
-	rendered, err := p.r.Render(ctx, root, p.env.Spec.Environment)
+	req, err := pipeline.InRepository(root, p.env.Spec.Environment)
+	if err != nil {
+		return terminal("RenderFailed", err)
+	}
+	render := p.r.Render
+	if render == nil {
+		limits := p.r.RenderLimits
+		if limits == (sandbox.Limits{}) {
+			limits = pipeline.DefaultLimits()
+		}
+		render = func(ctx context.Context, req pipeline.Request) (*pipeline.Set, error) {
+			return pipeline.Objects(ctx, req, limits)
+		}
+	}
+	rendered, err := render(ctx, req)
 	if err != nil {
 		return terminal("RenderFailed", err)
 	}
@@ -162,7 +178,7 @@ func (p *pass) apply(ctx context.Context) error {
 		// hand; under report, a field someone changed stops the apply
 		// as a conflict until the platform owners decide. Objects of
 		// another environment or a Helm release only with apply: adopt.
-		Adopt: p.rendered.Adopt, ForceConflicts: p.env.Spec.DriftPolicy == v1.DriftCorrect,
+		Adopt: p.rendered.Settings.Apply.Adopt, ForceConflicts: p.env.Spec.DriftPolicy == v1.DriftCorrect,
 	})
 	// A commit that does not validate, or renders nothing (which with
 	// prune would delete the environment: the controller never allows
@@ -206,7 +222,7 @@ func (p *pass) checkDrift(ctx context.Context) error {
 		return retryable("DriftCheckFailed", err)
 	}
 	report, err := c.Check(ctx, p.env.Spec.Environment, p.st.rendered.Components,
-		drift.Options{Ignore: p.st.rendered.DriftIgnore, Correct: p.env.Spec.DriftPolicy == v1.DriftCorrect})
+		drift.Options{Ignore: p.st.rendered.Settings.Drift.Ignore, Correct: p.env.Spec.DriftPolicy == v1.DriftCorrect})
 	if err != nil {
 		return retryable("DriftCheckFailed", err)
 	}
@@ -223,7 +239,7 @@ func (p *pass) driftChecked(ctx context.Context, report *drift.Report) {
 	p.r.Reports.put(p.env.Spec.Environment, report)
 	p.r.Metrics.drift(report)
 	if s.Drift() {
-		msg := fmt.Sprintf("%d drifted, %d missing, %d unmanaged, %d stale", s.Drifted, s.Missing, s.Unmanaged, s.Stale)
+		msg := s.Counts()
 		if report.Corrected {
 			msg += " (corrected)"
 		}

@@ -23,23 +23,15 @@ import (
 	"github.com/plinth-platform/plinth/lib/apply"
 	"github.com/plinth-platform/plinth/lib/drift"
 	"github.com/plinth-platform/plinth/lib/gitrepo"
-	"github.com/plinth-platform/plinth/lib/manifest"
 	"github.com/plinth-platform/plinth/lib/notify"
+	"github.com/plinth-platform/plinth/lib/pipeline"
+	"github.com/plinth-platform/plinth/lib/sandbox"
 	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
 )
 
-// Rendered is an environment rendered at one revision, with the settings
-// apply and drift take from it.
-type Rendered struct {
-	Components  []manifest.Component
-	Adopt       bool
-	DriftIgnore []drift.IgnoreRule
-}
-
-// Renderer renders environment env of the repository checked out at root
-// (its vendor/ and plinth.lock). The CLI passes one that renders in the
-// bounded sandbox child, as plinth render does.
-type Renderer func(ctx context.Context, root, env string) (*Rendered, error)
+// Renderer renders an environment of a checked-out revision into its
+// manifest set.
+type Renderer func(ctx context.Context, req pipeline.Request) (*pipeline.Set, error)
 
 // defaultTimeout bounds a reconcile (fetch, render, apply, drift check)
 // when the Environment sets no spec.timeout.
@@ -51,8 +43,13 @@ type Reconciler struct {
 	Client client.Client
 	// Config is the cluster apply and drift write to (the same cluster).
 	Config *rest.Config
-	// Render renders a checked-out revision.
-	Render Renderer
+	// Render renders a checked-out revision; nil is what plinth
+	// controller runs: lib/pipeline in its sandbox child within
+	// RenderLimits (zero: pipeline.DefaultLimits), so an environment over
+	// its budget fails alone. Tests wrap pipeline.Objects to count or
+	// time renders.
+	Render       Renderer
+	RenderLimits sandbox.Limits
 	// WorkDir holds the checkouts, one per Environment.
 	WorkDir string
 	// Events records Kubernetes Events on the Environment (nil: none).
@@ -83,7 +80,7 @@ type Reconciler struct {
 type envState struct {
 	// checkout is the directory of the last fetched revision.
 	checkout, revision string
-	rendered           *Rendered
+	rendered           *pipeline.Set
 	// applied and generation are the revision and spec generation this
 	// controller last applied: what it has done, whatever a cached read
 	// of the status says (a status write re-queues the Environment before
@@ -249,7 +246,7 @@ func setCondition(status *v1.EnvironmentStatus, t string, s metav1.ConditionStat
 	apimeta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg, ObservedGeneration: gen})
 }
 
-func inventorySummary(rendered *Rendered) *v1.InventorySummary {
+func inventorySummary(rendered *pipeline.Set) *v1.InventorySummary {
 	s := &v1.InventorySummary{Components: map[string]int{}}
 	for _, c := range rendered.Components {
 		s.Components[c.Name] = len(c.Objects)

@@ -304,7 +304,7 @@ func pruneComponent(t *testing.T, a *apply.Applier, comps []manifest.Component, 
 
 // catalogSources lists the sources of an environment's catalog.
 func catalogSources(p *platform.Platform) ([]source.Source, error) {
-	comps, err := render.Catalog(p)
+	comps, err := p.Catalog()
 	if err != nil {
 		return nil, err
 	}

@@ -25,26 +25,16 @@ import (
 // Options control a check.
 type Options struct {
 	// Ignore lists fields others own on purpose (the environment's drift.ignore).
-	Ignore []IgnoreRule
+	Ignore []manifest.IgnoreRule
 	// Correct applies the drifted and missing objects again.
 	Correct bool
 	// Concurrency bounds the requests in flight (default 8).
 	Concurrency int
 }
 
-// IgnoreRule leaves drifted fields out of the report: those at or below
-// Path (a JSON pointer) of the component's objects, optionally only of
-// one kind, namespace or name, and only when Manager owns the field.
-type IgnoreRule struct {
-	Component string `json:"component"`
-	Path      string `json:"path"`
-	Kind      string `json:"kind,omitempty"`
-	Namespace string `json:"namespace,omitempty"`
-	Name      string `json:"name,omitempty"`
-	Manager   string `json:"manager,omitempty"`
-}
-
-func (r IgnoreRule) covers(component string, id manifest.ID, f Field) bool {
+// covers reports whether rule r leaves field f of object id of component
+// out of the report.
+func covers(r manifest.IgnoreRule, component string, id manifest.ID, f Field) bool {
 	return r.Component == component &&
 		(r.Kind == "" || r.Kind == id.Kind) &&
 		(r.Namespace == "" || r.Namespace == id.Namespace) &&
@@ -171,7 +161,7 @@ func (c *Checker) check(ctx context.Context, env string, comps []manifest.Compon
 // controller may write the object between the list and the dry run (the
 // Deployment controller's revision annotation); then the object is read
 // again, and dry-run again if it changed once more meanwhile.
-func (c *Checker) checkObject(ctx context.Context, e *entry, live cluster.Live, controllers *controlled.Set, ignore []IgnoreRule) error {
+func (c *Checker) checkObject(ctx context.Context, e *entry, live cluster.Live, controllers *controlled.Set, ignore []manifest.IgnoreRule) error {
 	cur := live.Get(e.id)
 	var dry *unstructured.Unstructured
 	for attempt := 0; ; attempt++ {
@@ -211,7 +201,7 @@ func (c *Checker) checkObject(ctx context.Context, e *entry, live cluster.Live, 
 			continue
 		}
 		attribute(&f, cur)
-		if slices.ContainsFunc(ignore, func(r IgnoreRule) bool { return r.covers(e.component, e.id, f) }) {
+		if slices.ContainsFunc(ignore, func(r manifest.IgnoreRule) bool { return covers(r, e.component, e.id, f) }) {
 			e.ignored++
 			continue
 		}

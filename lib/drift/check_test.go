@@ -3,7 +3,6 @@ package drift_test
 import (
 	"context"
 	"encoding/json"
-	"github.com/plinth-platform/plinth/lib/manifest"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/plinth-platform/plinth/lib/drift"
 	"github.com/plinth-platform/plinth/lib/kubetest"
+	"github.com/plinth-platform/plinth/lib/manifest"
 )
 
 const app = `
@@ -264,22 +264,22 @@ func TestIgnoreRule(t *testing.T) {
 	if len(f) != 1 || f[0].Path != "/spec/replicas" || f[0].Before != "2" || f[0].After != "5" || f[0].Manager != "kube-controller-manager" {
 		t.Fatalf("without the rule: %+v", f)
 	}
-	for _, rule := range []drift.IgnoreRule{
+	for _, rule := range []manifest.IgnoreRule{
 		{Component: "app", Path: "/spec/replicas", Manager: "kube-controller-manager"},
 		{Component: "app", Path: "/spec", Kind: "Deployment", Name: "web"},
 	} {
-		r = check(t, c, env, comps, drift.Options{Ignore: []drift.IgnoreRule{rule}})
+		r = check(t, c, env, comps, drift.Options{Ignore: []manifest.IgnoreRule{rule}})
 		if r.Summary.Drift() || r.Summary.IgnoredFields != 1 {
 			t.Errorf("rule %+v: %+v", rule, r.Summary)
 		}
 	}
-	for _, rule := range []drift.IgnoreRule{
+	for _, rule := range []manifest.IgnoreRule{
 		{Component: "other", Path: "/spec/replicas"},
 		{Component: "app", Path: "/spec/replicas", Manager: "someone-else"},
 		{Component: "app", Path: "/spec/rep"},
 		{Component: "app", Path: "/spec/replicas", Kind: "StatefulSet"},
 	} {
-		if r = check(t, c, env, comps, drift.Options{Ignore: []drift.IgnoreRule{rule}}); r.Summary.Drifted != 1 {
+		if r = check(t, c, env, comps, drift.Options{Ignore: []manifest.IgnoreRule{rule}}); r.Summary.Drifted != 1 {
 			t.Errorf("rule %+v should not match: %+v", rule, r.Summary)
 		}
 	}

@@ -50,6 +50,9 @@ func FuzzEvaluate(f *testing.F) {
 			if !strings.Contains(err.Error(), "environment fuzz") {
 				t.Fatalf("error does not name the environment: %v", err)
 			}
+			if strings.Contains(err.Error(), "reading its settings") {
+				t.Fatalf("a valid environment's settings do not decode: %v", err)
+			}
 			return
 		}
 		for _, fd := range p.Findings {

@@ -22,7 +22,6 @@ var (
 	platformDef = cue.ParsePath("#Platform")
 	envPath     = cue.ParsePath("env")
 	rulesPath   = cue.ParsePath("rules")
-	k8sPath     = cue.ParsePath("kubernetes.version")
 )
 
 // Platform is an evaluated environment: the unified CUE value and every
@@ -33,6 +32,8 @@ type Platform struct {
 	// Value is #Platform unified with the environment; valid only when Valid.
 	Value    cue.Value
 	Findings []Finding
+	// Settings are decoded from Value; set only when Valid.
+	Settings Settings
 }
 
 // Valid reports whether the environment has no error findings.
@@ -43,7 +44,10 @@ func (p *Platform) Valid() bool {
 // KubernetesVersion is the Kubernetes version the cluster runs, derived
 // from the OKD release on OKD.
 func (p *Platform) KubernetesVersion() (string, error) {
-	return p.Value.LookupPath(k8sPath).String()
+	if !p.Valid() || p.Settings.Kubernetes == "" {
+		return "", fmt.Errorf("environment %s: not valid, no Kubernetes version", p.Environment.Name)
+	}
+	return p.Settings.Kubernetes, nil
 }
 
 // Evaluate loads env, checks it against the schema and, when it conforms,
@@ -94,6 +98,12 @@ func Evaluate(ctx context.Context, env Environment) (*Platform, error) {
 	}
 	p.Findings = append(p.Findings, objectFindings(env, user, p.Value.LookupPath(envPath).LookupPath(objectsPath))...)
 	sortFindings(p.Findings)
+	if p.Valid() {
+		// A valid environment whose settings do not decode is plinth's bug.
+		if p.Settings, err = decodeSettings(p.Value); err != nil {
+			return nil, fmt.Errorf("environment %s: reading its settings: %w", env.Name, err)
+		}
+	}
 	return p, nil
 }
 

@@ -16,7 +16,7 @@ func BenchmarkCheckProd(b *testing.B) {
 	if len(files) == 0 {
 		b.Skip("no tmp/examples/deploy/prod: run make examples")
 	}
-	var comps []Component
+	var comps []manifest.Component
 	for _, f := range files {
 		if filepath.Base(f) == "kustomization.yaml" {
 			continue
@@ -29,7 +29,7 @@ func BenchmarkCheckProd(b *testing.B) {
 		if err != nil {
 			b.Fatalf("%s: %v", f, err)
 		}
-		comps = append(comps, Component{Name: filepath.Base(f), Objects: objs})
+		comps = append(comps, manifest.Component{Name: filepath.Base(f), Objects: objs})
 	}
 	facts := Facts{
 		Environment:       "prod",

@@ -40,7 +40,7 @@ spec:
 		AllowedEgress:     []string{"nexus.bank.local", "*.bank.local"},
 		RequireLimits:     true,
 	}
-	for _, v := range policy.Check(facts, []policy.Component{{Name: "kubeflow", Objects: objs}}) {
+	for _, v := range policy.Check(facts, []manifest.Component{{Name: "kubeflow", Objects: objs}}) {
 		fmt.Println(v)
 	}
 	// Output:

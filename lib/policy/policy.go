@@ -48,12 +48,6 @@ type Facts struct {
 	RequireLimits bool
 }
 
-// Component is one rendered component: its name and its objects.
-type Component struct {
-	Name    string
-	Objects []*unstructured.Unstructured
-}
-
 // Violation is one broken rule, for one object.
 type Violation struct {
 	// Rule is one of the Rule constants: "API-REMOVED", "IMAGE-MIRROR",
@@ -119,7 +113,7 @@ func (v Violation) String() string {
 // "x") is read together with it. Comments ('#' at the start of a line or
 // after a blank, to the end of the line) are ignored. Secrets and every
 // other field are not scanned.
-func Check(facts Facts, components []Component) []Violation {
+func Check(facts Facts, components []manifest.Component) []Violation {
 	c := newChecker(facts, components)
 	var vs []Violation
 	for _, comp := range components {
@@ -193,7 +187,7 @@ type checker struct {
 	allowed    []allowedHost
 }
 
-func newChecker(facts Facts, components []Component) *checker {
+func newChecker(facts Facts, components []manifest.Component) *checker {
 	c := &checker{
 		facts:      facts,
 		tenants:    map[string]bool{},

@@ -26,7 +26,7 @@ type found struct {
 	Rule, Object, Path string
 }
 
-func check(t *testing.T, facts Facts, comps ...Component) ([]found, []Violation) {
+func check(t *testing.T, facts Facts, comps ...manifest.Component) ([]found, []Violation) {
 	t.Helper()
 	vs := Check(facts, comps)
 	var got []found
@@ -102,7 +102,7 @@ metadata: {name: custom, namespace: kubeflow}
 	}
 	for _, tt := range tests {
 		t.Run(tt.version, func(t *testing.T) {
-			got, _ := check(t, Facts{KubernetesVersion: tt.version}, Component{Name: "c", Objects: objs})
+			got, _ := check(t, Facts{KubernetesVersion: tt.version}, manifest.Component{Name: "c", Objects: objs})
 			var ids []string
 			for _, f := range got {
 				if f.Rule != RuleAPIRemoved || f.Path != "apiVersion" {
@@ -115,7 +115,7 @@ metadata: {name: custom, namespace: kubeflow}
 			}
 		})
 	}
-	_, vs := check(t, Facts{Environment: "prod", KubernetesVersion: "1.34.4"}, Component{Name: "c", Objects: objs[:1]})
+	_, vs := check(t, Facts{Environment: "prod", KubernetesVersion: "1.34.4"}, manifest.Component{Name: "c", Objects: objs[:1]})
 	want := "prod/c: PodDisruptionBudget.policy/kubeflow/pdb: API-REMOVED: policy/v1beta1 PodDisruptionBudget was removed in Kubernetes 1.25; use policy/v1"
 	if len(vs) != 1 || vs[0].String() != want {
 		t.Errorf("got %v, want %s", vs, want)
@@ -164,8 +164,8 @@ kind: Notebook
 metadata: {name: nb, namespace: risk-models}
 `)
 	got, _ := check(t, Facts{TenantComponents: []string{"tenant-risk-models"}},
-		Component{Name: "platform", Objects: platform},
-		Component{Name: "tenant-risk-models", Objects: tenant})
+		manifest.Component{Name: "platform", Objects: platform},
+		manifest.Component{Name: "tenant-risk-models", Objects: tenant})
 	want := []found{
 		{RuleTenantScope, "ClusterRoleBinding.rbac.authorization.k8s.io/owners-cluster", ""},
 		{RuleTenantScope, "Namespace/risk-models", ""},
@@ -176,7 +176,7 @@ metadata: {name: nb, namespace: risk-models}
 		t.Errorf("got %+v\nwant %+v", got, want)
 	}
 	// Not a tenant component: nothing.
-	if got, _ := check(t, Facts{}, Component{Name: "tenant-risk-models", Objects: tenant}); len(got) != 0 {
+	if got, _ := check(t, Facts{}, manifest.Component{Name: "tenant-risk-models", Objects: tenant}); len(got) != 0 {
 		t.Errorf("got %+v for a platform component", got)
 	}
 }
@@ -231,7 +231,7 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {name: c, namespace: kubeflow}
 `)
-	got, vs := check(t, Facts{RequireLimits: true}, Component{Name: "c", Objects: objs})
+	got, vs := check(t, Facts{RequireLimits: true}, manifest.Component{Name: "c", Objects: objs})
 	want := []found{
 		{RuleLimits, "ClusterServingRuntime.serving.kserve.io/sklearn", "spec.containers[0].resources.limits"},
 		{RuleLimits, "Deployment.apps/kubeflow/bad", "spec.template.spec.containers[0].resources.limits"},
@@ -247,7 +247,7 @@ metadata: {name: c, namespace: kubeflow}
 	if m := vs[2].Message; !strings.Contains(m, "resources.limits.cpu and resources.limits.memory") {
 		t.Errorf("message %q", m)
 	}
-	if got, _ := check(t, Facts{}, Component{Name: "c", Objects: objs}); len(got) != 0 {
+	if got, _ := check(t, Facts{}, manifest.Component{Name: "c", Objects: objs}); len(got) != 0 {
 		t.Errorf("limits checked without RequireLimits: %+v", got)
 	}
 }
@@ -266,7 +266,7 @@ func TestObjectSize(t *testing.T) {
 		{Object: map[string]any{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": map[string]any{"name": "huges.example.com"},
 			"spec": map[string]any{"description": strings.Repeat("x", apicheck.MaxObjectBytes)}}},
 	}
-	got, vs := check(t, Facts{Environment: "prod"}, Component{Name: "chart", Objects: objs})
+	got, vs := check(t, Facts{Environment: "prod"}, manifest.Component{Name: "chart", Objects: objs})
 	want := []found{
 		{RuleSize, "ConfigMap/a/dashboards", "data"},
 		{RuleSize, "CustomResourceDefinition.apiextensions.k8s.io/huges.example.com", ""},
@@ -375,7 +375,7 @@ spec:
   vgpuManager: {image: vgpu-manager}
 `)
 	facts := Facts{Environment: "prod", AirGapped: true, Mirrors: []string{"nexus.bank.local:8443"}}
-	got, vs := check(t, facts, Component{Name: "kubeflow", Objects: objs})
+	got, vs := check(t, facts, manifest.Component{Name: "kubeflow", Objects: objs})
 	got, vs = only(RuleImageMirror, got, vs)
 	want := []found{
 		{RuleImageMirror, "ClusterPolicy.nvidia.com/cluster-policy", "spec.driver.repository"},
@@ -415,7 +415,7 @@ spec:
 	// What the environment allows passes; the rest stays.
 	allowed := facts
 	allowed.MirrorAllow = []string{"vgpu-manager", "quay.io/x/y:1"}
-	got, vs = check(t, allowed, Component{Name: "c", Objects: objs[5:]})
+	got, vs = check(t, allowed, manifest.Component{Name: "c", Objects: objs[5:]})
 	got, _ = only(RuleImageMirror, got, vs)
 	if len(got) != 2 {
 		t.Errorf("with allow: %+v", got)
@@ -427,7 +427,7 @@ spec:
 	}
 
 	// Several mirrors (network.mirrors.registries): each serves.
-	got, _ = check(t, Facts{AirGapped: true, Mirrors: []string{"nexus.bank.local:8443/docker", "nexus.bank.local:8444/nvidia"}}, Component{Name: "c", Objects: parse(t, `apiVersion: v1
+	got, _ = check(t, Facts{AirGapped: true, Mirrors: []string{"nexus.bank.local:8443/docker", "nexus.bank.local:8444/nvidia"}}, manifest.Component{Name: "c", Objects: parse(t, `apiVersion: v1
 kind: Pod
 metadata: {name: p, namespace: x}
 spec:
@@ -447,13 +447,13 @@ spec:
 	}
 
 	// Air-gapped without a mirror: every image.
-	_, vs = check(t, Facts{AirGapped: true}, Component{Name: "c", Objects: objs[4:5]})
+	_, vs = check(t, Facts{AirGapped: true}, manifest.Component{Name: "c", Objects: objs[4:5]})
 	if len(vs) != 1 || !strings.Contains(vs[0].Message, "has no image mirror (set network.mirrors.images)") {
 		t.Errorf("no mirror: %v", vs)
 	}
 
 	// Not air-gapped: nothing.
-	if got, _ := check(t, Facts{Mirrors: []string{"nexus.bank.local:8443"}}, Component{Name: "c", Objects: objs}); len(got) != 0 {
+	if got, _ := check(t, Facts{Mirrors: []string{"nexus.bank.local:8443"}}, manifest.Component{Name: "c", Objects: objs}); len(got) != 0 {
 		t.Errorf("not air-gapped: %+v", got)
 	}
 }
@@ -612,7 +612,7 @@ data:
 		Mirrors:       []string{"nexus.bank.local:8443"},
 		AllowedEgress: []string{"nexus.bank.local", "*.bank.local", "private.example.com:8443"},
 	}
-	_, vs := check(t, facts, Component{Name: "c", Objects: objs})
+	_, vs := check(t, facts, manifest.Component{Name: "c", Objects: objs})
 	type hit struct{ path, host string }
 	var got []hit
 	for _, v := range vs {
@@ -646,12 +646,12 @@ data:
 
 	// "svc.other-ns" is internal once other-ns is a namespace of the set.
 	withNS := append(parse(t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: other-ns}\n"), objs...)
-	_, vs2 := check(t, facts, Component{Name: "c", Objects: withNS})
+	_, vs2 := check(t, facts, manifest.Component{Name: "c", Objects: withNS})
 	if len(vs2) != len(vs)-1 {
 		t.Errorf("with namespace other-ns: %d violations, want %d", len(vs2), len(vs)-1)
 	}
 	// Not air-gapped: nothing.
-	if got, _ := check(t, Facts{AllowedEgress: facts.AllowedEgress}, Component{Name: "c", Objects: objs}); len(got) != 0 {
+	if got, _ := check(t, Facts{AllowedEgress: facts.AllowedEgress}, manifest.Component{Name: "c", Objects: objs}); len(got) != 0 {
 		t.Errorf("not air-gapped: %+v", got)
 	}
 }
@@ -696,7 +696,7 @@ kind: PodDisruptionBudget
 metadata: {name: a, namespace: x}
 `)
 	facts := Facts{Environment: "dev", KubernetesVersion: "1.30", AirGapped: true, Mirrors: []string{"m.local"}, RequireLimits: true}
-	vs := Check(facts, []Component{{Name: "zeta", Objects: objs}, {Name: "alpha", Objects: objs[1:]}})
+	vs := Check(facts, []manifest.Component{{Name: "zeta", Objects: objs}, {Name: "alpha", Objects: objs[1:]}})
 	var got []string
 	for _, v := range vs {
 		got = append(got, v.Component+" "+v.Object.String()+" "+v.Rule+" "+v.Path)

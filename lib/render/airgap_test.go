@@ -28,10 +28,7 @@ func TestAirGapped(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			facts, err := PolicyFacts(p)
-			if err != nil {
-				t.Fatal(err)
-			}
+			facts := policy.FactsOf(p)
 			if !facts.AirGapped || len(facts.Mirrors) == 0 {
 				t.Fatalf("%s is not air-gapped behind a mirror: %+v", name, facts)
 			}
@@ -167,7 +164,7 @@ components: monitoring: enabled: true
 	if !p.Valid() {
 		t.Fatal(p.Findings)
 	}
-	comps, err := Catalog(p)
+	comps, err := p.Catalog()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ func vendorChart(t *testing.T, p *platform.Platform, c *chart.Chart) (string, *s
 	if err := index.WriteFile(filepath.Join(mirror, "index.yaml"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	comps, err := Catalog(p)
+	comps, err := p.Catalog()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestLookup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	part := HelmPart{Chart: "looker", Version: "0.1.0", Release: "r", Namespace: "ns", Lookup: "warn"}
+	part := platform.HelmPart{Chart: "looker", Version: "0.1.0", Release: "r", Namespace: "ns", Lookup: "warn"}
 	objs, warnings, err := renderChart(context.Background(), archive, part, nil, Capabilities{KubeVersion: "v1.34.1"}, false)
 	if err != nil {
 		t.Fatal(err)

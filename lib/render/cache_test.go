@@ -52,7 +52,7 @@ func TestComponentCache(t *testing.T) {
 		}
 		return files
 	}
-	comps, err := Catalog(evaluateExample("prod"))
+	comps, err := evaluateExample("prod").Catalog()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"sync"
 
-	"cuelang.org/go/cue"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -22,13 +21,13 @@ import (
 
 // Key identifies a render by everything its output depends on: the
 // component catalog as the environment configures it (values included),
-// the Kubernetes version and API versions, the mirror, the policy facts,
+// the Kubernetes version and API versions, the environment's settings (mirrors, policy),
 // the locked digest of every source the components use, plinth's own
 // overlays, and build (which identifies the plinth binary: a new plinth
 // never trusts an old one's output). Equal keys mean byte-identical output,
 // so a re-render with unchanged inputs can be served from a cache.
 func Key(p *platform.Platform, lock *source.Lock, build string) (string, error) {
-	comps, err := Catalog(p)
+	comps, err := p.Catalog()
 	if err != nil {
 		return "", err
 	}
@@ -36,11 +35,6 @@ func Key(p *platform.Platform, lock *source.Lock, build string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	facts, err := PolicyFacts(p)
-	if err != nil {
-		return "", err
-	}
-	mirror, _ := p.Value.LookupPath(cue.ParsePath("env.network.mirrors.images")).String()
 	digests, err := lockedDigests(comps, lock)
 	if err != nil {
 		return "", err
@@ -50,13 +44,13 @@ func Key(p *platform.Platform, lock *source.Lock, build string) (string, error) 
 		return "", err
 	}
 	data, err := json.Marshal(struct {
-		Build, Environment, Mirror, Overlays string
-		Components                           map[string]*Component
-		Values                               map[string]map[string]any
-		Capabilities                         Capabilities
-		Policy                               any
-		Sources                              []string
-	}{build, p.Environment.Name, mirror, overlaysDigest, comps, userValues(comps), caps, facts, digests})
+		Build, Environment, Overlays string
+		Components                   map[string]*platform.Component
+		Values                       map[string]map[string]any
+		Capabilities                 Capabilities
+		Settings                     platform.Settings
+		Sources                      []string
+	}{build, p.Environment.Name, overlaysDigest, comps, userValues(comps), caps, p.Settings, digests})
 	if err != nil {
 		return "", err
 	}
@@ -65,7 +59,7 @@ func Key(p *platform.Platform, lock *source.Lock, build string) (string, error) 
 }
 
 // lockedDigests names every source of comps with the digest the lock pins.
-func lockedDigests(comps map[string]*Component, lock *source.Lock) ([]string, error) {
+func lockedDigests(comps map[string]*platform.Component, lock *source.Lock) ([]string, error) {
 	var digests []string
 	for _, s := range Sources(comps) {
 		l, ok := lock.Find(s)
@@ -77,7 +71,7 @@ func lockedDigests(comps map[string]*Component, lock *source.Lock) ([]string, er
 	return digests, nil
 }
 
-func userValues(comps map[string]*Component) map[string]map[string]any {
+func userValues(comps map[string]*platform.Component) map[string]map[string]any {
 	out := map[string]map[string]any{}
 	for name, c := range comps {
 		out[name] = c.Values
@@ -106,8 +100,8 @@ var overlaysSum = sync.OnceValues(func() (string, error) {
 // componentKey identifies one component's raw render: the component as
 // configured, the Kubernetes and API versions, the locked digests of its
 // sources, plinth's overlays when it uses one, and the build.
-func componentKey(c *Component, opts Options, caps Capabilities) (string, error) {
-	digests, err := lockedDigests(map[string]*Component{c.Name: c}, opts.Lock)
+func componentKey(c *platform.Component, opts Options, caps Capabilities) (string, error) {
+	digests, err := lockedDigests(map[string]*platform.Component{c.Name: c}, opts.Lock)
 	if err != nil {
 		return "", err
 	}
@@ -124,7 +118,7 @@ func componentKey(c *Component, opts Options, caps Capabilities) (string, error)
 	data, err := json.Marshal(struct {
 		Version, Build, Overlays string
 		Strict                   bool // what a plain render warns about, a strict one fails on
-		Component                *Component
+		Component                *platform.Component
 		Values                   map[string]any
 		Capabilities             Capabilities
 		Sources                  []string

@@ -1,128 +1,20 @@
 package render
 
 import (
-	"cmp"
-	"fmt"
 	"maps"
 	"slices"
-
-	"cuelang.org/go/cue"
 
 	"github.com/plinth-platform/plinth/lib/platform"
 	"github.com/plinth-platform/plinth/lib/source"
 )
 
-// Component is one entry of the catalog as the environment configures it.
-type Component struct {
-	Name        string           `json:"name"`
-	Namespace   string           `json:"namespace"`
-	DependsOn   []string         `json:"dependsOn"`
-	Helm        []HelmPart       `json:"helm"`
-	Kustomize   []KustomizePart  `json:"kustomize"`
-	Objects     []map[string]any `json:"objects"`
-	Unsupported string           `json:"unsupported,omitempty"`
-	// Values are the user's components.<name>.values, merged over each chart's computed values.
-	Values map[string]any `json:"-"`
-}
-
-// HelmPart is one chart of a component.
-type HelmPart struct {
-	Repo      string         `json:"repo"`
-	Chart     string         `json:"chart"`
-	Version   string         `json:"version"`
-	Release   string         `json:"release"`
-	Namespace string         `json:"namespace"`
-	Values    map[string]any `json:"values"`
-	// Lookup is "warn" for charts the catalog knows guard their lookup calls, else "error".
-	Lookup string `json:"lookup"`
-}
-
-// Source is where the chart comes from.
-func (h HelmPart) Source() source.Source {
+// chartSource is where a chart comes from.
+func chartSource(h platform.HelmPart) source.Source {
 	return source.Source{Repo: h.Repo, Chart: h.Chart, Version: h.Version}
 }
 
-// KustomizePart is a set of Kustomize bases: paths inside a git source, or
-// a directory of the repository's overlays/.
-type KustomizePart struct {
-	Git     *GitRef  `json:"git,omitempty"`
-	Overlay string   `json:"overlay,omitempty"`
-	Paths   []string `json:"paths"`
-}
-
-// GitRef names a git source at a ref.
-type GitRef struct {
-	URL string `json:"url"`
-	Ref string `json:"ref"`
-}
-
-// Catalog decodes #Platform.render.components of an evaluated environment,
-// with the components' own values and dependsOn merged in.
-func Catalog(p *platform.Platform) (map[string]*Component, error) {
-	if !p.Valid() {
-		return nil, fmt.Errorf("environment %s is not valid: run plinth vet", p.Environment.Name)
-	}
-	var comps map[string]*Component
-	if err := p.Value.LookupPath(cue.ParsePath("render.components")).Decode(&comps); err != nil {
-		return nil, fmt.Errorf("environment %s: reading the component catalog: %w", p.Environment.Name, err)
-	}
-	user := p.Value.LookupPath(cue.ParsePath("env.components"))
-	for name, c := range comps {
-		u := user.LookupPath(cue.MakePath(cue.Str(name)))
-		if !u.Exists() {
-			continue
-		}
-		var extra struct {
-			Values    map[string]any `json:"values"`
-			DependsOn []string       `json:"dependsOn"`
-			Source    *struct {
-				Repo, Chart, Version, URL, Ref, Path string
-			} `json:"source"`
-		}
-		if err := u.Decode(&extra); err != nil {
-			return nil, fmt.Errorf("environment %s: component %s: %w", p.Environment.Name, name, err)
-		}
-		c.Values = extra.Values
-		c.DependsOn = append(c.DependsOn, extra.DependsOn...)
-		if s := extra.Source; s != nil {
-			if err := c.override(s.Repo, s.Chart, s.Version, s.URL, s.Ref); err != nil {
-				return nil, fmt.Errorf("environment %s: component %s: source: %w", p.Environment.Name, name, err)
-			}
-		}
-	}
-	return comps, nil
-}
-
-// override replaces where the component comes from: the chart of a Helm
-// component, or the git repository of a Kustomize one (a mirror or a fork).
-func (c *Component) override(repo, chart, version, url, ref string) error {
-	if repo != "" || chart != "" || version != "" {
-		if len(c.Helm) != 1 {
-			return fmt.Errorf("repo, chart and version apply to a component rendered from one Helm chart")
-		}
-		h := &c.Helm[0]
-		if chart != "" && chart != h.Chart {
-			h.Lookup = "error" // the catalog vouches only for its own charts
-		}
-		h.Repo, h.Chart, h.Version = cmp.Or(repo, h.Repo), cmp.Or(chart, h.Chart), cmp.Or(version, h.Version)
-	}
-	if url != "" || ref != "" {
-		n := 0
-		for i := range c.Kustomize {
-			if g := c.Kustomize[i].Git; g != nil {
-				g.URL, g.Ref = cmp.Or(url, g.URL), cmp.Or(ref, g.Ref)
-				n++
-			}
-		}
-		if n == 0 {
-			return fmt.Errorf("url and ref apply to a component rendered from a git source")
-		}
-	}
-	return nil
-}
-
 // Sources lists every source the components need from the vendor directory.
-func Sources(comps map[string]*Component) []source.Source {
+func Sources(comps map[string]*platform.Component) []source.Source {
 	seen := map[string]bool{}
 	var out []source.Source
 	add := func(s source.Source) {
@@ -134,7 +26,7 @@ func Sources(comps map[string]*Component) []source.Source {
 	for _, name := range slices.Sorted(maps.Keys(comps)) {
 		c := comps[name]
 		for _, h := range c.Helm {
-			add(h.Source())
+			add(chartSource(h))
 		}
 		for _, k := range c.Kustomize {
 			if k.Git != nil {

@@ -21,7 +21,7 @@ func vendorFixtures(t testing.TB) (string, *source.Lock) {
 
 // catalogSources lists the sources an environment's catalog needs.
 func catalogSources(p *platform.Platform) ([]source.Source, error) {
-	comps, err := Catalog(p)
+	comps, err := p.Catalog()
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/plinth-platform/plinth/lib/manifest"
+	"github.com/plinth-platform/plinth/lib/platform"
 )
 
 // Capabilities are what Helm templates may ask about the target cluster.
@@ -35,7 +36,7 @@ type Capabilities struct {
 // ordinary objects (see docs/architecture.md). A template whose output
 // changes on every render (random values, the clock) gives a warning, or
 // an error when strict.
-func renderChart(ctx context.Context, archive string, part HelmPart, userValues map[string]any, caps Capabilities, strict bool) ([]*unstructured.Unstructured, []string, error) {
+func renderChart(ctx context.Context, archive string, part platform.HelmPart, userValues map[string]any, caps Capabilities, strict bool) ([]*unstructured.Unstructured, []string, error) {
 	chrt, err := loader.Load(archive)
 	if err != nil {
 		return nil, nil, fmt.Errorf("chart %s %s: loading %s: %w", part.Chart, part.Version, archive, err)

@@ -2,11 +2,8 @@ package render
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 	"strings"
-
-	"cuelang.org/go/cue"
 
 	"github.com/plinth-platform/plinth/lib/image"
 	"github.com/plinth-platform/plinth/lib/platform"
@@ -87,17 +84,10 @@ func covered(byRef map[string]*Image, name string) bool {
 }
 
 // locator reads the environment's mirrors and the GPU operator's OS tag.
-func locator(p *platform.Platform) (image.Locator, error) {
-	var mirrors struct {
-		Images     string            `json:"images"`
-		Registries map[string]string `json:"registries"`
-	}
-	if err := p.Value.LookupPath(cue.ParsePath("env.network.mirrors")).Decode(&mirrors); err != nil {
-		return image.Locator{}, fmt.Errorf("network.mirrors: %w", err)
-	}
-	driverOS, _ := p.Value.LookupPath(cue.ParsePath("render.driverOS")).String()
+func locator(p *platform.Platform) image.Locator {
+	m := p.Settings.Network.Mirrors
 	return image.Locator{
-		Mirrors:  image.Mirrors{Default: mirrors.Images, Registries: mirrors.Registries},
-		DriverOS: driverOS,
-	}, nil
+		Mirrors:  image.Mirrors{Default: m.Images, Registries: m.Registries},
+		DriverOS: p.Settings.DriverOS,
+	}
 }

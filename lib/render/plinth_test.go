@@ -90,11 +90,8 @@ components: plinth: {enabled: true, version: "v0.2.0", replicas: 3, notify: secr
 			t.Errorf("args: %v", args)
 		}
 	}
-	facts, err := PolicyFacts(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if vs := policy.Check(facts, []policy.Component{{Name: "plinth", Objects: objs}}); len(vs) > 0 {
+	facts := policy.FactsOf(p)
+	if vs := policy.Check(facts, []manifest.Component{{Name: "plinth", Objects: objs}}); len(vs) > 0 {
 		t.Errorf("policy: %v", vs)
 	}
 }
@@ -109,7 +106,7 @@ components: {plinth: enabled: true, monitoring: enabled: true}
 	if !p.Valid() {
 		t.Fatal(p.Findings)
 	}
-	comps, err := Catalog(p)
+	comps, err := p.Catalog()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/plinth-platform/plinth/lib/controlled"
 	"github.com/plinth-platform/plinth/lib/image"
 	"github.com/plinth-platform/plinth/lib/manifest"
+	"github.com/plinth-platform/plinth/lib/platform"
 )
 
 // defaultNamespace puts the namespaced objects of a chart that name no
@@ -27,7 +28,7 @@ func defaultNamespace(objs []*unstructured.Unstructured, ns string) {
 // lib/controlled: an empty caBundle rendered would be asserted against
 // the CA cert-manager injects), and every image the locator knows
 // (image.Locator) points at the mirrors and is recorded in uses.
-func postprocess(env string, c *Component, r *manifest.Component, namespaces []string, scopes map[string]bool, images image.Locator, controllers *controlled.Set, uses *[]ImageUse) error {
+func postprocess(env string, c *platform.Component, r *manifest.Component, namespaces []string, scopes map[string]bool, images image.Locator, controllers *controlled.Set, uses *[]ImageUse) error {
 	for _, name := range namespaces {
 		if !hasNamespace(r.Objects, name) {
 			ns := &unstructured.Unstructured{}
@@ -74,7 +75,7 @@ func hasNamespace(objs []*unstructured.Unstructured, name string) bool {
 // own namespace, and the namespace of each of its charts that no
 // component creates or renders (as helm install --create-namespace
 // would), so that every namespaced object has its namespace exactly once.
-func createdNamespaces(comps map[string]*Component, results []manifest.Component) map[string][]string {
+func createdNamespaces(comps map[string]*platform.Component, results []manifest.Component) map[string][]string {
 	made := map[string]bool{}
 	out := map[string][]string{}
 	for _, r := range results {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/plinth-platform/plinth/lib/fixtures"
 	"github.com/plinth-platform/plinth/lib/manifest"
+	"github.com/plinth-platform/plinth/lib/platform"
 )
 
 // referenceTool finds a CLI the Makefile builds into bin/ from the Go
@@ -56,20 +57,20 @@ func TestHelmMatchesHelmTemplate(t *testing.T) {
 	caps := Capabilities{KubeVersion: "v1.34.4", APIVersions: []string{"cert-manager.io/v1", "monitoring.coreos.com/v1"}}
 	for _, c := range []struct {
 		archive string
-		part    HelmPart
+		part    platform.HelmPart
 	}{
-		{"kube-prometheus-stack-88.5.3.tgz", HelmPart{Chart: "kube-prometheus-stack", Release: "kps", Namespace: "monitoring",
+		{"kube-prometheus-stack-88.5.3.tgz", platform.HelmPart{Chart: "kube-prometheus-stack", Release: "kps", Namespace: "monitoring",
 			Values: map[string]any{"prometheus": map[string]any{"prometheusSpec": map[string]any{"retention": "15d"}}, "grafana": map[string]any{"admin": map[string]any{"existingSecret": "grafana-admin"}}}}},
-		{"gpu-operator-v26.7.0.tgz", HelmPart{Chart: "gpu-operator", Release: "gpu-operator", Namespace: "gpu-operator",
+		{"gpu-operator-v26.7.0.tgz", platform.HelmPart{Chart: "gpu-operator", Release: "gpu-operator", Namespace: "gpu-operator",
 			Values: map[string]any{"mig": map[string]any{"strategy": "mixed"}}}},
-		{"rancher-2.15.0.tgz", HelmPart{Chart: "rancher", Release: "rancher", Namespace: "cattle-system",
+		{"rancher-2.15.0.tgz", platform.HelmPart{Chart: "rancher", Release: "rancher", Namespace: "cattle-system",
 			Values: map[string]any{"hostname": "rancher.bank.local", "replicas": 3}}},
-		{"nexus-repository-manager-64.2.0.tgz", HelmPart{Chart: "nexus-repository-manager", Release: "nexus", Namespace: "nexus",
+		{"nexus-repository-manager-64.2.0.tgz", platform.HelmPart{Chart: "nexus-repository-manager", Release: "nexus", Namespace: "nexus",
 			Values: map[string]any{"persistence": map[string]any{"storageSize": "500Gi"}}}},
-		{"nfs-subdir-external-provisioner-4.0.18.tgz", HelmPart{Chart: "nfs-subdir-external-provisioner", Release: "nfs", Namespace: "nfs-provisioner",
+		{"nfs-subdir-external-provisioner-4.0.18.tgz", platform.HelmPart{Chart: "nfs-subdir-external-provisioner", Release: "nfs", Namespace: "nfs-provisioner",
 			Values: map[string]any{"nfs": map[string]any{"server": "10.1.2.3", "path": "/exports"}}}},
-		{"rook-ceph-v1.20.6.tgz", HelmPart{Chart: "rook-ceph", Release: "rook-ceph", Namespace: "rook-ceph"}},
-		{"nxrm-ha-95.2.0.tgz", HelmPart{Chart: "nxrm-ha", Release: "nxrm", Namespace: "nexus"}},
+		{"rook-ceph-v1.20.6.tgz", platform.HelmPart{Chart: "rook-ceph", Release: "rook-ceph", Namespace: "rook-ceph"}},
+		{"nxrm-ha-95.2.0.tgz", platform.HelmPart{Chart: "nxrm-ha", Release: "nxrm", Namespace: "nexus"}},
 	} {
 		t.Run(c.part.Chart, func(t *testing.T) {
 			archive := filepath.Join(fixtures.Dir(t), "charts", c.archive)
@@ -120,7 +121,7 @@ func TestHelmMatchesHelmTemplate(t *testing.T) {
 func TestKustomizeMatchesKustomizeBuild(t *testing.T) {
 	kustomize := referenceTool(t, "kustomize")
 	vendorDir, lock := vendorFixtures(t)
-	comps, err := Catalog(evaluateExample("prod"))
+	comps, err := evaluateExample("prod").Catalog()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 
-	"cuelang.org/go/cue"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -58,7 +57,7 @@ type Result struct {
 // Render renders every component of the evaluated environment p.
 func Render(ctx context.Context, p *platform.Platform, opts Options) (*Result, error) {
 	env := p.Environment.Name
-	comps, err := Catalog(p)
+	comps, err := p.Catalog()
 	if err != nil {
 		return nil, err
 	}
@@ -70,10 +69,7 @@ func Render(ctx context.Context, p *platform.Platform, opts Options) (*Result, e
 	if err != nil {
 		return nil, fmt.Errorf("environment %s: %w", env, err)
 	}
-	images, err := locator(p)
-	if err != nil {
-		return nil, fmt.Errorf("environment %s: %w", env, err)
-	}
+	images := locator(p)
 
 	trees := &treeCache{trees: map[string]filesys.FileSystem{}}
 	results := make([]manifest.Component, len(order))
@@ -119,7 +115,7 @@ func Render(ctx context.Context, p *platform.Platform, opts Options) (*Result, e
 // renderRecovered is renderComponent with a panic (of the Helm SDK,
 // krusty, CUE or plinth itself) turned into the component's error, so one
 // bad component fails its render instead of the process.
-func renderRecovered(ctx context.Context, c *Component, opts Options, caps Capabilities, trees *treeCache) (objs []*unstructured.Unstructured, warnings []string, err error) {
+func renderRecovered(ctx context.Context, c *platform.Component, opts Options, caps Capabilities, trees *treeCache) (objs []*unstructured.Unstructured, warnings []string, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			objs, warnings, err = nil, nil, fmt.Errorf("render panicked: %v", r)
@@ -128,7 +124,7 @@ func renderRecovered(ctx context.Context, c *Component, opts Options, caps Capab
 	return renderComponent(ctx, c, opts, caps, trees)
 }
 
-func renderComponent(ctx context.Context, c *Component, opts Options, caps Capabilities, trees *treeCache) ([]*unstructured.Unstructured, []string, error) {
+func renderComponent(ctx context.Context, c *platform.Component, opts Options, caps Capabilities, trees *treeCache) ([]*unstructured.Unstructured, []string, error) {
 	if c.Unsupported != "" {
 		return nil, nil, fmt.Errorf("%s", c.Unsupported)
 	}
@@ -156,11 +152,11 @@ func renderComponent(ctx context.Context, c *Component, opts Options, caps Capab
 
 // renderParts renders a component's charts, bases and objects, before
 // post-processing.
-func renderParts(ctx context.Context, c *Component, opts Options, caps Capabilities, trees *treeCache) ([]*unstructured.Unstructured, []string, error) {
+func renderParts(ctx context.Context, c *platform.Component, opts Options, caps Capabilities, trees *treeCache) ([]*unstructured.Unstructured, []string, error) {
 	var objs []*unstructured.Unstructured
 	var warnings []string
 	for _, h := range c.Helm {
-		archive, err := source.Resolve(opts.VendorDir, opts.Lock, h.Source())
+		archive, err := source.Resolve(opts.VendorDir, opts.Lock, chartSource(h))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -200,7 +196,7 @@ type treeCache struct {
 	trees map[string]filesys.FileSystem
 }
 
-func (t *treeCache) get(opts Options, k KustomizePart) (filesys.FileSystem, string, error) {
+func (t *treeCache) get(opts Options, k platform.KustomizePart) (filesys.FileSystem, string, error) {
 	var key, label string
 	switch {
 	case k.Git != nil:
@@ -252,17 +248,13 @@ func capabilities(p *platform.Platform) (Capabilities, error) {
 	if i := strings.IndexAny(v, "-+"); i >= 0 {
 		v = v[:i]
 	}
-	var apis []string
-	if err := p.Value.LookupPath(cue.ParsePath("render.apiVersions")).Decode(&apis); err != nil {
-		return Capabilities{}, err
-	}
-	return Capabilities{KubeVersion: "v" + v, APIVersions: apis}, nil
+	return Capabilities{KubeVersion: "v" + v, APIVersions: p.Settings.APIVersions}, nil
 }
 
 // dependencyOrder sorts components so that each comes after those it
 // depends on; ties go by name. A cycle or a dependency on a component
 // that is not enabled is an error naming them.
-func dependencyOrder(comps map[string]*Component) ([]string, error) {
+func dependencyOrder(comps map[string]*platform.Component) ([]string, error) {
 	for _, name := range slices.Sorted(maps.Keys(comps)) {
 		for _, d := range comps[name].DependsOn {
 			if _, ok := comps[d]; !ok {

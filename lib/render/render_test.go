@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/plinth-platform/plinth/lib/manifest"
+	"github.com/plinth-platform/plinth/lib/platform"
 	"github.com/plinth-platform/plinth/lib/source"
 )
 
@@ -181,7 +182,7 @@ func TestMissingSource(t *testing.T) {
 }
 
 func TestDependencyOrder(t *testing.T) {
-	comps := map[string]*Component{
+	comps := map[string]*platform.Component{
 		"kubeflow":    {DependsOn: []string{"istio", "certManager"}},
 		"istio":       {},
 		"certManager": {},

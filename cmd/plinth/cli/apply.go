@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/plinth-platform/plinth/lib/manifest"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -16,8 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/plinth-platform/plinth/lib/apply"
-	"github.com/plinth-platform/plinth/lib/platform"
-	"github.com/plinth-platform/plinth/lib/sandbox"
+	"github.com/plinth-platform/plinth/lib/pipeline"
 )
 
 type applyFlags struct {
@@ -115,18 +113,19 @@ func runApply(cmd *cobra.Command, g *globalFlags, f *applyFlags, arg string, s S
 	if err != nil {
 		return fail(exitError, err)
 	}
-	env, comps, reply, err := renderForCluster(cmd.Context(), g, &f.sources, arg, s)
+	set, err := renderForCluster(cmd.Context(), g, &f.sources, arg, s)
 	if err != nil {
 		return fail(exitError, err)
 	}
+	env := set.Environment
 
 	a, err := apply.New(cfg)
 	if err != nil {
 		return fail(exitError, err)
 	}
-	res, err := a.Apply(cmd.Context(), env, comps, apply.Options{
+	res, err := a.Apply(cmd.Context(), env, set.Components, apply.Options{
 		DryRun: f.dryRun, Prune: f.prune, AllowEmpty: f.allowEmpty, Wait: f.wait, Timeout: f.timeout,
-		Force: f.force, Adopt: reply.Adopt,
+		Force: f.force, Adopt: set.Settings.Apply.Adopt,
 		Progress: func(line string) { fmt.Fprintf(s.Err, "%s: %s\n", env, line) },
 	})
 	if werr := writeApplyResult(s.Out, f.output.value, res); werr != nil && err == nil {
@@ -142,38 +141,17 @@ func runApply(cmd *cobra.Command, g *globalFlags, f *applyFlags, arg string, s S
 	return nil
 }
 
-// renderForCluster renders the environment arg names in the sandbox (as
-// plinth render) and returns its name, its components in dependency
-// order, and the reply with the environment's apply and drift settings.
-func renderForCluster(ctx context.Context, g *globalFlags, sources *sourceFlags, arg string, s Streams) (string, []manifest.Component, *renderReply, error) {
+// renderForCluster renders the environment arg names (as plinth render)
+// into its manifest set, with the settings apply and drift take from it.
+func renderForCluster(ctx context.Context, g *globalFlags, sources *sourceFlags, arg string, s Streams) (*pipeline.Set, error) {
 	envs, err := g.environments([]string{arg})
 	if err != nil {
-		return "", nil, nil, err
+		return nil, err
 	}
 	root, _ := g.repoRoot()
 	vendorDir, lockFile := sources.resolve(root)
 	fmt.Fprintf(s.Err, "rendering %s\n", envs[0].Name)
-	comps, reply, err := renderObjects(ctx, envs[0], vendorDir, lockFile, renderLimits())
-	return envs[0].Name, comps, reply, err
-}
-
-// renderObjects renders env in the sandbox and returns its components in
-// dependency order with the reply's settings.
-func renderObjects(ctx context.Context, env platform.Environment, vendorDir, lockFile string, limits sandbox.Limits) ([]manifest.Component, *renderReply, error) {
-	reply, err := renderInSandbox(ctx, renderRequest{Env: env, VendorDir: vendorDir, LockFile: lockFile, Objects: true}, limits)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer reply.discard()
-	objs, err := reply.objects(env.Name)
-	if err != nil {
-		return nil, nil, err
-	}
-	comps := make([]manifest.Component, 0, len(reply.Order))
-	for _, name := range reply.Order {
-		comps = append(comps, manifest.Component{Name: name, DependsOn: reply.DependsOn[name], Objects: objs[name]})
-	}
-	return comps, reply, nil
+	return pipeline.Objects(ctx, pipeline.Request{Env: envs[0], VendorDir: vendorDir, LockFile: lockFile}, pipeline.DefaultLimits())
 }
 
 // writeApplyResult prints the plan's changes (dry run) and a summary per

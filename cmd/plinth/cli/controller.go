@@ -21,7 +21,7 @@ import (
 
 	"github.com/plinth-platform/plinth/lib/inventory"
 	"github.com/plinth-platform/plinth/lib/notify"
-	"github.com/plinth-platform/plinth/lib/platform"
+	"github.com/plinth-platform/plinth/lib/pipeline"
 	"github.com/plinth-platform/plinth/lib/sandbox"
 	"github.com/plinth-platform/plinth/reconciler"
 	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
@@ -87,7 +87,7 @@ at a time.`,
 	cmd.Flags().StringVar(&f.notifyConfig, "notify-config", "", "YAML file listing webhook targets (name, url, format: json|slack|alertmanager); mount it from a Secret")
 	cmd.Flags().IntVar(&f.maxConcurrency, "concurrency", 2, "environments reconciled at once")
 	cmd.Flags().DurationVar(&f.gitTimeout, "git-timeout", time.Minute, "bound on asking a git server for its head")
-	limits := renderLimits()
+	limits := pipeline.DefaultLimits()
 	cmd.Flags().DurationVar(&f.render.Timeout, "render-timeout", limits.Timeout, "time budget for rendering one environment")
 	cmd.Flags().Int64Var(&f.render.Memory, "render-max-memory", limits.Memory, "memory budget in bytes for rendering one environment")
 	return cmd
@@ -123,17 +123,17 @@ func runController(ctx context.Context, f *controllerFlags, s Streams) error {
 	}
 	reports := &reconciler.Reports{}
 	r := &reconciler.Reconciler{
-		Client:      mgr.GetClient(),
-		Config:      cfg,
-		Render:      sandboxRenderer(f.render),
-		WorkDir:     f.workDir,
-		Events:      mgr.GetEventRecorder("plinth-controller"),
-		Notifier:    &notify.Notifier{},
-		Targets:     targets,
-		Reports:     reports,
-		Metrics:     reconciler.NewMetrics(metrics.Registry),
-		Concurrency: f.maxConcurrency,
-		GitTimeout:  f.gitTimeout,
+		Client:       mgr.GetClient(),
+		Config:       cfg,
+		RenderLimits: f.render,
+		WorkDir:      f.workDir,
+		Events:       mgr.GetEventRecorder("plinth-controller"),
+		Notifier:     &notify.Notifier{},
+		Targets:      targets,
+		Reports:      reports,
+		Metrics:      reconciler.NewMetrics(metrics.Registry),
+		Concurrency:  f.maxConcurrency,
+		GitTimeout:   f.gitTimeout,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return err
@@ -157,23 +157,6 @@ func runController(ctx context.Context, f *controllerFlags, s Streams) error {
 		}()
 	}
 	return mgr.Start(ctx)
-}
-
-// sandboxRenderer renders a checked-out revision as plinth render does,
-// in the sandbox child of this binary within limits: an environment over
-// its budget fails alone, and the controller goes on with the others.
-func sandboxRenderer(limits sandbox.Limits) reconciler.Renderer {
-	return func(ctx context.Context, root, name string) (*reconciler.Rendered, error) {
-		env, err := platform.Resolve(root, name)
-		if err != nil {
-			return nil, err
-		}
-		comps, reply, err := renderObjects(ctx, env, filepath.Join(root, defaultVendorDir), filepath.Join(root, defaultLockFile), limits)
-		if err != nil {
-			return nil, err
-		}
-		return &reconciler.Rendered{Components: comps, Adopt: reply.Adopt, DriftIgnore: reply.DriftIgnore}, nil
-	}
 }
 
 // readNotifyConfig reads the webhook targets: a YAML list of {name, url, format}.

@@ -18,8 +18,8 @@ import (
 
 	"github.com/plinth-platform/plinth/lib/diff"
 	"github.com/plinth-platform/plinth/lib/gitrepo"
+	"github.com/plinth-platform/plinth/lib/pipeline"
 	"github.com/plinth-platform/plinth/lib/platform"
-	"github.com/plinth-platform/plinth/lib/sandbox"
 )
 
 // markdownLimit keeps a PR comment under GitHub's 65,536 characters.
@@ -206,32 +206,21 @@ func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string) (
 	return diff.Compare(in), nil
 }
 
-// renderRevision renders one environment of one revision in the sandbox,
-// as plinth render would, and collects its vet warnings.
+// renderRevision renders one environment of one revision, as plinth
+// render would, with its vet warnings.
 func renderRevision(ctx context.Context, rev revision, name string, f *diffFlags) (map[string][]*unstructured.Unstructured, []diff.Warning, error) {
 	env, err := platform.Resolve(rev.root, name)
 	if err != nil {
 		return nil, nil, err
 	}
 	vendorDir, lockFile := f.sources.resolve(rev.root)
-	reply, err := renderInSandbox(ctx, renderRequest{Env: env, VendorDir: vendorDir, LockFile: lockFile, Objects: true}, renderLimits())
+	set, err := pipeline.Objects(ctx, pipeline.Request{Env: env, VendorDir: vendorDir, LockFile: lockFile}, pipeline.DefaultLimits())
 	if err != nil {
-		return nil, nil, err
-	}
-	defer reply.discard()
-	objs, err := reply.objects(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	var findings []platform.Finding
-	if err := sandbox.Run(ctx, sandboxVet, sandbox.DefaultLimits(), env, &findings); err != nil {
 		return nil, nil, err
 	}
 	var warnings []diff.Warning
-	for _, fd := range findings {
-		if fd.Severity == platform.SeverityWarning {
-			warnings = append(warnings, diff.Warning{Rule: fd.Rule, Text: fd.Detail + ": " + fd.Message})
-		}
+	for _, fd := range set.Warnings {
+		warnings = append(warnings, diff.Warning{Rule: fd.Rule, Text: fd.Detail + ": " + fd.Message})
 	}
-	return objs, warnings, nil
+	return set.Objects(), warnings, nil
 }

@@ -62,7 +62,7 @@ corrected), 2 error.`,
 			if err != nil {
 				return fail(err)
 			}
-			env, comps, reply, err := renderForCluster(cmd.Context(), g, &f.sources, args[0], s)
+			set, err := renderForCluster(cmd.Context(), g, &f.sources, args[0], s)
 			if err != nil {
 				return fail(err)
 			}
@@ -70,8 +70,8 @@ corrected), 2 error.`,
 			if err != nil {
 				return fail(err)
 			}
-			correct := f.correct || reply.DriftPolicy == "correct"
-			report, err := c.Check(cmd.Context(), env, comps, drift.Options{Ignore: reply.DriftIgnore, Correct: correct})
+			correct := f.correct || set.Settings.Drift.Policy == "correct"
+			report, err := c.Check(cmd.Context(), set.Environment, set.Components, drift.Options{Ignore: set.Settings.Drift.Ignore, Correct: correct})
 			if report != nil {
 				if werr := writeDriftReport(report, f.output.value, s); werr != nil && err == nil {
 					err = werr

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/plinth-platform/plinth/lib/pipeline"
 	"github.com/plinth-platform/plinth/lib/render"
 )
 
@@ -43,7 +44,7 @@ render), 2 images could not run.`,
 			}
 			root, _ := g.repoRoot()
 			vendorDir, lockFile := f.sources.resolve(root)
-			reply, err := renderInSandbox(cmd.Context(), renderRequest{Env: envs[0], VendorDir: vendorDir, LockFile: lockFile}, renderLimits())
+			out, err := pipeline.Files(cmd.Context(), pipeline.Request{Env: envs[0], VendorDir: vendorDir, LockFile: lockFile}, pipeline.DefaultLimits())
 			if err != nil {
 				// As render: the environment failed (exit 1), unless
 				// interrupted.
@@ -52,16 +53,15 @@ render), 2 images could not run.`,
 				}
 				return exitCodeError{exitFindings}
 			}
-			reply.discard()
 			if f.output.value == "json" {
 				enc := json.NewEncoder(s.Out)
 				enc.SetIndent("", "  ")
-				if reply.Images == nil {
-					reply.Images = []render.Image{}
+				if out.Images == nil {
+					out.Images = []render.Image{}
 				}
-				return enc.Encode(reply.Images)
+				return enc.Encode(out.Images)
 			}
-			for _, img := range reply.Images {
+			for _, img := range out.Images {
 				fmt.Fprintf(s.Out, "%s -> %s\n", img.Image, img.Mirror)
 			}
 			return nil

@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/plinth-platform/plinth/lib/pipeline"
 	"github.com/plinth-platform/plinth/lib/platform"
-	"github.com/plinth-platform/plinth/lib/sandbox"
 )
 
 // Exit codes shared by every command.
@@ -41,7 +41,7 @@ type Streams struct {
 // are killed, outputs are left as they were); the command then ends with
 // 128 + the signal's number (130, 143), whatever its own outcome.
 func Main() int {
-	sandbox.Serve(sandboxHandlers())
+	pipeline.Serve()
 	ctx, stop := notifyInterrupt(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return Run(ctx, os.Args[1:], Streams{Out: os.Stdout, Err: os.Stderr})

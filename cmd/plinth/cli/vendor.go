@@ -1,18 +1,16 @@
 package cli
 
 import (
-	"context"
-	"encoding/json"
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
 
-	"cuelang.org/go/cue"
 	"github.com/spf13/cobra"
 
+	"github.com/plinth-platform/plinth/lib/pipeline"
 	"github.com/plinth-platform/plinth/lib/platform"
-	"github.com/plinth-platform/plinth/lib/render"
 	"github.com/plinth-platform/plinth/lib/sandbox"
 	"github.com/plinth-platform/plinth/lib/source"
 )
@@ -83,8 +81,7 @@ lock, a bad flag).`,
 				return exitCodeError{code}
 			}
 			for _, env := range envs {
-				var plan vendorPlan
-				err := sandbox.Run(cmd.Context(), sandboxPlan, sandbox.DefaultLimits(), env, &plan)
+				plan, err := pipeline.Sources(cmd.Context(), env, sandbox.DefaultLimits())
 				var budget *sandbox.BudgetError
 				switch {
 				case errors.As(err, &budget):
@@ -94,7 +91,7 @@ lock, a bad flag).`,
 				case plan.Invalid:
 					return fail(exitFindings, env.Name, fmt.Errorf("not valid: run plinth vet %s", env.Name))
 				}
-				opts, err := plan.options(vendorDir, f)
+				opts, err := vendorOptions(plan.Network, vendorDir, f)
 				if err != nil {
 					return fail(exitError, env.Name, err)
 				}
@@ -117,84 +114,25 @@ lock, a bad flag).`,
 	return cmd
 }
 
-// vendorPlan is what vendor needs of an environment: its sources and how
-// to reach them. The sandbox child evaluates the environment to make it.
-type vendorPlan struct {
-	// Invalid: the environment has error findings (and no sources here).
-	Invalid       bool
-	Sources       []source.Source
-	ChartsMirror  string
-	GitMirror     string
-	Proxy         string
-	NoProxy       []string
-	AllowedEgress []string
-}
-
-func (p vendorPlan) options(vendorDir string, f *vendorFlags) (source.VendorOptions, error) {
+// vendorOptions are how vendor reaches an environment's sources: its
+// network's mirrors (unless the flags override them), proxy and egress.
+func vendorOptions(net platform.Network, vendorDir string, f *vendorFlags) (source.VendorOptions, error) {
 	opts := source.VendorOptions{
 		Dir:          vendorDir,
-		ChartsMirror: p.ChartsMirror,
-		GitMirror:    p.GitMirror,
-		NoProxy:      p.NoProxy,
-		AllowedHosts: p.AllowedEgress,
+		ChartsMirror: cmp.Or(f.chartsMirror, net.Mirrors.Charts),
+		GitMirror:    cmp.Or(f.gitMirror, net.Mirrors.Git),
+		AllowedHosts: net.AllowedEgress,
 		Update:       f.update,
 	}
-	if f.chartsMirror != "" {
-		opts.ChartsMirror = f.chartsMirror
-	}
-	if f.gitMirror != "" {
-		opts.GitMirror = f.gitMirror
-	}
-	if p.Proxy != "" {
-		u, err := url.Parse(p.Proxy)
-		if err != nil {
-			return opts, fmt.Errorf("network.proxy: %w", err)
+	if px := net.Proxy; px != nil {
+		opts.NoProxy = px.NoProxy
+		if px.URL() != "" {
+			u, err := url.Parse(px.URL())
+			if err != nil {
+				return opts, fmt.Errorf("network.proxy: %w", err)
+			}
+			opts.Proxy = u
 		}
-		opts.Proxy = u
 	}
 	return opts, nil
-}
-
-const sandboxPlan = "plan"
-
-func handlePlan(ctx context.Context, input json.RawMessage) (any, error) {
-	p, err := evaluateInput(ctx, input)
-	if err != nil {
-		return nil, err
-	}
-	if !p.Valid() {
-		return vendorPlan{Invalid: true}, nil
-	}
-	comps, err := render.Catalog(p)
-	if err != nil {
-		return nil, err
-	}
-	var network struct {
-		Proxy *struct {
-			HTTP    string   `json:"http"`
-			HTTPS   string   `json:"https"`
-			NoProxy []string `json:"noProxy"`
-		} `json:"proxy"`
-		Mirrors struct {
-			Charts string `json:"charts"`
-			Git    string `json:"git"`
-		} `json:"mirrors"`
-		AllowedEgress []string `json:"allowedEgress"`
-	}
-	if err := p.Value.LookupPath(cue.ParsePath("env.network")).Decode(&network); err != nil {
-		return nil, err
-	}
-	plan := vendorPlan{
-		Sources:       render.Sources(comps),
-		ChartsMirror:  network.Mirrors.Charts,
-		GitMirror:     network.Mirrors.Git,
-		AllowedEgress: network.AllowedEgress,
-	}
-	if network.Proxy != nil {
-		plan.Proxy, plan.NoProxy = network.Proxy.HTTPS, network.Proxy.NoProxy
-		if plan.Proxy == "" {
-			plan.Proxy = network.Proxy.HTTP
-		}
-	}
-	return plan, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/plinth-platform/plinth/lib/pipeline"
 	"github.com/plinth-platform/plinth/lib/platform"
 	"github.com/plinth-platform/plinth/lib/sandbox"
 )
@@ -92,8 +93,7 @@ func vetAll(ctx context.Context, envs []platform.Environment, limits sandbox.Lim
 
 func vetOne(ctx context.Context, env platform.Environment, limits sandbox.Limits) vetReport {
 	r := vetReport{Environment: env.Name, Dir: env.Dir, Findings: []platform.Finding{}}
-	var findings []platform.Finding
-	err := sandbox.Run(ctx, sandboxVet, limits, env, &findings)
+	findings, err := pipeline.Vet(ctx, env, limits)
 	var budget *sandbox.BudgetError
 	switch {
 	case errors.As(err, &budget):
@@ -117,32 +117,6 @@ func vetOne(ctx context.Context, env platform.Environment, limits sandbox.Limits
 		}
 	}
 	return r
-}
-
-// sandboxVet is the sandbox handler that evaluates one environment.
-const sandboxVet = "vet"
-
-func sandboxHandlers() map[string]sandbox.Handler {
-	return map[string]sandbox.Handler{
-		sandboxRender: handleRender,
-		sandboxPlan:   handlePlan,
-		sandboxVet: func(ctx context.Context, input json.RawMessage) (any, error) {
-			p, err := evaluateInput(ctx, input)
-			if err != nil {
-				return nil, err
-			}
-			return p.Findings, nil
-		},
-	}
-}
-
-// evaluateInput evaluates the environment a sandbox request names.
-func evaluateInput(ctx context.Context, input json.RawMessage) (*platform.Platform, error) {
-	var env platform.Environment
-	if err := json.Unmarshal(input, &env); err != nil {
-		return nil, err
-	}
-	return platform.Evaluate(ctx, env)
 }
 
 func printVet(ctx context.Context, s Streams, format string, reports []vetReport) error {

@@ -1,0 +1,125 @@
+package platform
+
+import (
+	"fmt"
+
+	"cuelang.org/go/cue"
+
+	"github.com/plinth-platform/plinth/lib/manifest"
+)
+
+// Settings are an environment's settings the later stages read (network,
+// policy, apply, drift) and what #Platform.render computed for the
+// cluster, decoded once when the environment evaluates valid: no stage
+// after this package reads the CUE value by path for them.
+type Settings struct {
+	// Kubernetes is the version the cluster runs (derived from the OKD
+	// release on OKD), e.g. "1.34.4".
+	Kubernetes string  `json:"kubernetes"`
+	Network    Network `json:"network"`
+	Policy     Policy  `json:"policy"`
+	Apply      Apply   `json:"apply"`
+	Drift      Drift   `json:"drift"`
+	// APIVersions are the API versions the catalog's components serve
+	// besides Kubernetes' own (for Helm's .Capabilities).
+	APIVersions []string `json:"apiVersions"`
+	// DriverOS is the OS tag of the GPU operator's driver image, when the
+	// catalog derives one.
+	DriverOS string `json:"driverOS,omitempty"`
+}
+
+// Network is the environment's network (#Network).
+type Network struct {
+	AirGapped     bool     `json:"airGapped"`
+	Proxy         *Proxy   `json:"proxy,omitempty"`
+	Mirrors       Mirrors  `json:"mirrors"`
+	AllowedEgress []string `json:"allowedEgress"`
+}
+
+// Proxy is the HTTP(S) proxy of the environment's network.
+type Proxy struct {
+	HTTP    string   `json:"http,omitempty"`
+	HTTPS   string   `json:"https,omitempty"`
+	NoProxy []string `json:"noProxy"`
+}
+
+// URL is the proxy plinth uses: https, else http.
+func (p *Proxy) URL() string {
+	if p == nil {
+		return ""
+	}
+	if p.HTTPS != "" {
+		return p.HTTPS
+	}
+	return p.HTTP
+}
+
+// Mirrors are the bank's copies of upstream registries and repositories.
+type Mirrors struct {
+	Images     string            `json:"images,omitempty"`
+	Registries map[string]string `json:"registries"`
+	Allow      []MirrorAllow     `json:"allow"`
+	Charts     string            `json:"charts,omitempty"`
+	Git        string            `json:"git,omitempty"`
+}
+
+// MirrorAllow is a string the image scan may find off the mirror, and why.
+type MirrorAllow struct {
+	Value  string `json:"value"`
+	Reason string `json:"reason"`
+}
+
+// Policy tightens what render accepts (#Policy).
+type Policy struct {
+	RequireLimits bool `json:"requireLimits"`
+}
+
+// Apply is how plinth apply treats objects others manage too (#Apply).
+type Apply struct {
+	Adopt bool `json:"adopt"`
+}
+
+// Drift is what plinth does about drift (#Drift).
+type Drift struct {
+	// Policy is "report" or "correct".
+	Policy   string                `json:"policy"`
+	Interval string                `json:"interval"`
+	Ignore   []manifest.IgnoreRule `json:"ignore"`
+}
+
+// Paths of the settings in #Platform.
+var (
+	kubernetesPath  = cue.ParsePath("kubernetes.version")
+	apiVersionsPath = cue.ParsePath("render.apiVersions")
+	driverOSPath    = cue.ParsePath("render.driverOS")
+)
+
+// decodeSettings reads the settings of a valid environment.
+func decodeSettings(v cue.Value) (Settings, error) {
+	var s Settings
+	env := v.LookupPath(envPath)
+	for _, f := range []struct {
+		path string
+		into any
+	}{
+		{"network", &s.Network},
+		{"policy", &s.Policy},
+		{"apply", &s.Apply},
+		{"drift", &s.Drift},
+	} {
+		if err := env.LookupPath(cue.ParsePath(f.path)).Decode(f.into); err != nil {
+			return Settings{}, fmt.Errorf("%s: %w", f.path, err)
+		}
+	}
+	var err error
+	if s.Kubernetes, err = v.LookupPath(kubernetesPath).String(); err != nil {
+		return Settings{}, fmt.Errorf("kubernetes version: %w", err)
+	}
+	if err := v.LookupPath(apiVersionsPath).Decode(&s.APIVersions); err != nil {
+		return Settings{}, fmt.Errorf("render.apiVersions: %w", err)
+	}
+	if s.DriverOS, err = v.LookupPath(driverOSPath).String(); err != nil {
+		return Settings{}, fmt.Errorf("render.driverOS: %w", err)
+	}
+	return s, nil
+}
