@@ -33,6 +33,10 @@ import (
 // manifest set.
 type Renderer func(ctx context.Context, req pipeline.Request) (*pipeline.Set, error)
 
+// DefaultGitTimeout bounds asking a git server for its head when the
+// Reconciler sets no GitTimeout.
+const DefaultGitTimeout = time.Minute
+
 // defaultTimeout bounds a reconcile (fetch, render, apply, drift check)
 // when the Environment sets no spec.timeout.
 const defaultTimeout = 10 * time.Minute
@@ -63,7 +67,8 @@ type Reconciler struct {
 	Metrics *Metrics
 	// Now is the clock (tests).
 	Now func() time.Time
-	// GitTimeout bounds asking the git server for the head (default 1m),
+	// GitTimeout bounds asking the git server for the head (zero:
+	// DefaultGitTimeout),
 	// within the reconcile's own timeout: a server that never answers
 	// (a proxy dropping packets) must not hold a worker for all of it.
 	GitTimeout time.Duration
@@ -190,7 +195,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 func (r *Reconciler) head(ctx context.Context, url string, ref gitrepo.Ref, auth gitrepo.Auth) (string, error) {
 	timeout := r.GitTimeout
 	if timeout <= 0 {
-		timeout = time.Minute
+		timeout = DefaultGitTimeout
 	}
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

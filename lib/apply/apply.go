@@ -31,7 +31,8 @@ type Options struct {
 	AllowEmpty bool
 	// Wait waits for each layer of components to be ready (kstatus) before the next.
 	Wait bool
-	// Timeout bounds each wait: CRDs established, a namespace to appear, a layer ready.
+	// Timeout bounds each wait: CRDs established, a namespace to appear, a
+	// layer ready (DefaultOptions when zero).
 	Timeout time.Duration
 	// Force deletes and recreates objects whose change touches an immutable field.
 	Force bool
@@ -44,7 +45,7 @@ type Options struct {
 	ForceConflicts bool
 	// Revision is recorded in the inventory (a git commit, say).
 	Revision string
-	// Concurrency bounds the requests in flight (default 8).
+	// Concurrency bounds the requests in flight (DefaultOptions when zero).
 	Concurrency int
 	// Progress receives one line per step (nil: none).
 	Progress func(string)
@@ -52,18 +53,25 @@ type Options struct {
 	env string
 }
 
+// DefaultOptions are the bounds an apply uses where Options leave them
+// zero: 8 requests in flight (as kubectl's own apply pool), each wait up to
+// five minutes.
+func DefaultOptions() Options {
+	return Options{Concurrency: 8, Timeout: 5 * time.Minute}
+}
+
 func (o Options) concurrency() int {
 	if o.Concurrency > 0 {
 		return o.Concurrency
 	}
-	return 8
+	return DefaultOptions().Concurrency
 }
 
 func (o Options) timeout() time.Duration {
 	if o.Timeout > 0 {
 		return o.Timeout
 	}
-	return 5 * time.Minute
+	return DefaultOptions().Timeout
 }
 
 func (o Options) progress(format string, args ...any) {

@@ -74,7 +74,7 @@ func benchPlinth(b *testing.B) {
 			b.Fatal(err)
 		}
 		// The set is built inside the timer, like the file kubectl reads.
-		r, err := c.Check(ctx, env, benchComponents(env), drift.Options{Concurrency: 8})
+		r, err := c.Check(ctx, env, benchComponents(env), drift.DefaultOptions())
 		if err != nil {
 			b.Fatal(err)
 		}

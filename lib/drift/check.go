@@ -22,13 +22,17 @@ import (
 	"github.com/plinth-platform/plinth/lib/manifest"
 )
 
+// DefaultOptions are the bounds a check uses where Options leave them
+// zero: 8 dry runs in flight, as apply.
+func DefaultOptions() Options { return Options{Concurrency: 8} }
+
 // Options control a check.
 type Options struct {
 	// Ignore lists fields others own on purpose (the environment's drift.ignore).
 	Ignore []manifest.IgnoreRule
 	// Correct applies the drifted and missing objects again.
 	Correct bool
-	// Concurrency bounds the requests in flight (default 8).
+	// Concurrency bounds the requests in flight (DefaultOptions when zero).
 	Concurrency int
 }
 
@@ -88,7 +92,7 @@ func (c *Checker) Check(ctx context.Context, env string, comps []manifest.Compon
 func (c *Checker) check(ctx context.Context, env string, comps []manifest.Component, opts Options) (*Report, error) {
 	conc := opts.Concurrency
 	if conc <= 0 {
-		conc = 8
+		conc = DefaultOptions().Concurrency
 	}
 	var entries []*entry
 	var objs []*unstructured.Unstructured

@@ -95,7 +95,7 @@ written), 2 apply could not run or failed part way.`,
 	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the plan (create, change with diff, delete) and write nothing")
 	cmd.Flags().BoolVar(&f.prune, "prune", false, "delete objects of the inventory that the environment no longer has")
 	cmd.Flags().BoolVar(&f.wait, "wait", false, "wait for each layer of components to be ready before the next")
-	cmd.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "bound on each wait (CRDs, namespaces, a layer)")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", apply.DefaultOptions().Timeout, "bound on each wait (CRDs, namespaces, a layer)")
 	cmd.Flags().BoolVar(&f.force, "force", false, "delete and recreate objects whose change touches an immutable field")
 	cmd.Flags().BoolVar(&f.allowEmpty, "allow-empty", false, "allow an environment without objects (with --prune: delete everything)")
 	cmd.Flags().VarP(&f.output, "output", "o", "output format: text or json")

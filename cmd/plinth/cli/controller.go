@@ -86,7 +86,7 @@ at a time.`,
 	cmd.Flags().StringVar(&f.workDir, "work-dir", filepath.Join(os.TempDir(), "plinth-controller"), "directory for git checkouts")
 	cmd.Flags().StringVar(&f.notifyConfig, "notify-config", "", "YAML file listing webhook targets (name, url, format: json|slack|alertmanager); mount it from a Secret")
 	cmd.Flags().IntVar(&f.maxConcurrency, "concurrency", 2, "environments reconciled at once")
-	cmd.Flags().DurationVar(&f.gitTimeout, "git-timeout", time.Minute, "bound on asking a git server for its head")
+	cmd.Flags().DurationVar(&f.gitTimeout, "git-timeout", reconciler.DefaultGitTimeout, "bound on asking a git server for its head")
 	limits := pipeline.DefaultLimits()
 	cmd.Flags().DurationVar(&f.render.Timeout, "render-timeout", limits.Timeout, "time budget for rendering one environment")
 	cmd.Flags().Int64Var(&f.render.Memory, "render-max-memory", limits.Memory, "memory budget in bytes for rendering one environment")
