@@ -9,9 +9,35 @@ import (
 
 // Paths of the catalog in #Platform.
 var (
-	catalogPath    = cue.ParsePath("render.components")
-	componentsPath = cue.ParsePath("components")
+	catalogPath     = cue.ParsePath("render.components")
+	componentsPath  = cue.ParsePath("components")
+	apiVersionsPath = cue.ParsePath("render.apiVersions")
+	driverOSPath    = cue.ParsePath("render.driverOS")
 )
+
+// RenderFacts are what the catalog computed for rendering besides the
+// components.
+type RenderFacts struct {
+	// APIVersions are the API versions the catalog's components serve
+	// besides Kubernetes' own (for Helm's .Capabilities).
+	APIVersions []string `json:"apiVersions"`
+	// DriverOS is the OS tag of the GPU operator's driver image, "" when
+	// the catalog derives none.
+	DriverOS string `json:"driverOS"`
+}
+
+// RenderFacts decodes them from a valid environment.
+func (p *Platform) RenderFacts() (RenderFacts, error) {
+	var f RenderFacts
+	if err := p.Value.LookupPath(apiVersionsPath).Decode(&f.APIVersions); err != nil {
+		return RenderFacts{}, fmt.Errorf("environment %s: render.apiVersions: %w", p.Environment.Name, err)
+	}
+	var err error
+	if f.DriverOS, err = p.Value.LookupPath(driverOSPath).String(); err != nil {
+		return RenderFacts{}, fmt.Errorf("environment %s: render.driverOS: %w", p.Environment.Name, err)
+	}
+	return f, nil
+}
 
 // Component is one entry of the catalog as the environment configures it.
 type Component struct {

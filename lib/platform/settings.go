@@ -9,9 +9,11 @@ import (
 )
 
 // Settings are an environment's settings the later stages read (network,
-// policy, apply, drift) and what #Platform.render computed for the
-// cluster, decoded once when the environment evaluates valid: no stage
-// after this package reads the CUE value by path for them.
+// policy, apply, drift, the Kubernetes version), decoded once when the
+// environment evaluates valid: no stage after this package reads the CUE
+// value by path for them. What the catalog computes for render
+// (Platform.Catalog, Platform.RenderFacts) is decoded on demand instead:
+// evaluating it costs vet, which needs none of it, about 20 MB.
 type Settings struct {
 	// Kubernetes is the version the cluster runs (derived from the OKD
 	// release on OKD), e.g. "1.34.4".
@@ -20,12 +22,6 @@ type Settings struct {
 	Policy     Policy  `json:"policy"`
 	Apply      Apply   `json:"apply"`
 	Drift      Drift   `json:"drift"`
-	// APIVersions are the API versions the catalog's components serve
-	// besides Kubernetes' own (for Helm's .Capabilities).
-	APIVersions []string `json:"apiVersions"`
-	// DriverOS is the OS tag of the GPU operator's driver image, when the
-	// catalog derives one.
-	DriverOS string `json:"driverOS,omitempty"`
 }
 
 // Network is the environment's network (#Network).
@@ -89,9 +85,7 @@ type Drift struct {
 
 // Paths of the settings in #Platform.
 var (
-	kubernetesPath  = cue.ParsePath("kubernetes.version")
-	apiVersionsPath = cue.ParsePath("render.apiVersions")
-	driverOSPath    = cue.ParsePath("render.driverOS")
+	kubernetesPath = cue.ParsePath("kubernetes.version")
 )
 
 // decodeSettings reads the settings of a valid environment.
@@ -114,12 +108,6 @@ func decodeSettings(v cue.Value) (Settings, error) {
 	var err error
 	if s.Kubernetes, err = v.LookupPath(kubernetesPath).String(); err != nil {
 		return Settings{}, fmt.Errorf("kubernetes version: %w", err)
-	}
-	if err := v.LookupPath(apiVersionsPath).Decode(&s.APIVersions); err != nil {
-		return Settings{}, fmt.Errorf("render.apiVersions: %w", err)
-	}
-	if s.DriverOS, err = v.LookupPath(driverOSPath).String(); err != nil {
-		return Settings{}, fmt.Errorf("render.driverOS: %w", err)
 	}
 	return s, nil
 }

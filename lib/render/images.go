@@ -84,10 +84,14 @@ func covered(byRef map[string]*Image, name string) bool {
 }
 
 // locator reads the environment's mirrors and the GPU operator's OS tag.
-func locator(p *platform.Platform) image.Locator {
+func locator(p *platform.Platform) (image.Locator, error) {
+	facts, err := p.RenderFacts()
+	if err != nil {
+		return image.Locator{}, err
+	}
 	m := p.Settings.Network.Mirrors
 	return image.Locator{
 		Mirrors:  image.Mirrors{Default: m.Images, Registries: m.Registries},
-		DriverOS: p.Settings.DriverOS,
-	}
+		DriverOS: facts.DriverOS,
+	}, nil
 }

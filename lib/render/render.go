@@ -69,7 +69,10 @@ func Render(ctx context.Context, p *platform.Platform, opts Options) (*Result, e
 	if err != nil {
 		return nil, fmt.Errorf("environment %s: %w", env, err)
 	}
-	images := locator(p)
+	images, err := locator(p)
+	if err != nil {
+		return nil, err
+	}
 
 	trees := &treeCache{trees: map[string]filesys.FileSystem{}}
 	results := make([]manifest.Component, len(order))
@@ -248,7 +251,11 @@ func capabilities(p *platform.Platform) (Capabilities, error) {
 	if i := strings.IndexAny(v, "-+"); i >= 0 {
 		v = v[:i]
 	}
-	return Capabilities{KubeVersion: "v" + v, APIVersions: p.Settings.APIVersions}, nil
+	facts, err := p.RenderFacts()
+	if err != nil {
+		return Capabilities{}, err
+	}
+	return Capabilities{KubeVersion: "v" + v, APIVersions: facts.APIVersions}, nil
 }
 
 // dependencyOrder sorts components so that each comes after those it
