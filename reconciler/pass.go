@@ -21,7 +21,6 @@ import (
 	"github.com/plinth-platform/plinth/lib/gitrepo"
 	"github.com/plinth-platform/plinth/lib/notify"
 	"github.com/plinth-platform/plinth/lib/pipeline"
-	"github.com/plinth-platform/plinth/lib/sandbox"
 	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
 )
 
@@ -147,17 +146,7 @@ func (p *pass) render(ctx context.Context) error {
 	if err != nil {
 		return terminal("RenderFailed", err)
 	}
-	render := p.r.Render
-	if render == nil {
-		limits := p.r.RenderLimits
-		if limits == (sandbox.Limits{}) {
-			limits = pipeline.DefaultLimits()
-		}
-		render = func(ctx context.Context, req pipeline.Request) (*pipeline.Set, error) {
-			return pipeline.Objects(ctx, req, limits)
-		}
-	}
-	rendered, err := render(ctx, req)
+	rendered, err := p.r.render(ctx, req)
 	if err != nil {
 		return terminal("RenderFailed", err)
 	}

@@ -191,6 +191,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	return p.nextPass(), nil
 }
 
+// render renders a checkout's environment with Render, or as plinth
+// controller does: the pipeline in its sandbox child within RenderLimits.
+func (r *Reconciler) render(ctx context.Context, req pipeline.Request) (*pipeline.Set, error) {
+	if r.Render != nil {
+		return r.Render(ctx, req)
+	}
+	limits := r.RenderLimits
+	if limits == (sandbox.Limits{}) {
+		limits = pipeline.DefaultLimits()
+	}
+	return pipeline.Objects(ctx, req, limits)
+}
+
 // head asks the git server for the commit ref names, within GitTimeout.
 func (r *Reconciler) head(ctx context.Context, url string, ref gitrepo.Ref, auth gitrepo.Auth) (string, error) {
 	timeout := r.GitTimeout

@@ -113,9 +113,8 @@ failed or, with --check, is stale, 2 render could not run.`,
 					fmt.Fprintf(s.Err, "warning: %s: %s\n", env.Name, w)
 				}
 				dir := filepath.Join(outDir, env.Name)
-				files := out.Files
 				if f.check {
-					stale, err := render.Stale(dir, files)
+					stale, err := render.Stale(dir, out.Files)
 					if err != nil {
 						return err
 					}
@@ -128,7 +127,7 @@ failed or, with --check, is stale, 2 render could not run.`,
 					}
 					continue
 				}
-				if err := render.Write(dir, files); err != nil {
+				if err := render.Write(dir, out.Files); err != nil {
 					failed = true
 					fmt.Fprintf(s.Err, "plinth render: environment %s: writing %s: %v\n", env.Name, dir, err)
 					continue
