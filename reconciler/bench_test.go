@@ -236,16 +236,18 @@ import "list"
 
 cluster: {version: "1.34.4", runtime: "containerd", nodes: {controlPlane: 1, workers: 1}}
 network: mirrors: images: "nexus.test.local:8443"
-objects: [
-	for ns in [%[1]q, %[2]q] {apiVersion: "v1", kind: "Namespace", metadata: name: ns},
+objects: {
+	for ns in [%[1]q, %[2]q] {(ns): {apiVersion: "v1", kind: "Namespace", metadata: name: ns}}
 	for i in list.Range(0, %[3]d, 1) {
-		apiVersion: "v1"
-		kind:       "ConfigMap"
-		metadata: {name: "cm-\(i)", namespace: [%[1]q, %[2]q][mod(i, 2)]}
-		data: value: "object \(i)"
-		if i == 0 {data: push: "%[4]d"}
-	},
-]
+		"cm-\(i)": {
+			apiVersion: "v1"
+			kind:       "ConfigMap"
+			metadata: {name: "cm-\(i)", namespace: [%[1]q, %[2]q][mod(i, 2)]}
+			data: value: "object \(i)"
+			if i == 0 {data: push: "%[4]d"}
+		}
+	}
+}
 `, nsA, nsB, benchObjects, push)
 }
 

@@ -175,20 +175,20 @@ func (r *repo) push(msg string) string {
 }
 
 // env writes environments/<name>/env.cue: a small environment whose
-// objects are ConfigMaps in namespace ns.
+// objects are ConfigMaps in namespace ns, each keyed by its name.
 func (r *repo) env(name, ns string, data map[string]string) {
 	var objs bytes.Buffer
 	for k, v := range data {
-		fmt.Fprintf(&objs, "\t{apiVersion: \"v1\", kind: \"ConfigMap\", metadata: {name: %q, namespace: %q}, data: value: %q},\n", k, ns, v)
+		fmt.Fprintf(&objs, "\t%q: {apiVersion: \"v1\", kind: \"ConfigMap\", metadata: {name: %q, namespace: %q}, data: value: %q}\n", k, k, ns, v)
 	}
 	r.write("environments/"+name+"/env.cue", fmt.Sprintf(`package plinth
 
 cluster: {version: "1.34.4", runtime: "containerd", nodes: {controlPlane: 1, workers: 1}}
 network: mirrors: images: "nexus.test.local:8443"
-objects: [
-	{apiVersion: "v1", kind: "Namespace", metadata: name: %q},
-%s]
-`, ns, objs.String()))
+objects: {
+	%q: {apiVersion: "v1", kind: "Namespace", metadata: name: %q}
+%s}
+`, ns, ns, objs.String()))
 }
 
 // proxy forwards to the git server and can refuse connections, as an

@@ -426,10 +426,10 @@ func TestSecretDriftStaysMasked(t *testing.T) {
 
 cluster: {version: "1.34.4", runtime: "containerd", nodes: {controlPlane: 1, workers: 1}}
 network: mirrors: images: "nexus.test.local:8443"
-objects: [
-	{apiVersion: "v1", kind: "Namespace", metadata: name: "`+ns+`"},
-	{apiVersion: "v1", kind: "Secret", metadata: {name: "db", namespace: "`+ns+`"}, stringData: password: "`+declared+`"},
-]
+objects: {
+	"`+ns+`": {apiVersion: "v1", kind: "Namespace", metadata: name: "`+ns+`"}
+	db: {apiVersion: "v1", kind: "Secret", metadata: {name: "db", namespace: "`+ns+`"}, stringData: password: "`+declared+`"}
+}
 `)
 	r.push("a Secret")
 	hook := newWebhook(t)

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/plinth-platform/plinth/lib/apicheck"
+	"github.com/plinth-platform/plinth/lib/manifest"
 )
 
 // RuleObject is the rule id of findings about the environment's objects
@@ -17,27 +19,71 @@ import (
 // large to store.
 const RuleObject = "OBJECT"
 
+// RuleObjectDuplicate is the rule id of an object of the environment's
+// objects that another key (or another entry of the list) also holds: the
+// same group, kind, namespace and name, which the cluster would see as one
+// object written twice.
+const RuleObjectDuplicate = "OBJECT-DUP"
+
 var objectsPath = cue.ParsePath("objects")
 
-// objectFindings checks every object of the environment's objects list as
-// the API server would (apicheck.Check) and places each problem at the
-// field in the user's files, or at the object when the field is not
-// written there.
-func objectFindings(env Environment, user, objects cue.Value) []Finding {
-	iter, err := objects.List()
-	if err != nil {
-		return nil // the schema has checked it is a list
+// envObject is one entry of the environment's objects: its selector
+// (cue.Str(key) in the keyed form, cue.Index(i) in the list form) and
+// its value.
+type envObject struct {
+	sel cue.Selector
+	v   cue.Value
+}
+
+// envObjects lists the entries of objects, keyed ones in key order.
+func envObjects(objects cue.Value) []envObject {
+	if d, ok := objects.Default(); ok {
+		objects = d
 	}
+	var out []envObject
+	switch objects.Kind() {
+	case cue.ListKind:
+		iter, err := objects.List()
+		if err != nil {
+			return nil
+		}
+		for i := 0; iter.Next(); i++ {
+			out = append(out, envObject{cue.Index(i), iter.Value()})
+		}
+	case cue.StructKind:
+		iter, err := objects.Fields()
+		if err != nil {
+			return nil
+		}
+		for iter.Next() {
+			out = append(out, envObject{cue.Str(iter.Selector().Unquoted()), iter.Value()})
+		}
+		slices.SortFunc(out, func(a, b envObject) int { return strings.Compare(a.sel.Unquoted(), b.sel.Unquoted()) })
+	}
+	return out
+}
+
+// objectFindings checks every object of the environment's objects (keyed
+// or a list) as the API server would (apicheck.Check) and places each
+// problem at the field in the user's files, or at the object when the
+// field is not written there. One identity under two keys is an error
+// naming both.
+func objectFindings(env Environment, user, objects cue.Value) []Finding {
 	var out []Finding
-	for i := 0; iter.Next(); i++ {
-		base := []cue.Selector{cue.Str("objects"), cue.Index(i)}
-		b, err := iter.Value().MarshalJSON()
+	type seen struct {
+		path string
+		pos  Position
+	}
+	first := map[manifest.ID]seen{}
+	for _, o := range envObjects(objects) {
+		base := []cue.Selector{cue.Str("objects"), o.sel}
+		b, err := o.v.MarshalJSON()
 		var u unstructured.Unstructured
 		if err == nil {
 			err = u.UnmarshalJSON(b)
 		}
 		if err != nil {
-			out = append(out, objectFinding(env, user, base, nil, fmt.Sprintf("environment %s: object %d cannot be read: %v", env.Name, i, err), ""))
+			out = append(out, objectFinding(env, user, base, nil, fmt.Sprintf("environment %s: object %s cannot be read: %v", env.Name, displayPath(base), err), ""))
 			continue
 		}
 		subject := fmt.Sprintf("environment %s, %s %s", env.Name, u.GetKind(), u.GetName())
@@ -51,6 +97,19 @@ func objectFindings(env Environment, user, objects cue.Value) []Finding {
 			}
 			out = append(out, objectFinding(env, user, base, fieldSelectors(p.Path), subject+": "+text, p.Hint))
 		}
+		// The identity without the version: apps/v1 and apps/v1beta1
+		// Deployment web are one object to the API server.
+		id := manifest.IDOf(&u)
+		id.Version = ""
+		here := objectFinding(env, user, base, nil, "", "")
+		if prev, ok := first[id]; ok {
+			here.Rule = RuleObjectDuplicate
+			here.Detail = fmt.Sprintf("%s: %s (%s) and %s (%s) are the same object", subject, prev.path, prev.pos, here.Path, here.Position)
+			here.Message = "keep one of them: an object's identity is its apiVersion's group, kind, namespace and name, whatever its key"
+			out = append(out, here)
+			continue
+		}
+		first[id] = seen{here.Path, here.Position}
 	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/cuecontext"
 	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/token"
@@ -257,8 +258,37 @@ func cueFindings(env Environment, err error, schema cue.Value) []Finding {
 // tidy turns raw schema findings into what a person should read: one
 // finding per failed disjunction, nothing inside an unknown field, sorted.
 func tidy(fs []Finding) []Finding {
-	return dropBelowUnknown(dropDefaultConflicts(fs))
+	return dropBelowUnknown(dropDefaultConflicts(dropObjectsForm(fs)))
 }
+
+// objectsListBranch and objectsMapBranch match the errors of the
+// disjunction objects is (a map of objects, or the older list): each says
+// the user's value is not the other form.
+var (
+	objectsListBranch = regexp.MustCompile(`^conflicting values .* and \[\.\.\.#Object\] \(mismatched types \w+ and list\)$`)
+	objectsMapBranch  = regexp.MustCompile(`^conflicting values \[.* and \{\[#ObjectKey\]:#Object\} \(mismatched types list and struct\)$`)
+)
+
+// dropObjectsForm drops the error of the form of objects the user did not
+// write: a map of objects is not a list, a list is not a map. What is
+// wrong inside the form written is reported on its own. A value that is
+// neither keeps the map's error: the map is the form to write.
+func dropObjectsForm(fs []Finding) []Finding {
+	fs = slices.DeleteFunc(fs, func(f Finding) bool {
+		return f.Path == "objects" && (objectsListBranch.MatchString(f.Message) || objectsMapBranch.MatchString(f.Message))
+	})
+	for i, f := range fs {
+		if m := objectsNeither.FindStringSubmatch(f.Message); m != nil && f.Path == "objects" {
+			fs[i].Detail = fmt.Sprintf("objects is %s (%s)", m[1], m[2])
+			fs[i].Message = `write objects as a map from a key to each object: objects: "platform-info": {apiVersion: "v1", kind: "ConfigMap", metadata: {...}, ...}`
+		}
+	}
+	return fs
+}
+
+// objectsNeither matches the error that remains when objects is neither
+// a map nor a list.
+var objectsNeither = regexp.MustCompile(`^conflicting values (.*) and \{\[#ObjectKey\]:#Object\} \(mismatched types (\w+) and struct\)$`)
 
 // disjunctionHeader matches CUE's summary of a failed disjunction; the
 // branch errors it summarises are reported on their own.
@@ -372,7 +402,7 @@ func notAllowedHint(schema cue.Value, path []string) string {
 		next := parent.LookupPath(cue.MakePath(cue.Str(p)))
 		if !next.Exists() {
 			if parent.Allows(cue.Str("a")) { // a map whose names follow a pattern, like tenants
-				return fmt.Sprintf(" (%q is not a DNS-1123 label: use lowercase letters, digits and '-')", p)
+				return keyHint(parent, p)
 			}
 			return ""
 		}
@@ -389,7 +419,7 @@ func notAllowedHint(schema cue.Value, path []string) string {
 	name := path[len(path)-1]
 	if len(names) == 0 {
 		if parent.Allows(cue.Str("a")) {
-			return fmt.Sprintf(" (%q is not a DNS-1123 label: use lowercase letters, digits and '-')", name)
+			return keyHint(parent, name)
 		}
 		return ""
 	}
@@ -399,21 +429,79 @@ func notAllowedHint(schema cue.Value, path []string) string {
 	return " (allowed: " + strings.Join(names, ", ") + ")"
 }
 
+// keyHints say what is wrong with a key that a map's key pattern refuses.
+var keyHints = map[string]string{
+	"#Name":         "is not a DNS-1123 label: use lowercase letters, digits and '-'",
+	"#ObjectKey":    "is not an object key: use lowercase letters, digits, '-' and '.' (the object's name, say)",
+	"#RegistryHost": "is not a registry host: a host name with an optional port, such as docker.io or nexus.bank.local:8443",
+}
+
+// keyHint explains why the map m refuses the key name, after the
+// definition its pattern constraint ([Name=#Name]: T) names.
+func keyHint(m cue.Value, name string) string {
+	var def string
+	var find func(n ast.Node)
+	find = func(n ast.Node) {
+		switch n := n.(type) {
+		case *ast.Field:
+			find(n.Value)
+		case *ast.ParenExpr:
+			find(n.X)
+		case *ast.UnaryExpr:
+			find(n.X)
+		case *ast.BinaryExpr:
+			find(n.X)
+			find(n.Y)
+		case *ast.StructLit:
+			for _, e := range n.Elts {
+				f, ok := e.(*ast.Field)
+				if !ok {
+					continue
+				}
+				l, ok := f.Label.(*ast.ListLit)
+				if !ok || len(l.Elts) != 1 {
+					continue
+				}
+				k := l.Elts[0]
+				if a, ok := k.(*ast.Alias); ok {
+					k = a.Expr
+				}
+				if id, ok := k.(*ast.Ident); ok && def == "" {
+					def = id.Name
+				}
+			}
+		}
+	}
+	find(m.Source())
+	if hint, ok := keyHints[def]; ok {
+		return fmt.Sprintf(" (%q %s)", name, hint)
+	}
+	if want, ok := patternDescriptions[def]; ok {
+		return fmt.Sprintf(" (%q is not %s)", name, want)
+	}
+	return ""
+}
+
+// patternDescriptions say what the schema's pattern definitions stand for.
+var patternDescriptions = map[string]string{
+	"#Version":      "a version such as 1.34.2, v26.7.0 or 26.03",
+	"#Name":         "a DNS-1123 label: lowercase letters, digits and '-', at most 63",
+	"#ObjectKey":    "a key of lowercase letters, digits, '-' and '.', at most 253",
+	"#Quantity":     "a Kubernetes quantity such as 500m, 64 or 256Gi",
+	"#Duration":     "a duration such as 90s, 10m or 1h30m",
+	"#URL":          "a URL: https://, oci://, file:// or ssh://",
+	"#Subject":      "a subject such as group:risk-ds or user:jdoe",
+	"#HTTPURL":      "an http:// or https:// URL",
+	"#Registry":     "a registry host[:port][/path] such as nexus.bank.local:8443",
+	"#RegistryHost": "a registry host[:port] such as docker.io or nexus.bank.local:8443",
+	"#Retention":    "a retention such as 15d, 12h or 1y",
+}
+
 // patternNames rewrites the schema's regular expressions, as CUE prints
 // them in errors, to what they stand for.
 func patternNames(schema cue.Value) *strings.Replacer {
 	var pairs []string
-	for def, name := range map[string]string{
-		"#Version":   "a version such as 1.34.2, v26.7.0 or 26.03",
-		"#Name":      "a DNS-1123 label: lowercase letters, digits and '-', at most 63",
-		"#Quantity":  "a Kubernetes quantity such as 500m, 64 or 256Gi",
-		"#Duration":  "a duration such as 90s, 10m or 1h30m",
-		"#URL":       "a URL: https://, oci://, file:// or ssh://",
-		"#Subject":   "a subject such as group:risk-ds or user:jdoe",
-		"#HTTPURL":   "an http:// or https:// URL",
-		"#Registry":  "a registry host[:port][/path] such as nexus.bank.local:8443",
-		"#Retention": "a retention such as 15d, 12h or 1y",
-	} {
+	for def, name := range patternDescriptions {
 		if re := schemaRegexp.FindString(fmt.Sprint(schema.LookupPath(cue.ParsePath(def)))); re != "" {
 			pairs = append(pairs, "(out of bound "+re+")", "(want "+name+")", re, def)
 		}

@@ -100,6 +100,10 @@ var ruleCases = []struct {
 		`tenants: "kube-system": {quota: {cpu: "4", memory: "8Gi"}, owners: ["group:ds"]}`,
 		`components: monitoring: enabled: true, tenants: monitoring: {quota: {cpu: "4", memory: "8Gi"}, owners: ["group:ds"]}`,
 	}, pass: `tenants: monitoring: {quota: {cpu: "4", memory: "8Gi"}, owners: ["group:ds"]}`},
+	{rule: "OBJECT-1", fail: []string{
+		`objects: [{apiVersion: "v1", kind: "ConfigMap", metadata: {name: "a", namespace: "default"}}]`,
+		`objects: []`,
+	}, pass: `objects: a: {apiVersion: "v1", kind: "ConfigMap", metadata: {name: "a", namespace: "default"}}`},
 	{rule: "TENANT-1", fail: []string{`tenants: ds: {quota: {cpu: "4", memory: "8Gi", gpu: 1}, owners: ["group:ds"]}`}, pass: `tenants: ds: {quota: {cpu: "4", memory: "8Gi"}, owners: ["group:ds"]}`},
 }
 

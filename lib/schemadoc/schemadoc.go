@@ -172,6 +172,7 @@ This file is generated from ` + "`cue/schema.cue`" + ` by ` + "`make docs`" + `;
 			return err
 		}
 		writeTable(b, rows)
+		b.WriteString(sectionNotes[f.label])
 	}
 	return g.writePatterns()
 }
@@ -264,6 +265,13 @@ func (g *envDoc) writePatterns() error {
 // elements (path[]). Fields whose source is in skip are left out.
 func (g *envDoc) children(v cue.Value, path string, skip map[*ast.Field]bool) ([]row, error) {
 	var rows []row
+	// A field that is a map or a list (objects) is documented in its
+	// default form.
+	if k := v.IncompleteKind(); k == cue.StructKind|cue.ListKind {
+		if d, ok := v.Default(); ok {
+			v = d
+		}
+	}
 	switch v.IncompleteKind() {
 	case cue.StructKind:
 		fields, err := g.fields(v)
@@ -510,8 +518,9 @@ func (g *envDoc) disjunction(alts []ast.Expr) typ {
 	for _, x := range alts {
 		inner := stripDefault(x)
 		// A default has its own column; here it only adds noise, or the
-		// name of a hidden helper, unless it is one value of an enumeration.
-		if inner != x && (wide || !isLiteral(inner)) {
+		// name of a hidden helper, unless it is one value of an enumeration
+		// or a form of its own (a map of objects next to a list).
+		if _, form := inner.(*ast.StructLit); inner != x && (wide || !isLiteral(inner)) && !form {
 			continue
 		}
 		t := g.typeOf(inner)

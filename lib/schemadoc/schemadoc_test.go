@@ -93,7 +93,7 @@ func TestEnvironmentDoc(t *testing.T) {
 		{path: "storage.nfs.server", typ: "`string`", required: "yes"},
 		{path: "tenants.<name>.quota.cpu", typ: "`#Quantity`", def: "—", required: "yes"},
 		{path: "tenants.<name>.quota.gpu", def: "`0`", required: "no"},
-		{path: "objects[].kind", typ: "`string`", required: "yes"},
+		{path: "objects.<key>.kind", typ: "`string`", required: "yes"},
 	} {
 		cells := tableRow(doc, "`"+tc.path+"`")
 		if cells == nil {
@@ -124,6 +124,13 @@ func TestEnvironmentDoc(t *testing.T) {
 		if !strings.Contains(doc, "\n"+heading+"\n") {
 			t.Errorf("no section %q", heading)
 		}
+	}
+	// objects is a map of objects (the form to write) or a list (still accepted).
+	if !strings.Contains(doc, "\nType: map of `#ObjectKey` to struct (open: other fields allowed) or list of struct (open: other fields allowed).\n") {
+		t.Error("objects: the type does not name both forms")
+	}
+	if cells := tableRow(doc, "`#ObjectKey`"); cells == nil {
+		t.Error("Patterns: no #ObjectKey row")
 	}
 	if cells := tableRow(doc, "`#Version`"); cells == nil || !strings.Contains(cells[1], `^v?[0-9]+\.[0-9]+`) {
 		t.Errorf("Patterns: #Version row %q lacks its regular expression", cells)
