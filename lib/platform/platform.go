@@ -258,7 +258,7 @@ func cueFindings(env Environment, err error, schema cue.Value) []Finding {
 // tidy turns raw schema findings into what a person should read: one
 // finding per failed disjunction, nothing inside an unknown field, sorted.
 func tidy(fs []Finding) []Finding {
-	return dropBelowUnknown(dropDefaultConflicts(dropObjectsForm(fs)))
+	return quoteNumbers(dropBelowUnknown(dropDefaultConflicts(dropObjectsForm(fs))))
 }
 
 // objectsListBranch and objectsMapBranch match the errors of the
@@ -289,6 +289,54 @@ func dropObjectsForm(fs []Finding) []Finding {
 // objectsNeither matches the error that remains when objects is neither
 // a map nor a list.
 var objectsNeither = regexp.MustCompile(`^conflicting values (.*) and \{\[#ObjectKey\]:#Object\} \(mismatched types (\w+) and struct\)$`)
+
+// numberForString matches CUE's error for a number written where the
+// schema wants a string (cpu: 8 for cpu: "8"), in either order.
+var (
+	numberForString = regexp.MustCompile(`^conflicting values (-?[0-9][-+0-9.eE]*) and ([^"].*) \(mismatched types (?:int|float) and string\)$`)
+	stringForNumber = regexp.MustCompile(`^conflicting values ([^"].*) and (-?[0-9][-+0-9.eE]*) \(mismatched types string and (?:int|float)\)$`)
+	identifier      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// quoteNumbers rewrites a number given where the schema wants a string
+// into what to write instead, with the field's own value quoted:
+// "write the quantity as a string: cpu: \"8\"".
+func quoteNumbers(fs []Finding) []Finding {
+	for i, f := range fs {
+		if f.Rule != RuleSchema {
+			continue
+		}
+		var number, want string
+		if m := numberForString.FindStringSubmatch(f.Message); m != nil {
+			number, want = m[1], m[2]
+		} else if m := stringForNumber.FindStringSubmatch(f.Message); m != nil {
+			number, want = m[2], m[1]
+		} else {
+			continue
+		}
+		quoted := strconv.Quote(number)
+		if label := f.Path[strings.LastIndex(f.Path, ".")+1:]; label != "" {
+			if _, err := strconv.Atoi(label); err != nil { // a list index has no label to repeat
+				if !identifier.MatchString(label) {
+					label = strconv.Quote(label)
+				}
+				quoted = label + ": " + quoted
+			}
+		}
+		switch name, ok := patternDescriptions[want]; {
+		case want == "#Quantity":
+			fs[i].Detail = fmt.Sprintf("%s is a number; a quantity is a string, such as \"500m\", \"64\" or \"256Gi\"", number)
+			fs[i].Message = "write the quantity as a string: " + quoted
+		case ok:
+			fs[i].Detail = fmt.Sprintf("%s is a number; the field takes a string (%s)", number, name)
+			fs[i].Message = "write it as a string: " + quoted
+		default:
+			fs[i].Detail = fmt.Sprintf("%s is a number; the field takes a string", number)
+			fs[i].Message = "write it as a string: " + quoted
+		}
+	}
+	return fs
+}
 
 // disjunctionHeader matches CUE's summary of a failed disjunction; the
 // branch errors it summarises are reported on their own.

@@ -109,9 +109,24 @@ func TestSchemaErrors(t *testing.T) {
 			name: "wrong types",
 			src:  "cluster: {version: 1.34, nodes: workers: \"three\"}\nnetwork: airGapped: \"yes\"\n",
 			want: []string{
-				"environments/env/env.cue:2:20: error SCHEMA cluster.version: conflicting values 1.34 and #Version (mismatched types float and string)",
+				"environments/env/env.cue:2:20: error SCHEMA cluster.version: 1.34 is a number; the field takes a string (a version such as 1.34.2, v26.7.0 or 26.03): write it as a string: version: \"1.34\"",
 				"environments/env/env.cue:2:42: error SCHEMA cluster.nodes.workers: conflicting values \"three\" and int (mismatched types string and int)",
 				"environments/env/env.cue:3:21: error SCHEMA network.airGapped: conflicting values \"yes\" and bool (mismatched types string and bool)",
+			},
+		},
+		{
+			// A quantity written as a number says to quote it, with the
+			// field's own value; any number where a string belongs too.
+			name: "numbers for strings",
+			src: "cluster: version: \"1.34.1\"\ntenants: ds: {quota: {cpu: 8, memory: 32, storage: 1.5}, owners: [7]}\n" +
+				"components: plinth: resources: limits: cpu: 2\nobjects: cm: {apiVersion: \"v1\", kind: 5, metadata: name: \"cm\"}\n",
+			want: []string{
+				"environments/env/env.cue:3:28: error SCHEMA tenants.ds.quota.cpu: 8 is a number; a quantity is a string, such as \"500m\", \"64\" or \"256Gi\": write the quantity as a string: cpu: \"8\"",
+				"environments/env/env.cue:3:39: error SCHEMA tenants.ds.quota.memory: 32 is a number; a quantity is a string, such as \"500m\", \"64\" or \"256Gi\": write the quantity as a string: memory: \"32\"",
+				"environments/env/env.cue:3:52: error SCHEMA tenants.ds.quota.storage: 1.5 is a number; a quantity is a string, such as \"500m\", \"64\" or \"256Gi\": write the quantity as a string: storage: \"1.5\"",
+				"environments/env/env.cue:3:67: error SCHEMA tenants.ds.owners.0: 7 is a number; the field takes a string (a subject such as group:risk-ds or user:jdoe): write it as a string: \"7\"",
+				"environments/env/env.cue:4:45: error SCHEMA components.plinth.resources.limits.cpu: 2 is a number; a quantity is a string, such as \"500m\", \"64\" or \"256Gi\": write the quantity as a string: cpu: \"2\"",
+				"environments/env/env.cue:5:39: error SCHEMA objects.cm.kind: 5 is a number; the field takes a string: write it as a string: kind: \"5\"",
 			},
 		},
 		{
