@@ -104,6 +104,10 @@ var ruleCases = []struct {
 		`objects: [{apiVersion: "v1", kind: "ConfigMap", metadata: {name: "a", namespace: "default"}}]`,
 		`objects: []`,
 	}, pass: `objects: a: {apiVersion: "v1", kind: "ConfigMap", metadata: {name: "a", namespace: "default"}}`},
+	{rule: "PATCH-1", fail: []string{
+		`components: gpu: patches: [{patch: "spec: {}"}]`,
+		`components: plinth: {enabled: false, patches: [{patch: "spec: {}"}]}`,
+	}, pass: `components: plinth: {enabled: true, patches: [{patch: "spec: {}"}]}, components: gpu: patches: []`},
 	{rule: "TENANT-1", fail: []string{`tenants: ds: {quota: {cpu: "4", memory: "8Gi", gpu: 1}, owners: ["group:ds"]}`}, pass: `tenants: ds: {quota: {cpu: "4", memory: "8Gi"}, owners: ["group:ds"]}`},
 }
 
@@ -250,6 +254,23 @@ func TestReservedTenants(t *testing.T) {
 	p := evaluate(t, ruleCase(`tenants: kubeflow: `+quota, false))
 	if len(p.Findings) != 0 {
 		t.Errorf("tenant kubeflow without Kubeflow: %v", p.Findings)
+	}
+}
+
+// TestPatchesOnDisabledComponents: the warning names every disabled
+// component with patches, at the first one's patches field.
+func TestPatchesOnDisabledComponents(t *testing.T) {
+	p := evaluate(t, ruleCase("components: gpu: patches: [{patch: \"spec: {}\"}]\ncomponents: rancher: {enabled: false, patches: [{patch: \"spec: {}\"}]}\ncomponents: plinth: {enabled: true, patches: [{patch: \"spec: {}\"}]}", false))
+	want := []string{"environments/env/env.cue:2:18: warning PATCH-1 components.gpu.patches: patches on components that are not enabled: gpu, rancher: enable the component or remove its patches: a disabled component renders nothing to patch"}
+	var got []string
+	for _, f := range p.Findings {
+		got = append(got, f.String())
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if !p.Valid() {
+		t.Error("Valid() = false: PATCH-1 is a warning")
 	}
 }
 
