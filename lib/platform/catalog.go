@@ -13,6 +13,7 @@ var (
 	componentsPath  = cue.ParsePath("components")
 	apiVersionsPath = cue.ParsePath("render.apiVersions")
 	driverOSPath    = cue.ParsePath("render.driverOS")
+	patchesPath     = cue.ParsePath("patches")
 )
 
 // RenderFacts are what the catalog computed for rendering besides the
@@ -50,6 +51,37 @@ type Component struct {
 	Unsupported string           `json:"unsupported,omitempty"`
 	// Values are the user's components.<name>.values, merged over each chart's computed values.
 	Values map[string]any `json:"-"`
+	// Patches are the user's components.<name>.patches, applied in order
+	// to the component's rendered objects, with their files read.
+	Patches []Patch `json:"-"`
+}
+
+// Patch is a Kustomize patch of a component's rendered objects, as
+// kustomize's patches field has it: a strategic-merge patch or a JSON 6902
+// operation list, in YAML, applied to Target's objects (or, for a
+// strategic-merge patch without one, to the object it names).
+type Patch struct {
+	// Patch is the patch: as written, or the content of the file Path names.
+	Patch string `json:"patch"`
+	// Path is the file the patch came from, relative to the environment's
+	// directory ("" for a patch written inline).
+	Path   string       `json:"path,omitempty"`
+	Target *PatchTarget `json:"target,omitempty"`
+	// Position is where the environment writes the patch, for messages.
+	Position Position `json:"position"`
+}
+
+// PatchTarget selects objects as kustomize's patch target does: every set
+// field must match; name and namespace are regular expressions, the
+// selectors label and annotation selectors.
+type PatchTarget struct {
+	Group              string `json:"group,omitempty"`
+	Version            string `json:"version,omitempty"`
+	Kind               string `json:"kind,omitempty"`
+	Name               string `json:"name,omitempty"`
+	Namespace          string `json:"namespace,omitempty"`
+	LabelSelector      string `json:"labelSelector,omitempty"`
+	AnnotationSelector string `json:"annotationSelector,omitempty"`
 }
 
 // HelmPart is one chart of a component.
@@ -101,12 +133,18 @@ func (p *Platform) Catalog() (map[string]*Component, error) {
 			Source    *struct {
 				Repo, Chart, Version, URL, Ref, Path string
 			} `json:"source"`
+			Patches []Patch `json:"patches"`
 		}
 		if err := u.Decode(&extra); err != nil {
 			return nil, fmt.Errorf("environment %s: component %s: %w", p.Environment.Name, name, err)
 		}
 		c.Values = extra.Values
 		c.DependsOn = append(c.DependsOn, extra.DependsOn...)
+		patches, err := p.patches(p.user.LookupPath(componentsPath).LookupPath(cue.MakePath(cue.Str(name))).LookupPath(patchesPath), extra.Patches)
+		if err != nil {
+			return nil, fmt.Errorf("environment %s: component %s: %w", p.Environment.Name, name, err)
+		}
+		c.Patches = patches
 		if s := extra.Source; s != nil {
 			if err := c.override(s.Repo, s.Chart, s.Version, s.URL, s.Ref); err != nil {
 				return nil, fmt.Errorf("environment %s: component %s: source: %w", p.Environment.Name, name, err)

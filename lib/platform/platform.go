@@ -35,6 +35,9 @@ type Platform struct {
 	Findings []Finding
 	// Settings are decoded from Value; set only when Valid.
 	Settings Settings
+	// user is the environment's own value, before the schema: where its
+	// files set something (Value's positions may be the schema's).
+	user cue.Value
 }
 
 // Valid reports whether the environment has no error findings.
@@ -73,6 +76,7 @@ func Evaluate(ctx context.Context, env Environment) (*Platform, error) {
 		p.Findings = tidy(cueFindings(env, err, schema))
 		return p, nil
 	}
+	p.user = user
 	p.Value = schema.LookupPath(platformDef).FillPath(envPath, user)
 	if err := p.Value.LookupPath(envPath).Validate(cue.Concrete(true), cue.Final(), cue.All()); err != nil {
 		// CUE stops checking a struct at its first failed disjunction, so

@@ -108,6 +108,10 @@ var ruleCases = []struct {
 		`components: gpu: patches: [{patch: "spec: {}"}]`,
 		`components: plinth: {enabled: false, patches: [{patch: "spec: {}"}]}`,
 	}, pass: `components: plinth: {enabled: true, patches: [{patch: "spec: {}"}]}, components: gpu: patches: []`},
+	{rule: "PATCH-2", fail: []string{
+		`components: plinth: {enabled: true, patches: [{patch: "spec: {}", path: "p.yaml"}]}`,
+		`components: plinth: {enabled: true, patches: [{target: kind: "Service"}]}`,
+	}, pass: `components: plinth: {enabled: true, patches: [{patch: "spec: {}"}, {path: "p.yaml"}]}`},
 	{rule: "TENANT-1", fail: []string{`tenants: ds: {quota: {cpu: "4", memory: "8Gi", gpu: 1}, owners: ["group:ds"]}`}, pass: `tenants: ds: {quota: {cpu: "4", memory: "8Gi"}, owners: ["group:ds"]}`},
 }
 

@@ -47,10 +47,11 @@ func Key(p *platform.Platform, lock *source.Lock, build string) (string, error) 
 		Build, Environment, Overlays string
 		Components                   map[string]*platform.Component
 		Values                       map[string]map[string]any
+		Patches                      map[string][]platform.Patch
 		Capabilities                 Capabilities
 		Settings                     platform.Settings
 		Sources                      []string
-	}{build, p.Environment.Name, overlaysDigest, comps, userValues(comps), caps, p.Settings, digests})
+	}{build, p.Environment.Name, overlaysDigest, comps, userValues(comps), userPatches(comps), caps, p.Settings, digests})
 	if err != nil {
 		return "", err
 	}
@@ -69,6 +70,18 @@ func lockedDigests(comps map[string]*platform.Component, lock *source.Lock) ([]s
 		digests = append(digests, s.Key()+"="+l.Digest)
 	}
 	return digests, nil
+}
+
+// userPatches are the components' patches, which Component's JSON leaves
+// out (the component cache holds renders before patches).
+func userPatches(comps map[string]*platform.Component) map[string][]platform.Patch {
+	out := map[string][]platform.Patch{}
+	for name, c := range comps {
+		if len(c.Patches) > 0 {
+			out[name] = c.Patches
+		}
+	}
+	return out
 }
 
 func userValues(comps map[string]*platform.Component) map[string]map[string]any {

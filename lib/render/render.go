@@ -127,7 +127,19 @@ func renderRecovered(ctx context.Context, c *platform.Component, opts Options, c
 	return renderComponent(ctx, c, opts, caps, trees)
 }
 
+// renderComponent renders a component (or takes its raw render from the
+// cache) and applies its patches.
 func renderComponent(ctx context.Context, c *platform.Component, opts Options, caps Capabilities, trees *treeCache) ([]*unstructured.Unstructured, []string, error) {
+	objs, warnings, err := renderCached(ctx, c, opts, caps, trees)
+	if err != nil {
+		return nil, nil, err
+	}
+	return applyPatches(c, objs, warnings)
+}
+
+// renderCached renders a component's parts, through the cache when there
+// is one (its entries hold the raw render, before patches).
+func renderCached(ctx context.Context, c *platform.Component, opts Options, caps Capabilities, trees *treeCache) ([]*unstructured.Unstructured, []string, error) {
 	if c.Unsupported != "" {
 		return nil, nil, fmt.Errorf("%s", c.Unsupported)
 	}

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"io/fs"
 	"regexp"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"cuelang.org/go/cue/literal"
 	"cuelang.org/go/cue/token"
 
+	schemas "github.com/plinth-platform/plinth/cue"
 	"github.com/plinth-platform/plinth/lib/platform"
 )
 
@@ -144,7 +146,7 @@ func (g *envDoc) write() error {
 	b := &g.buf
 	b.WriteString(`# Environment format
 
-This file is generated from ` + "`cue/schema.cue`" + ` by ` + "`make docs`" + `; do not edit it by hand.
+This file is generated from ` + "`cue/schema.cue`" + ` (its hand-written sections from ` + "`cue/guide/`" + `) by ` + "`make docs`" + `; do not edit it by hand.
 
 `)
 	fmt.Fprintf(b, "%s An environment is a directory `environments/<env>/` of CUE files in package `plinth`, layered with the same-package files of its parent directories; their top-level fields are the fields of `#Environment`. The sections below list every field by its full path.\n\n", g.md.text(docText(env.Doc())))
@@ -165,14 +167,19 @@ This file is generated from ` + "`cue/schema.cue`" + ` by ` + "`make docs`" + `;
 			if err := g.writeMembers(f, def, members); err != nil {
 				return err
 			}
-			continue
+		} else {
+			rows, err := g.children(f.v, f.label, nil)
+			if err != nil {
+				return err
+			}
+			writeTable(b, rows)
 		}
-		rows, err := g.children(f.v, f.label, nil)
-		if err != nil {
-			return err
+		// What a table cannot show (worked examples, how layers combine)
+		// is written by hand beside the schema: cue/guide/<field>.md.
+		if guide, err := fs.ReadFile(schemas.Guide, "guide/"+f.label+".md"); err == nil {
+			b.Write(guide)
+			b.WriteString("\n")
 		}
-		writeTable(b, rows)
-		b.WriteString(sectionNotes[f.label])
 	}
 	return g.writePatterns()
 }
