@@ -2,9 +2,12 @@ package diff
 
 import (
 	"cmp"
+	"maps"
 	"reflect"
 	"runtime"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -36,14 +39,20 @@ func Compare(in Input) *Report {
 		Notes:        []Note{},
 		Environments: []Environment{},
 	}
+	for _, name := range slices.Sorted(maps.Keys(in.Failed)) {
+		r.Failed = append(r.Failed, Failure{Name: name, Error: firstLine(in.Failed[name])})
+	}
 	for _, name := range unionKeys(in.Base, in.Head) {
+		if _, failed := in.Failed[name]; failed {
+			continue
+		}
 		base, inBase := in.Base[name]
 		head, inHead := in.Head[name]
 		env, notes := compareEnvironment(name, base, head, inBase, inHead)
 		r.Environments = append(r.Environments, env)
 		r.Notes = append(r.Notes, notes...)
 	}
-	r.Notes = append(r.Notes, compatibilityNotes(in.BaseWarnings, in.HeadWarnings)...)
+	r.Notes = append(r.Notes, compatibilityNotes(withoutFailed(in.BaseWarnings, in.Failed), withoutFailed(in.HeadWarnings, in.Failed))...)
 	sortNotes(r.Notes)
 
 	r.Summary.Environments = len(r.Environments)
@@ -66,6 +75,26 @@ func Compare(in Input) *Report {
 		}
 	}
 	return r
+}
+
+// firstLine is the first line of s.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// withoutFailed is warnings without the failed environments'.
+func withoutFailed(warnings map[string][]Warning, failed map[string]string) map[string][]Warning {
+	if len(failed) == 0 {
+		return warnings
+	}
+	out := make(map[string][]Warning, len(warnings))
+	for name, w := range warnings {
+		if _, ok := failed[name]; !ok {
+			out[name] = w
+		}
+	}
+	return out
 }
 
 // unionKeys returns the keys of a and b, sorted.

@@ -361,3 +361,25 @@ func equalMaps(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// TestCompareFailed: a failed environment is named in every format and
+// compared in none; the others are compared as usual.
+func TestCompareFailed(t *testing.T) {
+	base := rendered(t, map[string]map[string]string{"dev": {"app": configMap}, "prod": {"app": configMap}})
+	head := rendered(t, map[string]map[string]string{"dev": {"app": strings.Replace(configMap, `a: "1"`, `a: "9"`, 1)}})
+	r := diff.Compare(diff.Input{Base: base, Head: head, Failed: map[string]string{"prod": "working tree: source missing\nmore"}})
+	if len(r.Environments) != 1 || r.Environments[0].Name != "dev" || r.Environments[0].Status != diff.StatusChanged {
+		t.Fatalf("environments = %+v, want dev changed only", r.Environments)
+	}
+	if len(r.Failed) != 1 || r.Failed[0] != (diff.Failure{Name: "prod", Error: "working tree: source missing"}) {
+		t.Errorf("failed = %+v", r.Failed)
+	}
+	if len(r.Notes) != 0 {
+		t.Errorf("notes = %+v, want none (prod is not removed: it failed)", r.Notes)
+	}
+	for format, out := range outputs(t, r) {
+		if !strings.Contains(out, "prod") || !strings.Contains(out, "source missing") {
+			t.Errorf("%s does not name the failed environment:\n%s", format, out)
+		}
+	}
+}

@@ -155,6 +155,14 @@ func (r *Report) renderMarkdown(p mdPlan, limit int) (string, bool) {
 		b.WriteString("Base: " + codeSpan(r.Base) + " · Head: " + codeSpan(r.Head) + "\n\n")
 	}
 
+	if len(r.Failed) > 0 {
+		b.WriteString("#### Not compared: failed to render\n\n")
+		for _, f := range r.Failed {
+			b.WriteString("- " + codeSpan(f.Name) + ": " + safetext.MarkdownText(safetext.Cut(f.Error, 500), newline) + "\n")
+		}
+		b.WriteString("\n")
+	}
+
 	shownNotes := min(p.notes, len(r.Notes))
 	if shownNotes > 0 {
 		b.WriteString("#### Notes\n\n")

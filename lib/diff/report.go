@@ -31,6 +31,19 @@ type Input struct {
 	// BaseRef and HeadRef name the revisions in the report's header, e.g.
 	// "main (3f2a1c0)" and "working tree".
 	BaseRef, HeadRef string
+	// Failed are the environments that could not be rendered in either
+	// revision, by name, with the error (one line is enough: the CLI prints
+	// the whole error on stderr). They are not compared: Base and Head
+	// entries of a failed environment are ignored.
+	Failed map[string]string
+}
+
+// Failure is an environment that could not be compared because a
+// revision of it failed to render.
+type Failure struct {
+	Name string `json:"name"`
+	// Error is the first line of the render's error.
+	Error string `json:"error"`
 }
 
 // Status values of an [Environment] and a [Component].
@@ -99,6 +112,9 @@ const (
 //	      "message": "PersistentVolumeClaim/ml/data is deleted: ..."
 //	    }
 //	  ],
+//	  "failed": [                    // omitted when every environment rendered
+//	    {"name": "okd", "error": "render okd: ..."}
+//	  ],
 //	  "environments": [              // every environment of either revision, by name
 //	    {
 //	      "name": "prod",
@@ -137,8 +153,12 @@ type Report struct {
 	Summary Summary `json:"summary"`
 	// Notes are the impact notes, most severe first.
 	Notes []Note `json:"notes"`
+	// Failed are the environments that could not be compared because
+	// they failed to render in a revision, sorted by name; left out when
+	// empty. A failed environment is not in Environments.
+	Failed []Failure `json:"failed,omitempty"`
 	// Environments are all environments of either revision, sorted by
-	// name, unchanged ones included.
+	// name, unchanged ones included, failed ones left out.
 	Environments []Environment `json:"environments"`
 }
 

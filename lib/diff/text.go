@@ -23,7 +23,14 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, n := range r.Notes {
 		fmt.Fprintf(bw, "%s: %s: %s\n", n.Severity, clean(noteSubject(n)), clean(n.Message))
 	}
+	for _, f := range r.Failed {
+		fmt.Fprintf(bw, "failed: %s: not compared: %s\n", clean(f.Name), clean(f.Error))
+	}
 	if !r.Changed() {
+		if len(r.Failed) > 0 {
+			bw.WriteString("no changes in the environments compared\n")
+			return flush(bw, "text")
+		}
 		bw.WriteString("no changes\n")
 		return flush(bw, "text")
 	}

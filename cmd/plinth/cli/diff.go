@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -50,7 +52,13 @@ master), or HEAD. Revisions are read with go-git: no git binary needed.
 Each revision renders from its own vendor/ and plinth.lock unless
 --vendor-dir and --lock name others.
 
-Exit status, as diff(1): 0 no change, 1 changes, 2 error.`,
+An environment that fails to render in either revision is not compared:
+the others' report is written, the failed ones are named in it (text,
+Markdown and JSON: "failed") and their errors printed on stderr, and the
+exit status is 2.
+
+Exit status, as diff(1): 0 no change, 1 changes, 2 error (any environment
+failed to render, named or not, even when the others changed).`,
 		Example: `  # What does my branch change, compared with main?
   plinth diff
 
@@ -60,7 +68,7 @@ Exit status, as diff(1): 0 no change, 1 changes, 2 error.`,
   # prod between two tags, as JSON
   plinth diff prod --base v1.4.0 --head v1.5.0 -o json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			report, err := runDiff(cmd.Context(), g, f, args)
+			report, err := runDiff(cmd.Context(), g, f, args, s.Err)
 			if err != nil {
 				if !interrupted(cmd.Context(), err) {
 					fmt.Fprintf(s.Err, "plinth diff: %v\n", err)
@@ -77,6 +85,9 @@ Exit status, as diff(1): 0 no change, 1 changes, 2 error.`,
 			}
 			if err != nil {
 				return err
+			}
+			if len(report.Failed) > 0 {
+				return exitCodeError{exitError}
 			}
 			if report.Changed() {
 				return exitCodeError{exitFindings}
@@ -98,7 +109,7 @@ type revision struct {
 	envs  []string // its environments
 }
 
-func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string) (*diff.Report, error) {
+func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string, stderr io.Writer) (*diff.Report, error) {
 	root, err := g.repoRoot()
 	if err != nil {
 		return nil, err
@@ -177,7 +188,7 @@ func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string) (
 		return nil, fmt.Errorf("no environment %s in either revision", strings.Join(names, ", "))
 	}
 	var mu sync.Mutex
-	var errs []error
+	failed := map[string][]error{}
 	var group errgroup.Group
 	group.SetLimit(runtime.GOMAXPROCS(0))
 	for _, name := range names {
@@ -189,7 +200,7 @@ func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string) (
 				objs, warnings, err := renderRevision(ctx, sd.rev, name, f)
 				mu.Lock()
 				if err != nil {
-					errs = append(errs, fmt.Errorf("%s: %w", sd.rev.label, err))
+					failed[name] = append(failed[name], fmt.Errorf("%s: %w", sd.rev.label, err))
 				} else {
 					sd.rendered[name], sd.warnings[name] = objs, warnings
 				}
@@ -199,9 +210,19 @@ func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string) (
 		})
 	}
 	group.Wait() // every goroutine returns nil: errors are kept per item
-	if len(errs) > 0 {
-		slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
-		return nil, errors.Join(errs...)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// An environment that failed in either revision is not compared; the
+	// others are, and the failures are named on stderr (see runDiff's
+	// caller for the exit status).
+	if len(failed) > 0 {
+		in.Failed = map[string]string{}
+		for _, name := range slices.Sorted(maps.Keys(failed)) {
+			err := errors.Join(failed[name]...)
+			in.Failed[name] = err.Error()
+			fmt.Fprintf(stderr, "plinth diff: %s: not compared: %v\n", name, err)
+		}
 	}
 	return diff.Compare(in), nil
 }
