@@ -24,9 +24,26 @@ FUZZTIME      ?= 20s
 help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# plinth version reports these (cmd/plinth/cli/version.go); a build
+# without them (go install) reports the go command's build information.
+VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+COMMIT        ?= $(shell git rev-parse HEAD 2>/dev/null)
+BUILD_DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+VERSION_PKG   := github.com/plinth-platform/plinth/cmd/plinth/cli
+LDFLAGS       := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT) -X $(VERSION_PKG).date=$(BUILD_DATE)
+# make install copies bin/plinth here: /usr/local/bin when writable (root),
+# else ~/.local/bin (on PATH in most distributions' default profiles).
+PREFIX        ?= $(shell [ -w /usr/local/bin ] && echo /usr/local || echo $$HOME/.local)
+
 .PHONY: build
-build: ## Build bin/plinth.
-	$(GO) build -o $(BIN)/plinth ./cmd/plinth
+build: ## Build bin/plinth (its version, commit and date from git).
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/plinth ./cmd/plinth
+
+.PHONY: install
+install: build ## Copy bin/plinth to $(PREFIX)/bin (PREFIX: /usr/local when writable, else ~/.local).
+	install -d $(PREFIX)/bin
+	install -m 0755 $(BIN)/plinth $(PREFIX)/bin/plinth
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; *) echo "$(PREFIX)/bin is not on PATH: add it, e.g. export PATH=\"$(PREFIX)/bin:\$$PATH\"";; esac
 
 .PHONY: tools
 tools: $(HELM) $(KUSTOMIZE) ## Build the reference CLIs (helm, kustomize) into bin/.

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -24,8 +23,9 @@ var scaffold embed.FS
 
 const scaffoldDir = "scaffold"
 
-// versionToken in a scaffold file is replaced by the plinth release the CI
-// files install: the running plinth's, or "latest" for a development build.
+// versionToken in a scaffold file is replaced by the plinth the CI files
+// install: the running plinth's release tag, or the commit it was built
+// from (VersionInfo.Pin), "latest" only when neither is known.
 const versionToken = "@PLINTH_VERSION@"
 
 type initFlags struct {
@@ -45,8 +45,10 @@ func newInitCommand(g *globalFlags, s Streams) *cobra.Command {
   .gitlab-ci.yml                        the same for GitLab merge requests
   README.md, .gitignore
 
-Replace the values marked PLACEHOLDER, pin PLINTH_VERSION in the CI file
-you keep and delete the other (plinth's docs/ci.md explains the setup).
+Replace the values marked PLACEHOLDER, keep one CI file and delete the
+other (plinth's docs/ci.md explains the setup). PLINTH_VERSION in the CI
+files pins the plinth that ran init: its release tag, or the commit of a
+build between releases (plinth version).
 Then run plinth vendor and plinth render, and commit everything, vendor/,
 plinth.lock and deploy/ included.
 
@@ -63,7 +65,7 @@ Exit status: 0 written, 2 a file exists or DIR could not be written.`,
   plinth init . --force`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			files, err := scaffoldFiles(plinthVersion())
+			files, err := scaffoldFiles(currentVersion().Pin())
 			if err != nil {
 				return err
 			}
@@ -123,20 +125,6 @@ func scaffoldFiles(version string) ([]scaffoldFile, error) {
 		return nil
 	})
 	return files, err
-}
-
-// plinthVersion is the module version of the running plinth when it was
-// installed as a release (go install …@v1.2.3), else "latest".
-func plinthVersion() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "latest"
-	}
-	v := info.Main.Version
-	if !strings.HasPrefix(v, "v") || strings.Contains(v, "+") {
-		return "latest" // "(devel)", "" or a "+dirty" build
-	}
-	return v
 }
 
 // checkScaffold returns an error for every file of the scaffold that cannot

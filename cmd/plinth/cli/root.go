@@ -142,7 +142,8 @@ func notifyInterrupt(parent context.Context, signals ...os.Signal) (ctx context.
 
 // globalFlags are the flags every command shares.
 type globalFlags struct {
-	root string
+	root  string
+	quiet bool
 }
 
 // NewRootCommand builds the plinth command tree.
@@ -164,7 +165,9 @@ SIGTERM (outputs are left as they were).`,
 	cmd.SetOut(s.Out)
 	cmd.SetErr(s.Err)
 	cmd.PersistentFlags().StringVar(&g.root, "root", "", "repository root holding environments/ (default: the nearest parent directory that has one)")
-	cmd.AddCommand(newVetCommand(g, s), newVendorCommand(g, s), newRenderCommand(g, s), newImagesCommand(g, s), newDiffCommand(g, s), newApplyCommand(g, s), newDriftCommand(g, s), newControllerCommand(g, s), newInitCommand(g, s))
+	cmd.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "no progress on a terminal (progress is never shown when stderr is not a terminal)")
+	setVersionFlag(cmd)
+	cmd.AddCommand(newVetCommand(g, s), newVendorCommand(g, s), newRenderCommand(g, s), newImagesCommand(g, s), newDiffCommand(g, s), newApplyCommand(g, s), newDriftCommand(g, s), newControllerCommand(g, s), newInitCommand(g, s), newVersionCommand(s))
 	return cmd
 }
 
