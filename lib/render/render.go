@@ -65,6 +65,11 @@ func Render(ctx context.Context, p *platform.Platform, opts Options) (*Result, e
 	if err != nil {
 		return nil, fmt.Errorf("environment %s: %w", env, err)
 	}
+	// Every missing source in one error, before the components render
+	// concurrently (each would name only its own, the first to fail).
+	if err := checkVendored(env, comps, opts); err != nil {
+		return nil, err
+	}
 	caps, err := capabilities(p)
 	if err != nil {
 		return nil, fmt.Errorf("environment %s: %w", env, err)
@@ -113,6 +118,52 @@ func Render(ctx context.Context, p *platform.Platform, opts Options) (*Result, e
 		return nil, err
 	}
 	return r, nil
+}
+
+// MissingSourcesError is a render's error when sources of the environment
+// are not vendored (not in the lock, or not in the vendor directory).
+type MissingSourcesError struct {
+	Environment string
+	// Sources are the missing sources, one line each, sorted: the source,
+	// the components that use it and why it is missing, e.g.
+	// "chart kube-prometheus-stack 88.5.3 (monitoring): not in plinth.lock".
+	Sources []string
+}
+
+func (e *MissingSourcesError) Error() string {
+	var b strings.Builder
+	n := len(e.Sources)
+	noun := "sources are"
+	if n == 1 {
+		noun = "source is"
+	}
+	fmt.Fprintf(&b, "environment %s: %d %s not vendored: run plinth vendor %s", e.Environment, n, noun, e.Environment)
+	for _, s := range e.Sources {
+		b.WriteString("\n  ")
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+// checkVendored names, in one error, every source of comps that is not
+// vendored, with the components that use it.
+func checkVendored(env string, comps map[string]*platform.Component, opts Options) error {
+	missing := source.Missing(opts.VendorDir, opts.Lock, Sources(comps))
+	if len(missing) == 0 {
+		return nil
+	}
+	users := map[string][]string{} // source key → components, sorted
+	for _, name := range slices.Sorted(maps.Keys(comps)) {
+		for _, s := range Sources(map[string]*platform.Component{name: comps[name]}) {
+			users[s.Key()] = append(users[s.Key()], name)
+		}
+	}
+	lines := make([]string, 0, len(missing))
+	for _, m := range missing {
+		lines = append(lines, fmt.Sprintf("%s (%s): %s", m.Source, strings.Join(users[m.Source.Key()], ", "), m.Reason))
+	}
+	slices.Sort(lines)
+	return &MissingSourcesError{Environment: env, Sources: lines}
 }
 
 // renderRecovered is renderComponent with a panic (of the Helm SDK,

@@ -174,11 +174,57 @@ func TestMissingSource(t *testing.T) {
 	if err == nil || r != nil {
 		t.Fatalf("got %v, %v", r, err)
 	}
-	for _, want := range []string{"environment prod", "component monitoring", "kube-prometheus-stack", "88.5.3"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not name %q", err, want)
+	want := "environment prod: 1 source is not vendored: run plinth vendor prod\n  chart kube-prometheus-stack 88.5.3 (monitoring): not in plinth.lock"
+	if err.Error() != want {
+		t.Errorf("error:\n%s\nwant:\n%s", err, want)
+	}
+}
+
+// TestMissingSources: prod with nothing vendored names every one of its
+// sources in one error, sorted, the components using each, and the
+// command that vendors them; the same error on every run.
+func TestMissingSources(t *testing.T) {
+	p := evaluateExample("prod")
+	comps, err := p.Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, s := range Sources(comps) {
+		want = append(want, s.String())
+	}
+	if len(want) < 2 {
+		t.Fatalf("prod has %d sources, want several", len(want))
+	}
+	slices.Sort(want)
+	var first string
+	for range 5 {
+		_, err := Render(context.Background(), p, Options{VendorDir: filepath.Join(t.TempDir(), "vendor"), Lock: &source.Lock{Version: 1}})
+		if err == nil {
+			t.Fatal("rendered without sources")
+		}
+		lines := strings.Split(err.Error(), "\n")
+		if head := fmt.Sprintf("environment prod: %d sources are not vendored: run plinth vendor prod", len(want)); lines[0] != head {
+			t.Errorf("first line %q, want %q", lines[0], head)
+		}
+		var got []string
+		for _, l := range lines[1:] {
+			src, _, ok := strings.Cut(strings.TrimPrefix(l, "  "), " (")
+			if !ok || !strings.HasSuffix(l, "): not in plinth.lock") {
+				t.Errorf("line %q", l)
+			}
+			got = append(got, src)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("sources named:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		if first == "" {
+			first = err.Error()
+		} else if err.Error() != first {
+			t.Errorf("the error changed between runs:\n%s\n%s", first, err)
 		}
 	}
+	t.Log(first)
 }
 
 func TestDependencyOrder(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 )
 
@@ -48,4 +49,38 @@ func Resolve(dir string, lock *Lock, s Source) (string, error) {
 		return "", fmt.Errorf("%s digest mismatch: plinth.lock has %s, %s has %s", s, entry.Digest, shown, digest)
 	}
 	return abs, nil
+}
+
+// Unvendored is a source that [Missing] found not vendored, and why:
+// "not in plinth.lock" or "missing from vendor/…".
+type Unvendored struct {
+	Source Source
+	Reason string
+}
+
+// Missing checks, without digesting anything, that lock pins every source
+// of ss and that dir holds it, and returns the sources that are not
+// vendored, in the order of ss. A render calls it before rendering
+// anything, so that one error names every missing source; [Resolve] still
+// checks each source's digest.
+func Missing(dir string, lock *Lock, ss []Source) []Unvendored {
+	var out []Unvendored
+	for _, s := range ss {
+		if s.Validate() != nil {
+			continue // Resolve says what is wrong with it
+		}
+		entry, ok := lock.Find(s)
+		if !ok {
+			out = append(out, Unvendored{s, "not in plinth.lock"})
+			continue
+		}
+		if entry.validate() != nil {
+			continue // Resolve says what is wrong with the lock
+		}
+		if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(entry.Path))); errors.Is(err, fs.ErrNotExist) {
+			shown := filepath.ToSlash(filepath.Join(filepath.Base(dir), filepath.FromSlash(entry.Path)))
+			out = append(out, Unvendored{s, "missing from " + shown})
+		}
+	}
+	return out
 }
