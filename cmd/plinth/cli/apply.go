@@ -103,6 +103,8 @@ written), 2 apply could not run or failed part way.`,
 }
 
 func runApply(cmd *cobra.Command, g *globalFlags, f *applyFlags, arg string, s Streams) error {
+	p, s := g.progress(s)
+	defer p.Close()
 	fail := func(code int, err error) error {
 		if !interrupted(cmd.Context(), err) {
 			fmt.Fprintf(s.Err, "plinth apply: %v\n", err)
@@ -113,7 +115,7 @@ func runApply(cmd *cobra.Command, g *globalFlags, f *applyFlags, arg string, s S
 	if err != nil {
 		return fail(exitError, err)
 	}
-	set, err := renderForCluster(cmd.Context(), g, &f.sources, arg, s)
+	set, err := renderForCluster(cmd.Context(), g, &f.sources, arg, s, p)
 	if err != nil {
 		return fail(exitError, err)
 	}
@@ -123,11 +125,17 @@ func runApply(cmd *cobra.Command, g *globalFlags, f *applyFlags, arg string, s S
 	if err != nil {
 		return fail(exitError, err)
 	}
+	verb := "applying "
+	if f.dryRun {
+		verb = "planning "
+	}
+	done := p.Start(verb + env)
 	res, err := a.Apply(cmd.Context(), env, set.Components, apply.Options{
 		DryRun: f.dryRun, Prune: f.prune, AllowEmpty: f.allowEmpty, Wait: f.wait, Timeout: f.timeout,
 		Force: f.force, Adopt: set.Settings.Apply.Adopt,
 		Progress: func(line string) { fmt.Fprintf(s.Err, "%s: %s\n", env, line) },
 	})
+	done()
 	if werr := writeApplyResult(s.Out, f.output.value, res); werr != nil && err == nil {
 		err = werr
 	}
@@ -143,7 +151,7 @@ func runApply(cmd *cobra.Command, g *globalFlags, f *applyFlags, arg string, s S
 
 // renderForCluster renders the environment arg names (as plinth render)
 // into its manifest set, with the settings apply and drift take from it.
-func renderForCluster(ctx context.Context, g *globalFlags, sources *sourceFlags, arg string, s Streams) (*pipeline.Set, error) {
+func renderForCluster(ctx context.Context, g *globalFlags, sources *sourceFlags, arg string, s Streams, p *progress) (*pipeline.Set, error) {
 	envs, err := g.environments([]string{arg})
 	if err != nil {
 		return nil, err
@@ -151,6 +159,7 @@ func renderForCluster(ctx context.Context, g *globalFlags, sources *sourceFlags,
 	root, _ := g.repoRoot()
 	vendorDir, lockFile := sources.resolve(root)
 	fmt.Fprintf(s.Err, "rendering %s\n", envs[0].Name)
+	defer p.Start("rendering " + envs[0].Name)()
 	return pipeline.Objects(ctx, pipeline.Request{Env: envs[0], VendorDir: vendorDir, LockFile: lockFile}, pipeline.DefaultLimits())
 }
 

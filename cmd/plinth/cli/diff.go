@@ -68,7 +68,9 @@ failed to render, named or not, even when the others changed).`,
   # prod between two tags, as JSON
   plinth diff prod --base v1.4.0 --head v1.5.0 -o json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			report, err := runDiff(cmd.Context(), g, f, args, s.Err)
+			p, s := g.progress(s)
+			defer p.Close()
+			report, err := runDiff(cmd.Context(), g, f, args, s.Err, p)
 			if err != nil {
 				if !interrupted(cmd.Context(), err) {
 					fmt.Fprintf(s.Err, "plinth diff: %v\n", err)
@@ -109,7 +111,7 @@ type revision struct {
 	envs  []string // its environments
 }
 
-func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string, stderr io.Writer) (*diff.Report, error) {
+func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string, stderr io.Writer, p *progress) (*diff.Report, error) {
 	root, err := g.repoRoot()
 	if err != nil {
 		return nil, err
@@ -141,6 +143,8 @@ func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string, s
 			return revision{}, err
 		}
 		dir := filepath.Join(tmp, name)
+		done := p.Start("reading the " + name + " revision " + gitrepo.Short(hash))
+		defer done()
 		if err := repo.Export(ctx, hash, dir); err != nil {
 			return revision{}, err
 		}
@@ -173,11 +177,12 @@ func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string, s
 	// head after it, so that the head reuses from the component cache every
 	// component the change did not touch.
 	type side struct {
+		name     string // base or head
 		rev      revision
 		rendered diff.Rendered
 		warnings map[string][]diff.Warning
 	}
-	sides := []side{{base, in.Base, in.BaseWarnings}, {head, in.Head, in.HeadWarnings}}
+	sides := []side{{"base", base, in.Base, in.BaseWarnings}, {"head", head, in.Head, in.HeadWarnings}}
 	found := false
 	for _, name := range names {
 		for _, sd := range sides {
@@ -197,7 +202,9 @@ func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string, s
 				if !slices.Contains(sd.rev.envs, name) {
 					continue // added or removed by the change
 				}
+				done := p.Start("rendering " + name + " (" + sd.name + ")")
 				objs, warnings, err := renderRevision(ctx, sd.rev, name, f)
+				done()
 				mu.Lock()
 				if err != nil {
 					failed[name] = append(failed[name], fmt.Errorf("%s: %w", sd.rev.label, err))

@@ -52,6 +52,8 @@ corrected), 2 error.`,
   plinth drift prod --correct`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			p, s := g.progress(s)
+			defer p.Close()
 			fail := func(err error) error {
 				if !interrupted(cmd.Context(), err) {
 					fmt.Fprintf(s.Err, "plinth drift: %v\n", err)
@@ -62,7 +64,7 @@ corrected), 2 error.`,
 			if err != nil {
 				return fail(err)
 			}
-			set, err := renderForCluster(cmd.Context(), g, &f.sources, args[0], s)
+			set, err := renderForCluster(cmd.Context(), g, &f.sources, args[0], s, p)
 			if err != nil {
 				return fail(err)
 			}
@@ -71,7 +73,9 @@ corrected), 2 error.`,
 				return fail(err)
 			}
 			correct := f.correct || set.Settings.Drift.Policy == "correct"
+			done := p.Start("comparing " + set.Environment + " with the cluster")
 			report, err := c.Check(cmd.Context(), set.Environment, set.Components, drift.Options{Ignore: set.Settings.Drift.Ignore, Correct: correct})
+			done()
 			if report != nil {
 				if werr := writeDriftReport(report, f.output.value, s); werr != nil && err == nil {
 					err = werr

@@ -44,7 +44,11 @@ render), 2 images could not run.`,
 			}
 			root, _ := g.repoRoot()
 			vendorDir, lockFile := f.sources.resolve(root)
+			p, s := g.progress(s)
+			done := p.Start("rendering " + envs[0].Name)
 			out, err := pipeline.Files(cmd.Context(), pipeline.Request{Env: envs[0], VendorDir: vendorDir, LockFile: lockFile}, pipeline.DefaultLimits())
+			done()
+			p.Close()
 			if err != nil {
 				// As render: the environment failed (exit 1), unless
 				// interrupted.

@@ -98,9 +98,13 @@ failed or, with --check, is stale, 2 render could not run.`,
 					return exitCodeError{exitError}
 				}
 			}
+			p, s := g.progress(s)
+			defer p.Close()
 			failed := false
 			for _, env := range envs {
+				done := p.Start("rendering " + env.Name)
 				out, err := pipeline.Files(cmd.Context(), pipeline.Request{Env: env, VendorDir: vendorDir, LockFile: lockFile, NoCache: f.noCache, Strict: f.strict}, sandbox.Limits{Timeout: f.timeout, Memory: f.memory})
+				done()
 				if interrupted(cmd.Context(), err) {
 					return err // Run says so and exits 128+signo
 				}

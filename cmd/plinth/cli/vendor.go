@@ -80,8 +80,12 @@ lock, a bad flag).`,
 				}
 				return exitCodeError{code}
 			}
+			p, s := g.progress(s)
+			defer p.Close()
 			for _, env := range envs {
+				done := p.Start("evaluating " + env.Name)
 				plan, err := pipeline.Sources(cmd.Context(), env, sandbox.DefaultLimits())
+				done()
 				var budget *sandbox.BudgetError
 				switch {
 				case errors.As(err, &budget):
@@ -95,7 +99,10 @@ lock, a bad flag).`,
 				if err != nil {
 					return fail(exitError, env.Name, err)
 				}
-				if lock, err = source.Vendor(cmd.Context(), plan.Sources, lock, opts); err != nil {
+				done = p.Start(fmt.Sprintf("vendoring %s: %d source(s)", env.Name, len(plan.Sources)))
+				lock, err = source.Vendor(cmd.Context(), plan.Sources, lock, opts)
+				done()
+				if err != nil {
 					return fail(exitError, env.Name, err)
 				}
 				fmt.Fprintf(s.Err, "vendored %s: %d source(s)\n", env.Name, len(plan.Sources))
