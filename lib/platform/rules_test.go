@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -339,5 +340,70 @@ func TestListedPreRelease(t *testing.T) {
 	}
 	if violated(schema.FillPath(cue.ParsePath("matrix.kubernetesPreReleases"), []string{"1.35.0-rc.1"})) {
 		t.Error("1.35.0-rc.1 refused although the matrix lists it")
+	}
+}
+
+// TestArgoExecutorMessages: the advice of ARGO-EXEC-1 and ARGO-EXEC-2 is
+// right for the release it fires on: no Docker on Argo ≥ 3.4, emissary
+// only where it exists, and the default named when emissary is it.
+func TestArgoExecutorMessages(t *testing.T) {
+	for _, c := range []struct {
+		rule, src        string
+		want, wantDetail []string
+		notWant          []string
+	}{
+		{"ARGO-EXEC-1", kubeflow + `cluster: {version: "1.23.0", runtime: "docker"}, components: kubeflow: {version: "1.9.0", pipelines: {argoExecutor: "docker", argoVersion: "3.4.17"}}`,
+			[]string{`remove argoExecutor or set it to "emissary", plinth's default`}, []string{"Argo 3.4.17 has no docker executor"}, []string{"Docker on every node"}},
+		{"ARGO-EXEC-1", kubeflow + `cluster: version: "1.25.0", components: kubeflow: {version: "1.7.0", pipelines: {argoExecutor: "docker"}}`,
+			[]string{`use argoExecutor "emissary", plinth's default`}, []string{"the nodes run containerd"}, []string{"Docker on every node"}},
+		{"ARGO-EXEC-1", kubeflow + `cluster: version: "1.19.0", components: kubeflow: {version: "1.2.0", pipelines: argoExecutor: "docker"}`,
+			[]string{"run Docker on every node", `"pns"`}, nil, []string{`use argoExecutor "emissary"`}},
+		{"ARGO-EXEC-1", kubeflow + `cluster: {distribution: "okd", version: "4.6", runtime: "cri-o"}, components: kubeflow: {version: "1.2.0", pipelines: argoExecutor: "docker"}`,
+			[]string{`"k8sapi"`}, nil, []string{"Docker on every node", `"pns"`}},
+		{"ARGO-EXEC-2", kubeflow + `cluster: version: "1.17.0", components: kubeflow: version: "1.3.0"`,
+			[]string{"emissary needs Argo ≥ 3.1 and KFP ≥ 1.7", `set argoExecutor "pns" (the nodes run containerd, not Docker)`}, []string{"executor emissary (plinth's default when argoExecutor is not set)"}, nil},
+		{"ARGO-EXEC-2", kubeflow + `cluster: {version: "1.17.0", runtime: "docker"}, components: kubeflow: version: "1.3.0"`,
+			[]string{`set argoExecutor "docker" (the nodes run Docker)`}, nil, []string{`"pns"`}},
+		{"ARGO-EXEC-2", kubeflow + `cluster: version: "1.29.0", components: kubeflow: {version: "1.9.0", pipelines: argoExecutor: "pns"}`,
+			[]string{`remove argoExecutor or set it to "emissary", plinth's default`}, []string{"executor pns with Argo"}, []string{"Docker", "default when"}},
+	} {
+		p := evaluate(t, ruleCase(c.src, false))
+		ids := ruleIDs(p.Findings)
+		i := slices.Index(ids, c.rule)
+		if i < 0 {
+			t.Errorf("%s did not fire on %s: %v", c.rule, c.src, p.Findings)
+			continue
+		}
+		f := p.Findings[i]
+		for _, w := range c.want {
+			if !strings.Contains(f.Message, w) {
+				t.Errorf("%s on %s: message %q lacks %q", c.rule, c.src, f.Message, w)
+			}
+		}
+		for _, w := range c.wantDetail {
+			if !strings.Contains(f.Detail, w) {
+				t.Errorf("%s on %s: detail %q lacks %q", c.rule, c.src, f.Detail, w)
+			}
+		}
+		for _, w := range c.notWant {
+			if strings.Contains(f.Message, w) || strings.Contains(f.Detail, w) {
+				t.Errorf("%s on %s: %q: %q has %q", c.rule, c.src, f.Detail, f.Message, w)
+			}
+		}
+	}
+}
+
+// TestRuleSourcesConcrete: every rule's source names a concrete tag,
+// commit, issue or document; no placeholder left from writing the rule.
+func TestRuleSourcesConcrete(t *testing.T) {
+	rules, err := Rules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	placeholder := regexp.MustCompile(`<[^>]*>|\bX\.Y\b|\bX\b|\.X\b|TODO|TBD|FIXME|XXX|\?\?`)
+	for _, r := range rules {
+		if m := placeholder.FindString(r.Source); m != "" {
+			t.Errorf("rule %s: source %q has the placeholder %q", r.ID, r.Source, m)
+		}
 	}
 }
