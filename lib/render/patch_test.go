@@ -103,6 +103,24 @@ func TestPatchesMatchKustomizeBuild(t *testing.T) {
 	}
 }
 
+// evaluateValid evaluates environment name of the repository at root,
+// which must be valid.
+func evaluateValid(t *testing.T, root, name string) *platform.Platform {
+	t.Helper()
+	env, err := platform.Resolve(root, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := platform.Evaluate(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Valid() {
+		t.Fatal(p.Findings)
+	}
+	return p
+}
+
 // patchedEnvironment writes environment e enabling the plinth component
 // (it renders offline) with the given patches, and files beside it, and
 // evaluates it.
@@ -126,18 +144,7 @@ func patchedEnvironment(t *testing.T, patches string, files map[string]string) *
 	if err := os.WriteFile(filepath.Join(dir, "env.cue"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env, err := platform.Resolve(root, "e")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := platform.Evaluate(context.Background(), env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !p.Valid() {
-		t.Fatal(p.Findings)
-	}
-	return p
+	return evaluateValid(t, root, "e")
 }
 
 // The acceptance: a patch of the plinth component's Deployment
@@ -280,18 +287,7 @@ func TestGuideExamples(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(root, "environments", "prod", "guide.cue"), []byte("package plinth\n\n"+block), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			env, err := platform.Resolve(root, "prod")
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := platform.Evaluate(context.Background(), env)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !p.Valid() {
-				t.Fatal(p.Findings)
-			}
-			r, err := Render(context.Background(), p, Options{VendorDir: vendorDir, Lock: lock})
+			r, err := Render(context.Background(), evaluateValid(t, root, "prod"), Options{VendorDir: vendorDir, Lock: lock})
 			if err != nil {
 				t.Fatal(err)
 			}
