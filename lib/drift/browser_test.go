@@ -3,6 +3,7 @@ package drift
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image/png"
 	"net/url"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/plinth-platform/plinth/lib/needs"
 )
 
 // chromiumPath is the browser of the browser tests: $CHROMIUM, else
@@ -37,11 +40,8 @@ func chromiumPath() string {
 func TestHTMLInBrowser(t *testing.T) {
 	browser := chromiumPath()
 	if browser == "" {
-		const install = "make chromium (apt-get install -y --no-install-recommends chromium)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium not found (CI installs it: " + install + ")")
-		}
-		t.Skip("chromium not found; install it with: " + install)
+		needs.Missing(t, needs.Chromium, errors.New("no $CHROMIUM, /usr/bin/chromium or chromium on PATH"),
+			"make chromium (apt-get install -y --no-install-recommends chromium), or set CHROMIUM")
 	}
 
 	dir := t.TempDir()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/plinth-platform/plinth/lib/fixtures"
 	"github.com/plinth-platform/plinth/lib/manifest"
+	"github.com/plinth-platform/plinth/lib/needs"
 	"github.com/plinth-platform/plinth/lib/platform"
 )
 
@@ -28,10 +29,7 @@ func referenceTool(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing: make tools builds it", bin)
-		}
-		t.Skipf("%s is missing: run make tools", bin)
+		needs.Missing(t, needs.Tools, err, "make tools (builds helm and kustomize into bin/)")
 	}
 	return bin
 }

@@ -3,6 +3,7 @@ package source
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cgi"
@@ -20,6 +21,8 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+
+	"github.com/plinth-platform/plinth/lib/needs"
 )
 
 var manifests = Source{URL: "https://github.com/kubeflow/manifests", Ref: "26.03"}
@@ -535,20 +538,21 @@ func TestTreeDigestDefinition(t *testing.T) {
 
 // TestVendorGitHTTPBackend fetches from git's own smart HTTP server, git
 // http-backend run as CGI, which (unlike go-git's server side) negotiates
-// shallow fetches, side-band-64k and multi_ack_detailed. Skipped when git is
-// not installed.
+// shallow fetches, side-band-64k and multi_ack_detailed. Without git it
+// fails, unless PLINTH_SKIP names git (lib/needs).
 func TestVendorGitHTTPBackend(t *testing.T) {
+	const provide = "apt-get install git (git-http-backend comes with it)"
 	gitBin, err := exec.LookPath("git")
 	if err != nil {
-		t.Skip("git is not installed")
+		needs.Missing(t, needs.Git, err, provide)
 	}
 	out, err := exec.Command(gitBin, "--exec-path").Output()
 	if err != nil {
-		t.Skip("git --exec-path:", err)
+		needs.Missing(t, needs.Git, fmt.Errorf("git --exec-path: %w", err), provide)
 	}
 	backend := filepath.Join(strings.TrimSpace(string(out)), "git-http-backend")
 	if _, err := os.Stat(backend); err != nil {
-		t.Skip("no git-http-backend:", err)
+		needs.Missing(t, needs.Git, err, provide)
 	}
 
 	root := t.TempDir()

@@ -19,18 +19,17 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/plinth-platform/plinth/lib/needs"
 )
 
-// fixtureCharts returns the shared chart repository fixture. It skips the
-// test when the fixture is absent, except in CI, where it must be present.
+// fixtureCharts returns the shared chart repository fixture. Without it
+// the test fails, unless PLINTH_SKIP names fixtures (lib/needs).
 func fixtureCharts(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join("..", "..", "..", "shared", "fixtures", "charts")
 	if _, err := os.Stat(filepath.Join(dir, "index.yaml")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("fixture charts missing in CI: %v", err)
-		}
-		t.Skipf("fixture charts missing: %v", err)
+		needs.Missing(t, needs.Fixtures, err, needs.ProvideFixtures)
 	}
 	return dir
 }
