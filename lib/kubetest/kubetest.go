@@ -147,6 +147,12 @@ func (c *Cluster) Kubeconfig(t testing.TB) string {
 	return path
 }
 
+// WriteKubeconfig writes a kubeconfig file for the cluster (context
+// "envtest", full rights) to path, for programs outside tests (demo/).
+func (c *Cluster) WriteKubeconfig(path string) error {
+	return os.WriteFile(path, c.env.KubeConfig, 0o600)
+}
+
 var notDNS = regexp.MustCompile(`[^a-z0-9-]+`)
 
 // Namespace creates a namespace named after the test, with a random
