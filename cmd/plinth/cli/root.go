@@ -198,6 +198,12 @@ func (g *globalFlags) environments(args []string) ([]platform.Environment, error
 	if err != nil {
 		return nil, err
 	}
+	if err := g.checkRepo(root); err != nil {
+		return nil, err
+	}
+	if args, err = expandEnvironmentsDir(root, args); err != nil {
+		return nil, err
+	}
 	if len(args) == 0 {
 		if args, err = platform.List(root); err != nil {
 			return nil, err

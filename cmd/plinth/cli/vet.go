@@ -40,6 +40,12 @@ change and the rule's source. Warnings do not fail vet. Each environment
 is evaluated in a child process bounded by --timeout and --max-memory, so
 hostile CUE cannot hang or kill plinth.
 
+ENV is an environment's name or directory; the environments directory
+itself (plinth vet environments/, or . inside it) stands for every
+environment under it. Outside an environments repository (no
+environments/ in the working directory or a parent), vet says so and
+suggests --root DIR or plinth init DIR.
+
 Exit status: 0 all valid, 1 an environment has errors, 2 vet could not run.`,
 		Example: `  # Validate every environment of the repository
   plinth vet
