@@ -183,8 +183,9 @@ examples: build ## Vendor prod and okd from ../shared/fixtures and render them i
 	$(BIN)/plinth render prod okd --root $(CURDIR) --vendor-dir $(EXAMPLES)/vendor --lock $(EXAMPLES)/plinth.lock --out $(EXAMPLES)/deploy
 
 .PHONY: docs
-docs: ## Regenerate docs/environment.md and docs/rules.md from cue/.
+docs: ## Regenerate docs/environment.md and docs/rules.md from cue/, docs/cli.md from the command tree.
 	$(GO) test ./lib/schemadoc -run TestDocsUpToDate -update
+	$(GO) test ./docs -run TestCLIDocUpToDate -update
 
 .PHONY: update-golden
 update-golden: docs testbin ## Rewrite every expected output (CLI scripts, render and drift goldens, docs, deploy/dev); review the diff.
