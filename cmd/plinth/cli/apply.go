@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -46,6 +48,17 @@ func (f *kubeFlags) config() (*rest.Config, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = f.kubeconfig
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: f.context}).ClientConfig()
+	if clientcmd.IsEmptyConfig(err) {
+		// client-go's own message points at KUBERNETES_MASTER, which
+		// neither kubectl nor plinth reads.
+		looked := "$KUBECONFIG is not set and ~/.kube/config does not exist"
+		if env := os.Getenv(clientcmd.RecommendedConfigPathEnvVar); env != "" {
+			looked = "$KUBECONFIG (" + env + ") names no file with a cluster"
+		} else if home, err := os.UserHomeDir(); err == nil {
+			looked = "$KUBECONFIG is not set and " + filepath.Join(home, clientcmd.RecommendedHomeDir, clientcmd.RecommendedFileName) + " does not exist"
+		}
+		return nil, fmt.Errorf("no kubeconfig: %s: pass --kubeconfig FILE, set $KUBECONFIG, or write ~/.kube/config", looked)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
@@ -85,7 +98,7 @@ written), 2 apply could not run or failed part way.`,
 
   # Another cluster of the kubeconfig
   plinth apply okd --context okd-admin`,
-		Args: cobra.ExactArgs(1),
+		Args: oneEnvironment(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runApply(cmd, g, f, args[0], s)
 		},

@@ -50,7 +50,7 @@ corrected), 2 error.`,
 
   # Put it back
   plinth drift prod --correct`,
-		Args: cobra.ExactArgs(1),
+		Args: oneEnvironment(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, s := g.progress(s)
 			defer p.Close()

@@ -35,7 +35,7 @@ render), 2 images could not run.`,
 
   # As JSON
   plinth images prod -o json`,
-		Args: cobra.ExactArgs(1),
+		Args: oneEnvironment(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			envs, err := g.environments(args)
 			if err != nil {

@@ -63,7 +63,7 @@ Exit status: 0 written, 2 a file exists or DIR could not be written.`,
   # Write the scaffold into the current directory, replacing those of its
   # files that exist already
   plinth init . --force`,
-		Args: cobra.ExactArgs(1),
+		Args: oneDirectory,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			files, err := scaffoldFiles(currentVersion().Pin())
 			if err != nil {

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/plinth-platform/plinth/lib/platform"
 )
@@ -51,3 +54,39 @@ func isDir(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()
 }
+
+// oneEnvironment is the Args check of a command that takes exactly one
+// ENV: a missing or extra argument is said in plinth's words, with the
+// environments of the repository when it can list them.
+func oneEnvironment(g *globalFlags) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 1 {
+			return nil
+		}
+		known := ""
+		if root, err := g.repoRoot(); err == nil {
+			if names, err := platform.List(root); err == nil && len(names) > 0 {
+				known = " (environments: " + strings.Join(names, ", ") + ")"
+			}
+		}
+		if len(args) == 0 {
+			return fmt.Errorf("%s needs the environment to work on: %s%s", cmd.Name(), usage(cmd), known)
+		}
+		return fmt.Errorf("%s takes one environment, not %d (%s): %s, once per environment", cmd.Name(), len(args), strings.Join(args, ", "), usage(cmd))
+	}
+}
+
+// oneDirectory is the Args check of plinth init.
+func oneDirectory(cmd *cobra.Command, args []string) error {
+	switch len(args) {
+	case 1:
+		return nil
+	case 0:
+		return fmt.Errorf("%s needs the directory to create: %s", cmd.Name(), usage(cmd))
+	default:
+		return fmt.Errorf("%s takes one directory, not %d (%s): %s", cmd.Name(), len(args), strings.Join(args, ", "), usage(cmd))
+	}
+}
+
+// usage is the command's synopsis without cobra's "[flags]".
+func usage(cmd *cobra.Command) string { return strings.TrimSuffix(cmd.UseLine(), " [flags]") }
