@@ -108,6 +108,8 @@ chromium: ## Install Chromium (apt-get) for the browser test of the HTML drift r
 # will not cover, and what is missing.
 .PHONY: test
 test: tools testbin ## Run every test (unit, rule tables, renders vs helm/kustomize, real API server, CLI scripts, docs).
+	@for n in $$(echo "$$PLINTH_SKIP" | tr ',' ' '); do case $$n in fixtures|chromium|tools|git) ;; \
+		*) echo "make test: PLINTH_SKIP=$$PLINTH_SKIP: unknown name $$n (known: fixtures, chromium, tools, git)"; exit 2;; esac; done
 	@if [ -n "$$PLINTH_SKIP" ]; then echo "make test: not covered: the tests that need $$PLINTH_SKIP (PLINTH_SKIP=$$PLINTH_SKIP): they skip"; fi
 	@case ",$$PLINTH_SKIP," in *,fixtures,*) ;; *) [ -f "$(CURDIR)/../shared/fixtures/charts/index.yaml" ] || \
 		echo "make test: no ../shared/fixtures beside the repository: the render tests will fail (PLINTH_SKIP=fixtures skips them)";; esac
