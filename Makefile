@@ -26,9 +26,10 @@ help: ## List the targets.
 
 # plinth version reports these (cmd/plinth/cli/version.go); a build
 # without them (go install) reports the go command's build information.
-VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null)
-COMMIT        ?= $(shell git rev-parse HEAD 2>/dev/null)
-BUILD_DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+# Not taken from the environment; make build VERSION=v1.2.3 overrides.
+VERSION       := $(shell git describe --tags --always --dirty 2>/dev/null)
+COMMIT        := $(shell git rev-parse HEAD 2>/dev/null)
+BUILD_DATE    := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 VERSION_PKG   := github.com/plinth-platform/plinth/cmd/plinth/cli
 LDFLAGS       := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT) -X $(VERSION_PKG).date=$(BUILD_DATE)
 # make install copies bin/plinth here: /usr/local/bin when writable (root),
