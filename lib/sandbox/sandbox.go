@@ -34,6 +34,11 @@ type Limits struct {
 	Memory int64
 }
 
+// MinMemory is the smallest memory budget a child can start with: below
+// it, the Go runtime and CUE fail before evaluating anything, as a stack
+// overflow say, which would read as hostile input.
+const MinMemory = 64 << 20
+
 // DefaultLimits are generous for any real environment (prod evaluates in
 // well under a second and 100 MiB) and stop runaway input quickly.
 func DefaultLimits() Limits {
@@ -116,6 +121,10 @@ func watchMemory(limit int64) {
 // child is killed and Run returns ctx's cause (context.Cause): an
 // interrupt, say, and not a budget exceeded.
 func Run(ctx context.Context, handler string, limits Limits, input, result any) error {
+	if limits.Memory < MinMemory {
+		return &BudgetError{Reason: fmt.Sprintf("memory budget of %s is below the %s a child needs to start: raise it (the default is %s)",
+			formatBytes(limits.Memory), formatBytes(MinMemory), formatBytes(DefaultLimits().Memory))}
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("sandbox: locating the plinth binary: %w", err)

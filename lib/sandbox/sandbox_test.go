@@ -101,6 +101,16 @@ func TestRunStopsAtBudget(t *testing.T) {
 	}
 }
 
+// TestRunBelowMinimum: a budget too small for any child is said as such,
+// without starting one (it would die of a stack overflow).
+func TestRunBelowMinimum(t *testing.T) {
+	err := Run(context.Background(), "double", Limits{Timeout: limits.Timeout, Memory: 1000}, 21, nil)
+	var budget *BudgetError
+	if !errors.As(err, &budget) || err.Error() != "memory budget of 1000 bytes is below the 64 MiB a child needs to start: raise it (the default is 2 GiB)" {
+		t.Fatalf("got %v", err)
+	}
+}
+
 func TestRunHonoursCancellation(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(200 * time.Millisecond); cancel() }()

@@ -89,7 +89,7 @@ at a time.`,
 	cmd.Flags().DurationVar(&f.gitTimeout, "git-timeout", reconciler.DefaultGitTimeout, "bound on asking a git server for its head")
 	limits := pipeline.DefaultLimits()
 	cmd.Flags().DurationVar(&f.render.Timeout, "render-timeout", limits.Timeout, "time budget for rendering one environment")
-	cmd.Flags().Int64Var(&f.render.Memory, "render-max-memory", limits.Memory, "memory budget in bytes for rendering one environment")
+	cmd.Flags().Var(newByteSize(&f.render.Memory, limits.Memory), "render-max-memory", "memory budget for rendering one environment: bytes or a quantity (2Gi, 512Mi)")
 	return cmd
 }
 

@@ -150,7 +150,7 @@ failed or, with --check, is stale, 2 render could not run.`,
 	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "render everything again instead of reusing the output of an identical earlier render")
 	cmd.Flags().BoolVar(&f.strict, "strict", false, "fail, instead of warning, on chart templates whose output changes on every render (randAlphaNum, now, genCA, ...)")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", limits.Timeout, "time budget for rendering one environment")
-	cmd.Flags().Int64Var(&f.memory, "max-memory", limits.Memory, "memory budget in bytes for rendering one environment")
+	cmd.Flags().Var(newByteSize(&f.memory, limits.Memory), "max-memory", "memory budget for rendering one environment: bytes or a quantity (2Gi, 512Mi)")
 	return cmd
 }
 

@@ -67,7 +67,7 @@ Exit status: 0 all valid, 1 an environment has errors, 2 vet could not run.`,
 	}
 	cmd.Flags().VarP(&f.output, "output", "o", "output format: text or json")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", limits.Timeout, "time budget for evaluating one environment")
-	cmd.Flags().Int64Var(&f.maxMemory, "max-memory", limits.Memory, "memory budget in bytes for evaluating one environment")
+	cmd.Flags().Var(newByteSize(&f.maxMemory, limits.Memory), "max-memory", "memory budget for evaluating one environment: bytes or a quantity (2Gi, 512Mi)")
 	return cmd
 }
 
