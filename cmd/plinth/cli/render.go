@@ -48,6 +48,7 @@ type renderFlags struct {
 	check   bool
 	noCache bool
 	strict  bool
+	verbose bool
 	timeout time.Duration
 	memory  int64
 }
@@ -113,7 +114,7 @@ failed or, with --check, is stale, 2 render could not run.`,
 					fmt.Fprintf(s.Err, "plinth render: %v\n", err)
 					continue
 				}
-				for _, w := range out.Warnings {
+				for _, w := range render.SummarizeWarnings(out.Warnings, f.verbose) {
 					fmt.Fprintf(s.Err, "warning: %s: %s\n", env.Name, w)
 				}
 				dir := filepath.Join(outDir, env.Name)
@@ -148,6 +149,7 @@ failed or, with --check, is stale, 2 render could not run.`,
 	cmd.Flags().StringVar(&f.out, "out", "", "output directory (default <root>/"+defaultDeployDir+")")
 	cmd.Flags().BoolVar(&f.check, "check", false, "write nothing; fail naming every file that differs from a fresh render")
 	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "render everything again instead of reusing the output of an identical earlier render")
+	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "list every warning, kustomize's deprecation notes about upstream kustomizations included (by default one line sums them up)")
 	cmd.Flags().BoolVar(&f.strict, "strict", false, "fail, instead of warning, on chart templates whose output changes on every render (randAlphaNum, now, genCA, ...)")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", limits.Timeout, "time budget for rendering one environment")
 	cmd.Flags().Var(newByteSize(&f.memory, limits.Memory), "max-memory", "memory budget for rendering one environment: bytes or a quantity (2Gi, 512Mi)")
