@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -116,6 +117,13 @@ func TestVendorChartThroughMirror(t *testing.T) {
 	other.Version = "88.5.4"
 	_, err = Resolve(vendorDir, lock, other)
 	wantErr(t, err, "chart kube-prometheus-stack 88.5.4 is not in plinth.lock: run plinth vendor")
+
+	// Missing names both, in the order given, without digesting anything.
+	got := Missing(vendorDir, lock, []Source{kps, other})
+	wantMissing := []Unvendored{{kps, "missing from vendor/charts/kube-prometheus-stack-88.5.3.tgz"}, {other, "not in plinth.lock"}}
+	if !reflect.DeepEqual(got, wantMissing) {
+		t.Errorf("Missing = %+v, want %+v", got, wantMissing)
+	}
 }
 
 func TestVendorChartMissingVersion(t *testing.T) {

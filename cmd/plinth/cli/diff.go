@@ -118,6 +118,9 @@ func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string, s
 	}
 	repo, err := gitrepo.Open(root)
 	if err != nil {
+		if rerr := g.checkRepo(root); rerr != nil {
+			return nil, rerr // not in an environments repository at all
+		}
 		return nil, err
 	}
 	rel, err := filepath.Rel(repo.Dir, root)
