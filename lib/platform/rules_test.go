@@ -403,6 +403,25 @@ func TestArgoExecutorMessages(t *testing.T) {
 	}
 }
 
+// TestTektonMessage: TEKTON-1 advises emissary only on a release that has it.
+func TestTektonMessage(t *testing.T) {
+	for src, want := range map[string]string{
+		kubeflow + `components: kubeflow: {version: "26.03", pipelines: engine: "tekton"}`:                             `use engine "argo" (executor "emissary", plinth's default)`,
+		kubeflow + `cluster: version: "1.16.0", components: kubeflow: {version: "1.0.0", pipelines: engine: "tekton"}`: `use engine "argo" with executor "docker" (Docker nodes), "pns" or "k8sapi" (OKD)`,
+	} {
+		p := evaluate(t, ruleCase(src, false))
+		ids := ruleIDs(p.Findings)
+		i := slices.Index(ids, "TEKTON-1")
+		if i < 0 {
+			t.Errorf("TEKTON-1 did not fire on %s: %v", src, ids)
+			continue
+		}
+		if m := p.Findings[i].Message; !strings.HasPrefix(m, want) {
+			t.Errorf("%s: message %q, want %q", src, m, want)
+		}
+	}
+}
+
 // TestRuleSourcesConcrete: every rule's source names a concrete tag,
 // commit, issue or document; no placeholder left from writing the rule.
 func TestRuleSourcesConcrete(t *testing.T) {
