@@ -187,8 +187,7 @@ examples: build ## Vendor prod and okd from ../shared/fixtures and render them i
 
 .PHONY: docs
 docs: ## Regenerate docs/environment.md and docs/rules.md from cue/, docs/cli.md from the command tree.
-	$(GO) test ./lib/schemadoc -run TestDocsUpToDate -update
-	$(GO) test ./docs -run TestCLIDocUpToDate -update
+	$(GO) test ./docs -run TestGeneratedDocsUpToDate -update
 
 .PHONY: update-golden
 update-golden: docs testbin ## Rewrite every expected output (CLI scripts, render and drift goldens, docs, deploy/dev); review the diff.

@@ -2,7 +2,6 @@ package docs_test
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,34 +14,9 @@ import (
 	"github.com/plinth-platform/plinth/cmd/plinth/cli"
 )
 
-var update = flag.Bool("update", false, "rewrite docs/cli.md from the command tree (make docs)")
-
 // cliFragments holds the hand-written parts of cli.md: intro.md, then
 // <command>.md after each command's generated part.
 const cliFragments = "../cmd/plinth/cli/clidoc"
-
-// TestCLIDocUpToDate: docs/cli.md is what the cobra command tree and the
-// hand-written fragments make of it. go test ./docs -run TestCLIDocUpToDate
-// -update (make docs) rewrites it.
-func TestCLIDocUpToDate(t *testing.T) {
-	got, err := cliDoc()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *update {
-		if err := os.WriteFile("cli.md", got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile("cli.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("docs/cli.md is stale: run make docs (the commands' help or %s changed)", cliFragments)
-	}
-}
 
 // Every command has a section and every flag a line in docs/cli.md, and
 // every fragment belongs to a command.

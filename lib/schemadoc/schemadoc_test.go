@@ -2,73 +2,11 @@ package schemadoc
 
 import (
 	"bytes"
-	"flag"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/plinth-platform/plinth/lib/platform"
 )
-
-var update = flag.Bool("update", false, "rewrite docs/*.md")
-
-// docsDir is the repository's docs directory, relative to this package.
-const docsDir = "../../docs"
-
-func TestDocsUpToDate(t *testing.T) {
-	for _, tc := range []struct {
-		file     string
-		generate func(io.Writer) error
-	}{
-		{"environment.md", Environment},
-		{"rules.md", Rules},
-	} {
-		t.Run(tc.file, func(t *testing.T) {
-			var got bytes.Buffer
-			if err := tc.generate(&got); err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(docsDir, tc.file)
-			if *update {
-				if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("docs/%s: %v; run `make docs`", tc.file, err)
-			}
-			if bytes.Equal(got.Bytes(), want) {
-				return
-			}
-			line, committed, generated := firstDiff(string(want), got.String())
-			t.Errorf("docs/%s is stale: run `make docs` and commit the result.\nfirst difference at line %d:\n  committed: %q\n  generated: %q",
-				tc.file, line, committed, generated)
-		})
-	}
-}
-
-// firstDiff returns the 1-based number of the first line where a and b
-// differ and the two lines ("" past the end).
-func firstDiff(a, b string) (int, string, string) {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	for i := 0; i < max(len(al), len(bl)); i++ {
-		var x, y string
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y || i >= len(al) || i >= len(bl) {
-			return i + 1, x, y
-		}
-	}
-	return 0, "", ""
-}
 
 func TestEnvironmentDoc(t *testing.T) {
 	var b bytes.Buffer
