@@ -33,15 +33,20 @@ type applyFlags struct {
 }
 
 // kubeFlags select the cluster as kubectl does: --kubeconfig (else
-// $KUBECONFIG, else ~/.kube/config) and --context.
+// $KUBECONFIG, else ~/.kube/config) and --context; and the client-side
+// rate limit, off unless --kube-api-qps sets one.
 type kubeFlags struct {
 	kubeconfig string
 	context    string
+	qps        float32
+	burst      int
 }
 
 func (f *kubeFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG, then ~/.kube/config)")
 	cmd.Flags().StringVar(&f.context, "context", "", "kubeconfig context (default the current one)")
+	cmd.Flags().Float32Var(&f.qps, "kube-api-qps", -1, "client-side limit on requests per second to the API server (-1: none, the server's priority and fairness decides)")
+	cmd.Flags().IntVar(&f.burst, "kube-api-burst", 0, "requests allowed at once above --kube-api-qps (default twice the QPS)")
 }
 
 func (f *kubeFlags) config() (*rest.Config, error) {
@@ -62,8 +67,21 @@ func (f *kubeFlags) config() (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
-	// As kubectl: enough for thousands of objects without throttling.
-	cfg.QPS, cfg.Burst = 50, 300
+	// No client-side throttling by default: every Kubernetes plinth
+	// supports has API Priority and Fairness on (beta and enabled since
+	// 1.20, GA in 1.29), which queues and sheds load on the server, and
+	// SIG API Machinery advises relying on it; controller-runtime made the
+	// same change (kubernetes-sigs/controller-runtime#3119, QPS -1 in its
+	// config getters). A fixed client limit (kubectl's 50/300) made a first
+	// apply of 400 objects wait on the client, 4 requests each. A server
+	// that needs a client limit gets one with --kube-api-qps.
+	cfg.QPS, cfg.Burst = f.qps, f.burst
+	if f.qps > 0 && f.burst <= 0 {
+		cfg.Burst = int(2 * f.qps)
+	}
+	if f.qps <= 0 {
+		cfg.QPS, cfg.Burst = -1, -1
+	}
 	return cfg, nil
 }
 
