@@ -77,8 +77,8 @@ func handleRender(ctx context.Context, input json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	cache := cacheDir(req.NoCache)
-	key, keyErr := render.Key(p, lock, buildID())
+	cache, build := cacheDir(req.NoCache), buildID()
+	key, keyErr := render.Key(p, lock, build)
 	// A strict render reads no whole-render entry: one written by a plain
 	// render may hold output a strict one refuses (components' entries
 	// are keyed by strictness).
@@ -91,7 +91,7 @@ func handleRender(ctx context.Context, input json.RawMessage) (any, error) {
 	if cache != "" {
 		components = dirCache{filepath.Join(filepath.Dir(cache), "components")}
 	}
-	result, err := renderChecked(ctx, p, render.Options{VendorDir: req.VendorDir, Lock: lock, Cache: components, Build: buildID(), Strict: req.Strict})
+	result, err := renderChecked(ctx, p, render.Options{VendorDir: req.VendorDir, Lock: lock, Cache: components, Build: build, Strict: req.Strict})
 	if err != nil {
 		return nil, err
 	}

@@ -75,12 +75,13 @@ func (f *kubeFlags) config() (*rest.Config, error) {
 	// config getters). A fixed client limit (kubectl's 50/300) made a first
 	// apply of 400 objects wait on the client, 4 requests each. A server
 	// that needs a client limit gets one with --kube-api-qps.
-	cfg.QPS, cfg.Burst = f.qps, f.burst
-	if f.qps > 0 && f.burst <= 0 {
-		cfg.Burst = int(2 * f.qps)
-	}
-	if f.qps <= 0 {
+	switch {
+	case f.qps <= 0:
 		cfg.QPS, cfg.Burst = -1, -1
+	case f.burst <= 0:
+		cfg.QPS, cfg.Burst = f.qps, int(2*f.qps)
+	default:
+		cfg.QPS, cfg.Burst = f.qps, f.burst
 	}
 	return cfg, nil
 }
