@@ -38,7 +38,7 @@ func Resolve(dir string, lock *Lock, s Source) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", s, err)
 	}
-	shown := filepath.ToSlash(filepath.Join(filepath.Base(dir), filepath.FromSlash(entry.Path)))
+	shown := shownPath(dir, entry.Path)
 	digest, err := vendoredDigest(dir, entry)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -78,9 +78,14 @@ func Missing(dir string, lock *Lock, ss []Source) []Unvendored {
 			continue // Resolve says what is wrong with the lock
 		}
 		if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(entry.Path))); errors.Is(err, fs.ErrNotExist) {
-			shown := filepath.ToSlash(filepath.Join(filepath.Base(dir), filepath.FromSlash(entry.Path)))
-			out = append(out, Unvendored{s, "missing from " + shown})
+			out = append(out, Unvendored{s, "missing from " + shownPath(dir, entry.Path)})
 		}
 	}
 	return out
+}
+
+// shownPath names a vendored source's path as messages show it: under the
+// vendor directory's base name, slash-separated.
+func shownPath(dir, path string) string {
+	return filepath.ToSlash(filepath.Join(filepath.Base(dir), filepath.FromSlash(path)))
 }
