@@ -108,26 +108,11 @@ func (s *server) counts() (int64, int64) { return s.refGETs.Load(), s.packPOSTs.
 
 // source is a repository made with go-git, pushed to a server.
 type source struct {
-	t    *testing.T
-	dir  string
-	repo *git.Repository
-	wt   *git.Worktree
-	n    int
+	*testRepo
+	n int
 }
 
-func newSource(t *testing.T) *source {
-	t.Helper()
-	dir := t.TempDir()
-	r, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName("main")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wt, err := r.Worktree()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &source{t: t, dir: dir, repo: r, wt: wt}
-}
+func newSource(t *testing.T) *source { return &source{testRepo: newRepo(t)} }
 
 var sig = func(n int) *object.Signature {
 	return &object.Signature{Name: "t", Email: "t@example.invalid", When: time.Date(2026, 11, 1, 0, n, 0, 0, time.UTC)}
