@@ -324,25 +324,23 @@ func (p *pass) writeLastStatus(ctx context.Context) error {
 // serves every pass: each apply starts from fresh discovery
 // (cluster.Fresh), so a CRD deleted since the last one is not served.
 func (st *envState) applierFor(cfg *rest.Config) (*apply.Applier, error) {
-	if st.applier == nil {
-		a, err := apply.New(cfg)
-		if err != nil {
-			return nil, err
-		}
-		st.applier = a
-	}
-	return st.applier, nil
+	return madeOnce(&st.applier, func() (*apply.Applier, error) { return apply.New(cfg) })
 }
 
 // checkerFor returns the environment's drift Checker, made on first use;
 // like the Applier, it starts each check from fresh discovery.
 func (st *envState) checkerFor(cfg *rest.Config) (*drift.Checker, error) {
-	if st.checker == nil {
-		c, err := drift.New(cfg)
+	return madeOnce(&st.checker, func() (*drift.Checker, error) { return drift.New(cfg) })
+}
+
+// madeOnce returns *slot, made by build when it is still nil.
+func madeOnce[T any](slot **T, build func() (*T, error)) (*T, error) {
+	if *slot == nil {
+		v, err := build()
 		if err != nil {
 			return nil, err
 		}
-		st.checker = c
+		*slot = v
 	}
-	return st.checker, nil
+	return *slot, nil
 }
