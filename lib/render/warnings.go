@@ -39,31 +39,24 @@ func SummarizeWarnings(warnings []string, verbose bool) []string {
 		m := kustomizeDeprecation.FindStringSubmatch(text)
 		u := kustomizeUnusedVars.FindStringSubmatch(text)
 		if (m != nil || u != nil) && !verbose {
-			if !slices.Contains(notes, text) {
-				notes = append(notes, text)
-			}
-			if m != nil && !slices.Contains(deprecated, m[1]) {
-				deprecated = append(deprecated, m[1])
+			addOnce(&notes, text)
+			if m != nil {
+				addOnce(&deprecated, m[1])
 			}
 			if u != nil {
 				for v := range strings.SplitSeq(u[1], ",") {
-					if v = strings.TrimSpace(v); v != "" && !slices.Contains(unused, v) {
-						unused = append(unused, v)
-					}
+					addOnce(&unused, strings.TrimSpace(v))
 				}
 			}
-			if comp != "" && !slices.Contains(deprecatedComps, comp) {
-				deprecatedComps = append(deprecatedComps, comp)
-			}
+			addOnce(&deprecatedComps, comp)
 			continue
 		}
 		if _, seen := comps[text]; !seen {
 			texts = append(texts, text)
-			comps[text] = nil
 		}
-		if comp != "" && !slices.Contains(comps[text], comp) {
-			comps[text] = append(comps[text], comp)
-		}
+		list := comps[text]
+		addOnce(&list, comp)
+		comps[text] = list
 	}
 	var out []string
 	for _, text := range texts {
@@ -90,6 +83,13 @@ func SummarizeWarnings(warnings []string, verbose bool) []string {
 		out = append(out, line)
 	}
 	return out
+}
+
+// addOnce appends v to *list unless it is empty or there already.
+func addOnce(list *[]string, v string) {
+	if v != "" && !slices.Contains(*list, v) {
+		*list = append(*list, v)
+	}
 }
 
 func plural(n int, one, many string) string {
