@@ -52,6 +52,14 @@ func TestPatchesMatchKustomizeBuild(t *testing.T) {
 			Target: &platform.PatchTarget{Version: "v1", Kind: "Service"},
 			Patch:  "- op: add\n  path: /metadata/labels/tier\n  value: monitoring\n",
 		}, "tier: monitoring"},
+		{"JSON 6902, by namespace and label selector", platform.Patch{
+			Target: &platform.PatchTarget{Namespace: "monitoring", LabelSelector: "app.kubernetes.io/name=grafana"},
+			Patch:  "- op: add\n  path: /metadata/labels/dashboards\n  value: shared\n",
+		}, "dashboards: shared"},
+		{"JSON 6902, by annotation selector", platform.Patch{
+			Target: &platform.PatchTarget{AnnotationSelector: "helm.sh/hook"},
+			Patch:  "- op: add\n  path: /metadata/labels/hooked\n  value: \"yes\"\n",
+		}, "hooked: \"yes\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, _, err := applyPatches(&platform.Component{Name: "monitoring", Patches: []platform.Patch{tc.patch}}, objs, nil)
