@@ -11,7 +11,13 @@ HELM_VERSION      := v3.22.0
 KUSTOMIZE_VERSION := v5.8.1
 HELM              := $(BIN)/helm-$(HELM_VERSION)
 KUSTOMIZE         := $(BIN)/kustomize-$(KUSTOMIZE_VERSION)
-FIXTURES          ?= $(CURDIR)/../shared/fixtures
+# The shared fixtures: beside the repository, else beside the repository
+# this one was cloned from when that is a directory (a clone made
+# elsewhere, e.g. in a temporary directory). Tests read it from
+# PLINTH_FIXTURES (lib/needs.FixturesDir).
+ORIGIN            := $(shell git config --get remote.origin.url 2>/dev/null)
+FIXTURES          ?= $(firstword $(wildcard $(CURDIR)/../shared/fixtures $(if $(ORIGIN),$(ORIGIN)/../shared/fixtures)) $(CURDIR)/../shared/fixtures)
+export PLINTH_FIXTURES := $(abspath $(FIXTURES))
 # Where this repository vendors and renders the fixture-based examples:
 # vendor/ at the root would switch the go command to vendor mode.
 EXAMPLES          := $(CURDIR)/tmp/examples

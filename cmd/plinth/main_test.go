@@ -54,18 +54,18 @@ func TestScript(t *testing.T) {
 		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") != "",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("REPO", repo)
-			env.Setenv("FIXTURES", filepath.Join(repo, "..", "shared", "fixtures"))
+			env.Setenv("FIXTURES", needs.FixturesDir(repo))
 			env.Setenv("PLINTH_CACHE_DIR", filepath.Join(env.WorkDir, ".cache"))
 			return nil
 		},
-		// [fixtures]: ../shared/fixtures is beside the repository. Without
+		// [fixtures]: the shared fixtures are there (needs.FixturesDir). Without
 		// it a script that needs it fails, unless PLINTH_SKIP names
 		// fixtures (lib/needs): then the condition is false.
 		Condition: func(cond string) (bool, error) {
 			if cond != "fixtures" {
 				return false, fmt.Errorf("unknown condition %q", cond)
 			}
-			_, err := os.Stat(filepath.Join(repo, "..", "shared", "fixtures", "charts", "index.yaml"))
+			_, err := os.Stat(filepath.Join(needs.FixturesDir(repo), "charts", "index.yaml"))
 			if err != nil {
 				return false, needs.Condition(needs.Fixtures, err, needs.ProvideFixtures)
 			}

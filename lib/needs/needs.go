@@ -3,6 +3,7 @@ package needs
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +21,19 @@ const (
 )
 
 // ProvideFixtures says where the shared fixtures come from.
+// FixturesEnv names the shared fixtures' directory when they are not
+// beside the repository (make sets it: see the Makefile's FIXTURES).
+const FixturesEnv = "PLINTH_FIXTURES"
+
+// FixturesDir is where the tests of the repository at repo find the
+// shared fixtures: $PLINTH_FIXTURES, else ../shared/fixtures beside it.
+func FixturesDir(repo string) string {
+	if dir := os.Getenv(FixturesEnv); dir != "" {
+		return dir
+	}
+	return filepath.Join(repo, "..", "shared", "fixtures")
+}
+
 const ProvideFixtures = "the shared test fixtures (upstream Helm charts and Kubeflow manifests, see their README.md) as ../shared/fixtures beside the repository"
 
 // Names lists the values PLINTH_SKIP accepts.

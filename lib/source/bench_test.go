@@ -4,12 +4,14 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/plinth-platform/plinth/lib/needs"
 )
 
 // BenchmarkDigestTree digests the Kubeflow manifests fixture (1,030 files,
 // 24 MB), what Resolve does for a vendored git source on every render.
 func BenchmarkDigestTree(b *testing.B) {
-	dir := filepath.Join("..", "..", "..", "shared", "fixtures", "kubeflow-manifests")
+	dir := filepath.Join(needs.FixturesDir(filepath.Join("..", "..")), "kubeflow-manifests")
 	if _, err := os.Stat(dir); err != nil {
 		b.Skip("fixture missing:", err)
 	}

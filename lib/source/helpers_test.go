@@ -27,7 +27,7 @@ import (
 // the test fails, unless PLINTH_SKIP names fixtures (lib/needs).
 func fixtureCharts(t testing.TB) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "fixtures", "charts")
+	dir := filepath.Join(needs.FixturesDir(filepath.Join("..", "..")), "charts")
 	if _, err := os.Stat(filepath.Join(dir, "index.yaml")); err != nil {
 		needs.Missing(t, needs.Fixtures, err, needs.ProvideFixtures)
 	}
