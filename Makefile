@@ -118,8 +118,8 @@ test: tools testbin ## Run every test (unit, rule tables, renders vs helm/kustom
 	@for n in $$(echo "$$PLINTH_SKIP" | tr ',' ' '); do case $$n in fixtures|chromium|tools|git) ;; \
 		*) echo "make test: PLINTH_SKIP=$$PLINTH_SKIP: unknown name $$n (known: fixtures, chromium, tools, git)"; exit 2;; esac; done
 	@if [ -n "$$PLINTH_SKIP" ]; then echo "make test: not covered: the tests that need $$PLINTH_SKIP (PLINTH_SKIP=$$PLINTH_SKIP): they skip"; fi
-	@case ",$$PLINTH_SKIP," in *,fixtures,*) ;; *) [ -f "$(CURDIR)/../shared/fixtures/charts/index.yaml" ] || \
-		echo "make test: no ../shared/fixtures beside the repository: the render tests will fail (PLINTH_SKIP=fixtures skips them)";; esac
+	@case ",$$PLINTH_SKIP," in *,fixtures,*) ;; *) [ -f "$(PLINTH_FIXTURES)/charts/index.yaml" ] || \
+		echo "make test: no shared fixtures at $(PLINTH_FIXTURES): the render tests will fail (PLINTH_SKIP=fixtures skips them)";; esac
 	@case ",$$PLINTH_SKIP," in *,chromium,*) ;; *) [ -n "$$CHROMIUM" ] || [ -x /usr/bin/chromium ] || command -v chromium >/dev/null || \
 		echo "make test: no Chromium: the browser test will fail (make chromium installs it; PLINTH_SKIP=chromium skips it)";; esac
 	KUBEBUILDER_ASSETS=$(TESTBIN) $(GO) test -count=1 $(GO_TEST_ARGS) ./...
