@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fluxcd/pkg/gittestserver"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/clientcmd"
@@ -20,7 +21,7 @@ import (
 
 func main() {
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: cluster serve|edit KUBECONFIG")
+		fmt.Fprintln(os.Stderr, "usage: cluster serve|edit KUBECONFIG, or cluster git DIR")
 		os.Exit(2)
 	}
 	var err error
@@ -29,8 +30,10 @@ func main() {
 		err = serve(os.Args[2])
 	case "edit":
 		err = edit(os.Args[2])
+	case "git":
+		err = serveGit(os.Args[2])
 	default:
-		err = fmt.Errorf("unknown command %q (serve or edit)", os.Args[1])
+		err = fmt.Errorf("unknown command %q (serve, edit or git)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cluster:", err)
@@ -67,6 +70,25 @@ func serve(kubeconfig string) error {
 		err = errors.Join(err, rmErr)
 	}
 	return err
+}
+
+// serveGit serves the bare repositories under dir over git's smart HTTP
+// on a free port of 127.0.0.1, without credentials, until SIGINT or
+// SIGTERM; a push to a repository that does not exist creates it. It
+// prints "ready http://127.0.0.1:PORT". bench/controller.sh uses it: the
+// controller fetches over http:// as it would from a git server, through
+// the git binary's http-backend (gitkit, as in the reconciler's tests).
+func serveGit(dir string) error {
+	srv := gittestserver.NewGitServer(dir).AutoCreate()
+	if err := srv.StartHTTP(); err != nil {
+		return err
+	}
+	defer srv.StopHTTP()
+	fmt.Println("ready", srv.HTTPAddress())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	return nil
 }
 
 // edit raises the CPU quota of dev's tenant team-a from 8 to 16 by hand.
