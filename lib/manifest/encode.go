@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"unicode/utf8"
 
+	yamlv2 "go.yaml.in/yaml/v2"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -60,16 +61,59 @@ func Digest(objs []*unstructured.Unstructured) (string, error) {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// marshal is yaml.Marshal (JSON, then YAML) with the characters the YAML
-// reader refuses (DEL, C1 controls, U+FFFE/U+FFFF) escaped in the JSON
-// text: encoding/json leaves them raw, and a string holding one, which a
-// JSON document or a YAML escape can carry, could not be encoded.
+// marshal encodes obj as yaml.Marshal does (JSON, then YAML). The JSON
+// round trip (encode, then parse the JSON with the YAML parser, then emit)
+// is most of a render's encoding time, and for an object of strings, bools,
+// integers, maps and lists it changes nothing: the YAML emitter then gets
+// the same values, so obj goes to it directly (go-yaml v2, the library
+// sigs.k8s.io/yaml uses). Anything else takes the round trip, whose JSON
+// step decides what it means: floats (JSON writes 1e6 as 1000000, which
+// YAML reads back as an integer), invalid UTF-8 (JSON writes U+FFFD) and
+// other types. TestMarshalMatchesRoundTrip compares the two.
 func marshal(obj map[string]interface{}) ([]byte, error) {
+	if direct(obj) {
+		return yamlv2.Marshal(obj)
+	}
+	return marshalRoundTrip(obj)
+}
+
+// marshalRoundTrip is yaml.Marshal with the characters the YAML reader
+// refuses (DEL, C1 controls, U+FFFE/U+FFFF) escaped in the JSON text:
+// encoding/json leaves them raw, and a string holding one, which a JSON
+// document or a YAML escape can carry, could not be encoded.
+func marshalRoundTrip(obj map[string]interface{}) ([]byte, error) {
 	j, err := json.Marshal(obj)
 	if err != nil {
 		return nil, err
 	}
 	return yaml.JSONToYAML(escapeUnreadable(j))
+}
+
+// direct reports whether v holds only values that the JSON round trip
+// gives back unchanged to the YAML emitter: valid UTF-8 strings, bools,
+// nil, int64 and int, and maps and lists of them.
+func direct(v interface{}) bool {
+	switch v := v.(type) {
+	case nil, bool, int64, int:
+		return true
+	case string:
+		return utf8.ValidString(v)
+	case map[string]interface{}:
+		for k, e := range v {
+			if !utf8.ValidString(k) || !direct(e) {
+				return false
+			}
+		}
+		return true
+	case []interface{}:
+		for _, e := range v {
+			if !direct(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // escapeUnreadable rewrites the runes of JSON text j outside YAML's
