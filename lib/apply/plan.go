@@ -38,6 +38,11 @@ type item struct {
 	// initial is obj as created, with the values controllers take over
 	// afterwards (controlled.Field.Initial); nil when it has none.
 	initial *unstructured.Unstructured
+	// live is the object in the cluster the plan compared with (nil when new).
+	live *unstructured.Unstructured
+	// listed says the live copy as listed showed the object unchanged
+	// (cluster.Unchanged): it got no dry run.
+	listed bool
 }
 
 // create marks the item Created: it is applied with its initial values.
@@ -69,10 +74,14 @@ type setFacts struct {
 	profiles map[string]bool
 	// crds maps "group/Kind" to the CRD that defines it.
 	crds map[string]*unstructured.Unstructured
+	// absent are the set's namespaces the plan found missing from the
+	// cluster: objects in them are dry-run as if in an existing one
+	// straight away.
+	absent map[string]bool
 }
 
 func factsOf(items []*item) setFacts {
-	f := setFacts{namespaces: map[string]bool{}, profiles: map[string]bool{}, crds: map[string]*unstructured.Unstructured{}}
+	f := setFacts{namespaces: map[string]bool{}, profiles: map[string]bool{}, crds: map[string]*unstructured.Unstructured{}, absent: map[string]bool{}}
 	for _, it := range items {
 		switch {
 		case it.id.Group == "" && it.id.Kind == "Namespace":
@@ -88,13 +97,50 @@ func factsOf(items []*item) setFacts {
 	return f
 }
 
-// plan dry-runs every item and sets its action; it returns every failure.
+// plan sets every item's action, from the listed live objects where they
+// show it unchanged (cluster.Unchanged) and by a server-side dry run
+// otherwise; it returns every failure. Namespaces go first, so that the
+// objects in a namespace the set creates are dry-run as such at once.
 func (a *Applier) plan(ctx context.Context, items []*item, opts Options) ([]Failure, error) {
 	existing, err := a.existing(ctx, items, opts)
 	if err != nil {
 		return nil, err
 	}
 	facts := factsOf(items)
+	var namespaces, rest []*item
+	for _, it := range items {
+		if isNamespace(it.id) {
+			namespaces = append(namespaces, it)
+		} else {
+			rest = append(rest, it)
+		}
+	}
+	var failures []Failure
+	for _, group := range [][]*item{namespaces, rest} {
+		fs, err := a.planGroup(ctx, group, facts, existing, opts)
+		if err != nil {
+			return nil, err
+		}
+		failures = append(failures, fs...)
+		for _, it := range group {
+			if isNamespace(it.id) && it.action == Created {
+				facts.absent[it.id.Name] = true
+			}
+		}
+	}
+	sortFailures(failures)
+	listed := 0
+	for _, it := range items {
+		if it.listed {
+			listed++
+		}
+	}
+	opts.progress("planned %d objects: %d unchanged as listed, %d dry runs", len(items), listed, len(items)-listed)
+	return failures, nil
+}
+
+// planGroup plans items concurrently.
+func (a *Applier) planGroup(ctx context.Context, items []*item, facts setFacts, existing cluster.Live, opts Options) ([]Failure, error) {
 	var (
 		mu       sync.Mutex
 		failures []Failure
@@ -115,17 +161,42 @@ func (a *Applier) plan(ctx context.Context, items []*item, opts Options) ([]Fail
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	sortFailures(failures)
-	return failures, nil
+	return failures, g.Wait()
 }
 
-// planOne dry-runs one item. A refusal of the object comes back as a
-// message (and the field at fault); err is for failures of plinth or of
-// the connection, which stop the plan.
+// planOne plans one item: unchanged if its listed live copy shows so,
+// else by a dry run (and by both under cluster.VerifyPlan, which fails
+// when they disagree). A refusal of the object comes back as a message
+// (and the field at fault); err is for failures of plinth or of the
+// connection, which stop the plan.
 func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existing cluster.Live, opts Options) (msg, field string, err error) {
+	if cur := existing.Get(it.id); cur != nil {
+		if msg, field := ownership(it, cur, opts); msg != "" {
+			return msg, field, nil
+		}
+		if ok, _ := cluster.Unchanged(it.obj, cur); ok && it.adopted == "" {
+			it.action, it.live, it.listed = Unchanged, cur, true
+			if !cluster.VerifyPlan() {
+				return "", "", nil
+			}
+		}
+	}
+	msg, field, err = a.dryRunOne(ctx, it, facts, existing, opts)
+	if it.listed && err == nil && (msg != "" || it.action != Unchanged) {
+		said := string(it.action)
+		if msg != "" {
+			said = "it fails: " + msg
+		}
+		return "", "", fmt.Errorf("%s: PLINTH_VERIFY_PLAN: its live copy shows it unchanged, its dry run says %s", it.id, said)
+	}
+	return msg, field, err
+}
+
+// dryRunOne plans one item by a server-side dry run.
+func (a *Applier) dryRunOne(ctx context.Context, it *item, facts setFacts, existing cluster.Live, opts Options) (msg, field string, err error) {
+	if facts.absent[it.obj.GetNamespace()] {
+		return a.planInNewNamespace(ctx, it, facts)
+	}
 	dry := it.obj.DeepCopy()
 	err = a.dryRun(ctx, dry, opts.Adopt || opts.ForceConflicts)
 	var status apierrors.APIStatus
@@ -154,42 +225,16 @@ func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existin
 		if msg, field := ownership(it, cur, opts); msg != "" {
 			return msg, field, nil
 		}
+		it.live = cur
 		classify(it, dry, cur, opts)
 		return "", "", nil
 
 	case cluster.NotServed(err):
-		crd := facts.crds[it.id.GroupKind()]
-		if crd == nil {
-			return fmt.Sprintf("the cluster does not serve %s %s and the environment installs no CRD for it", it.id.APIVersion(), it.id.Kind), "", nil
-		}
-		if msg, field := validateCustomResource(crd, it.obj); msg != "" {
-			return msg, field, nil
-		}
-		it.create()
-		return "", "", nil
+		msg, field := planUnserved(it, facts)
+		return msg, field, nil
 
 	case cluster.MissingNamespace(err):
-		ns := it.obj.GetNamespace()
-		if !facts.namespaces[ns] && !facts.profiles[ns] {
-			return fmt.Sprintf("namespace %s does not exist and the environment does not create it", ns), "", nil
-		}
-		// The namespace comes with this set: validate the object as it
-		// would be in an existing namespace.
-		dry := it.obj.DeepCopy()
-		dry.SetNamespace(metav1.NamespaceDefault)
-		if err := a.dryRun(ctx, dry, true); err != nil {
-			if transient(err) {
-				return "", "", err
-			}
-			msg, field := describe(err)
-			return msg, field, nil
-		}
-		it.create()
-		if !facts.namespaces[ns] {
-			it.waitNamespace = ns
-			it.reason = "namespace " + ns + " is created by Kubeflow's profile controller for Profile " + ns
-		}
-		return "", "", nil
+		return a.planInNewNamespace(ctx, it, facts)
 
 	case apierrors.IsConflict(err) && errors.As(err, &status):
 		// Another environment's or Helm's object conflicts too: say whose.
@@ -226,6 +271,50 @@ func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existin
 	}
 	msg, field = describe(err)
 	return msg, field, nil
+}
+
+// planInNewNamespace plans an object whose namespace does not exist yet:
+// it is new, valid if it would be in an existing namespace, and its
+// namespace must come with the set (or with a Profile of it).
+func (a *Applier) planInNewNamespace(ctx context.Context, it *item, facts setFacts) (msg, field string, err error) {
+	ns := it.obj.GetNamespace()
+	if !facts.namespaces[ns] && !facts.profiles[ns] {
+		return fmt.Sprintf("namespace %s does not exist and the environment does not create it", ns), "", nil
+	}
+	dry := it.obj.DeepCopy()
+	dry.SetNamespace(metav1.NamespaceDefault)
+	err = a.dryRun(ctx, dry, true)
+	switch {
+	case err == nil:
+	case cluster.NotServed(err):
+		msg, field := planUnserved(it, facts)
+		return msg, field, nil
+	case transient(err):
+		return "", "", err
+	default:
+		msg, field := describe(err)
+		return msg, field, nil
+	}
+	it.create()
+	if !facts.namespaces[ns] {
+		it.waitNamespace = ns
+		it.reason = "namespace " + ns + " is created by Kubeflow's profile controller for Profile " + ns
+	}
+	return "", "", nil
+}
+
+// planUnserved plans an object of a kind the cluster does not serve yet:
+// new, if a CRD of the set defines the kind and its schema validates it.
+func planUnserved(it *item, facts setFacts) (msg, field string) {
+	crd := facts.crds[it.id.GroupKind()]
+	if crd == nil {
+		return fmt.Sprintf("the cluster does not serve %s %s and the environment installs no CRD for it", it.id.APIVersion(), it.id.Kind), ""
+	}
+	if msg, field := validateCustomResource(crd, it.obj); msg != "" {
+		return msg, field
+	}
+	it.create()
+	return "", ""
 }
 
 // live returns the object in the cluster: the environment's, as listed,

@@ -84,9 +84,12 @@ func (a *Applier) applyStages(ctx context.Context, items []*item, opts Options, 
 
 // applyGroup applies the items of one stage that the plan found new or
 // changed, recreating those with immutable changes, and records every
-// item's change.
+// item's change. Each is one server-side apply; only objects whose live
+// copy carries metadata to remove first (kubectl's last-applied
+// configuration, a Helm release's annotations on an adopted object) go
+// through ssa's ApplyAll, which cleans it up.
 func (a *Applier) applyGroup(ctx context.Context, label string, group []*item, opts Options, res *Result) error {
-	var objs, adopted, recreate []*unstructured.Unstructured
+	var objs, cleanup, adopted, recreate []*unstructured.Unstructured
 	for _, it := range group {
 		switch {
 		case it.action == Recreated:
@@ -94,11 +97,13 @@ func (a *Applier) applyGroup(ctx context.Context, label string, group []*item, o
 		case it.action != Created && it.action != Configured:
 		case it.adopted != "":
 			adopted = append(adopted, it.obj)
+		case it.live != nil && it.live.GetAnnotations()[lastApplied] != "":
+			cleanup = append(cleanup, it.obj)
 		default:
 			objs = append(objs, it.obj)
 		}
 	}
-	if n := len(objs) + len(adopted) + len(recreate); n > 0 {
+	if n := len(objs) + len(cleanup) + len(adopted) + len(recreate); n > 0 {
 		opts.progress("%s: applying %d of %d objects", label, n, len(group))
 	}
 	for _, o := range recreate {
@@ -112,14 +117,16 @@ func (a *Applier) applyGroup(ctx context.Context, label string, group []*item, o
 			return fmt.Errorf("%s: recreating: %w", label, err)
 		}
 	}
-	objs = append(objs, recreate...)
+	if err := a.cluster.Apply(ctx, append(objs, recreate...), opts.concurrency()); err != nil {
+		return fmt.Errorf("%s: %w", label, err)
+	}
 	// Objects taken over from Helm lose the release's annotations, so that
 	// Helm no longer counts them as its own.
 	for _, batch := range []struct {
 		objs    []*unstructured.Unstructured
 		cleanup []string
 	}{
-		{objs, []string{lastApplied}},
+		{cleanup, []string{lastApplied}},
 		{adopted, []string{lastApplied, helmReleaseName, helmReleaseNamespace}},
 	} {
 		if len(batch.objs) == 0 {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
+	"github.com/fluxcd/pkg/ssa/utils"
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -160,4 +163,52 @@ func Copy(o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 		return nil, fmt.Errorf("%s: %w", manifest.IDOf(o), err)
 	}
 	return obj, nil
+}
+
+// Apply writes objs with one server-side apply each, taking over fields
+// other managers hold (as fluxcd/pkg/ssa's ApplyAll, whose GET and second
+// dry run per object it spares: the caller planned them). Kinds go in
+// ssa's reconcile order (CRDs, Namespaces, accounts, roles, ConfigMaps
+// and the like first, webhook configurations last), one rank after the
+// other; the objects of one rank go concurrency at a time. Each object
+// receives the result.
+func (c *Cluster) Apply(ctx context.Context, objs []*unstructured.Unstructured, concurrency int) error {
+	ranks := map[int][]*unstructured.Unstructured{}
+	for _, o := range objs {
+		r := rank(o.GetKind())
+		ranks[r] = append(ranks[r], o)
+	}
+	for _, r := range slices.Sorted(maps.Keys(ranks)) {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(max(concurrency, 1))
+		for _, o := range ranks[r] {
+			g.Go(func() error {
+				if gctx.Err() != nil {
+					return gctx.Err() // an earlier write failed: start no more
+				}
+				utils.RemoveCABundleFromCRD(o)
+				//lint:ignore SA1019 server-side apply of unstructured objects, as ssa does
+				if err := c.Client.Patch(gctx, o, client.Apply, client.ForceOwnership, client.FieldOwner(manifest.FieldManager)); err != nil {
+					return fmt.Errorf("%s: %w", manifest.IDOf(o), err)
+				}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rank is kind's place in ssa.ReconcileOrder: the kinds it lists first
+// below zero, in order, those it lists last above, every other kind 0.
+func rank(kind string) int {
+	if i := slices.Index(ssa.ReconcileOrder.First, kind); i >= 0 {
+		return i - len(ssa.ReconcileOrder.First)
+	}
+	if i := slices.Index(ssa.ReconcileOrder.Last, kind); i >= 0 {
+		return i + 1
+	}
+	return 0
 }

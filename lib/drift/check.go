@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fluxcd/pkg/ssa"
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -153,19 +152,39 @@ func (c *Checker) check(ctx context.Context, env string, comps []manifest.Compon
 	}
 	report := buildReport(env, entries, others)
 	if opts.Correct && (report.Summary.Drifted+report.Summary.Missing) > 0 {
-		if err := c.correct(ctx, entries, report); err != nil {
+		if err := c.correct(ctx, entries, report, conc); err != nil {
 			return report, fmt.Errorf("environment %s: correcting: %w", env, err)
 		}
 	}
 	return report, nil
 }
 
-// checkObject dry-runs one object and compares the result with the
+// checkObject checks one object: in sync when its listed live copy shows
+// that a re-apply would change nothing (cluster.Unchanged), else by a
+// dry run (and by both under cluster.VerifyPlan, which fails when they
+// disagree).
+func (c *Checker) checkObject(ctx context.Context, e *entry, live cluster.Live, controllers *controlled.Set, ignore []manifest.IgnoreRule) error {
+	listed := false
+	if cur := live.Get(e.id); cur != nil {
+		if listed, _ = cluster.Unchanged(e.obj, cur); listed && !cluster.VerifyPlan() {
+			return nil
+		}
+	}
+	if err := c.dryRunObject(ctx, e, live, controllers, ignore); err != nil {
+		return err
+	}
+	if listed && (e.state != "" || e.ignored > 0) {
+		return fmt.Errorf("PLINTH_VERIFY_PLAN: its live copy shows it unchanged, its dry run finds it %s in %d fields (%d ignored)", e.state, len(e.fields), e.ignored)
+	}
+	return nil
+}
+
+// dryRunObject dry-runs one object and compares the result with the
 // cluster's object: the very version the dry run was made on. A
 // controller may write the object between the list and the dry run (the
 // Deployment controller's revision annotation); then the object is read
 // again, and dry-run again if it changed once more meanwhile.
-func (c *Checker) checkObject(ctx context.Context, e *entry, live cluster.Live, controllers *controlled.Set, ignore []manifest.IgnoreRule) error {
+func (c *Checker) dryRunObject(ctx context.Context, e *entry, live cluster.Live, controllers *controlled.Set, ignore []manifest.IgnoreRule) error {
 	cur := live.Get(e.id)
 	var dry *unstructured.Unstructured
 	for attempt := 0; ; attempt++ {
@@ -271,8 +290,8 @@ func (c *Checker) strangers(ctx context.Context, env string, entries []*entry, l
 }
 
 // correct applies the drifted and missing objects again, taking their
-// fields back from other managers.
-func (c *Checker) correct(ctx context.Context, entries []*entry, report *Report) error {
+// fields back from other managers: one server-side apply each.
+func (c *Checker) correct(ctx context.Context, entries []*entry, report *Report, concurrency int) error {
 	var objs []*unstructured.Unstructured
 	fixed := map[string]bool{}
 	for _, e := range entries {
@@ -281,7 +300,7 @@ func (c *Checker) correct(ctx context.Context, entries []*entry, report *Report)
 			fixed[e.id.String()] = true
 		}
 	}
-	if _, err := c.cluster.Manager.ApplyAll(ctx, objs, ssa.ApplyOptions{WaitInterval: time.Second, WaitTimeout: time.Minute}); err != nil {
+	if err := c.cluster.Apply(ctx, objs, concurrency); err != nil {
 		return err
 	}
 	report.Corrected = true

@@ -21,6 +21,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/plinth-platform/plinth/lib/cluster"
 )
 
 // Cluster is a running API server with its etcd and a controller
@@ -36,7 +38,15 @@ type Cluster struct {
 // cluster. It exits the process: call it as the whole of TestMain. When
 // the binaries are missing it fails, saying how to build them: a test
 // that needs an API server never passes without one.
+//
+// Tests verify every plan: with PLINTH_VERIFY_PLAN set (unless the
+// caller set it, even to ""), apply and drift dry-run also the objects
+// whose live copies show them unchanged and fail when the two disagree
+// (cluster.VerifyPlanVariable).
 func Main(m *testing.M, c **Cluster) {
+	if _, set := os.LookupEnv(cluster.VerifyPlanVariable); !set {
+		os.Setenv(cluster.VerifyPlanVariable, "1")
+	}
 	cluster, err := Start()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "kubetest: %v\n", err)
