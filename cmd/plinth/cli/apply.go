@@ -94,13 +94,17 @@ func newApplyCommand(g *globalFlags, s Streams) *cobra.Command {
 		Long: `apply renders the environment (hermetic, as plinth render) and puts it into
 the cluster with server-side apply, field manager "plinth":
 
-  1. plan: every object is applied as a server-side dry run; if any fails
-     (invalid, a field another manager owns, an immutable field, a missing
-     namespace) every failure is listed and nothing is written;
+  1. plan: the environment's objects in the cluster are listed once per
+     kind; an object whose live copy shows plinth owning exactly its
+     fields, with the same values, is unchanged; every other object is
+     applied as a server-side dry run; if any fails (invalid, a field
+     another manager owns, an immutable field, a missing namespace) every
+     failure is listed and nothing is written;
   2. the inventory (ConfigMap plinth-system/plinth-inventory-ENV) records
      what this apply may create, before it creates anything;
-  3. CRDs, Namespaces and ClusterRoles first, then the components in
-     dependsOn order, each layer waited for with --wait;
+  3. one server-side apply per new or changed object: CRDs, Namespaces and
+     ClusterRoles first, then the components in dependsOn order, each
+     layer waited for with --wait;
   4. with --prune, objects of the inventory the environment no longer has
      are deleted, except those annotated plinth.dev/prune: disabled;
   5. the inventory records the new set.

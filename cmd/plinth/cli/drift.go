@@ -21,9 +21,12 @@ func newDriftCommand(g *globalFlags, s Streams) *cobra.Command {
 		Use:   "drift ENV",
 		Short: "Report how the cluster differs from the environment: what, who, when",
 		Long: `drift renders the environment (hermetic, as plinth render) and compares
-every object with the cluster: one server-side dry-run apply per object,
-compared with the live object, so server defaults, normalised quantities,
-webhook-added fields and status are not drift. It reports:
+every object with the cluster. The environment's objects are listed once
+per kind; an object whose live copy shows plinth owning exactly its
+fields, with the same values, is in sync; every other object gets a
+server-side dry-run apply, compared with the live object, so server
+defaults, normalised quantities, webhook-added fields and status are not
+drift. It reports:
 
   drifted    fields that differ: path, before (what plinth applied) → after
              (what the cluster has), and the field manager, operation and
