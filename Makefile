@@ -92,8 +92,8 @@ $(TESTBIN)/etcd:
 	mkdir -p $(TESTBIN)
 	cd testbin/etcd && $(GO) build -o $@ .
 
-# kubectl of the same version, for bench/apply.sh only (not part of
-# testbin); `make bin/k8s-<version>/kubectl` builds it too.
+# kubectl of the same version, for bench/apply.sh and bench/controller.sh
+# (not part of testbin); `make bin/k8s-<version>/kubectl` builds it too.
 KUBECTL_LDFLAGS := $(foreach p,k8s.io/component-base/version k8s.io/client-go/pkg/version,\
 	-X $(p).gitVersion=$(K8S_VERSION) -X $(p).gitMajor=1 -X $(p).gitMinor=34)
 $(TESTBIN)/kubectl bin/k8s-$(K8S_VERSION)/kubectl:
@@ -202,14 +202,20 @@ update-golden: docs testbin ## Rewrite every expected output (CLI scripts, rende
 	KUBEBUILDER_ASSETS=$(TESTBIN) $(GO) test ./lib/drift -run TestWriteGolden -update
 	$(BIN)/plinth render dev --root $(CURDIR)
 
+# Whole processes, as shipped (a copy of bin/plinth, each run its own
+# process): render against helm and kustomize, apply and drift against
+# kubectl, the controller, on a local API server (make demo's helper,
+# built here) and git server; then one summary table. RUNS (5) runs of
+# each, PUSHES (5) pushes for the controller. About 30 minutes on 2 cores.
 .PHONY: bench
-bench: build tools testbin $(TESTBIN)/kubectl ## Measure vet, render, diff, apply and drift against cue, helm, kustomize and kubectl (bench/*.sh).
+bench: build tools testbin $(TESTBIN)/kubectl ## Measure vet, render, diff, apply, drift and the controller against cue, helm, kustomize and kubectl (bench/*.sh).
+	$(GO) build -o $(BIN)/plinth-demo-cluster ./demo/cluster
 	bench/vet.sh $(BIN)/plinth
 	FIXTURES=$(FIXTURES) bench/render.sh
 	FIXTURES=$(FIXTURES) bench/diff.sh
 	KUBEBUILDER_ASSETS=$(TESTBIN) KUBECTL=$(TESTBIN)/kubectl bench/apply.sh
-	KUBEBUILDER_ASSETS=$(TESTBIN) KUBECTL=$(TESTBIN)/kubectl bench/drift.sh
-	KUBEBUILDER_ASSETS=$(TESTBIN) bench/controller.sh
+	KUBEBUILDER_ASSETS=$(TESTBIN) KUBECTL=$(TESTBIN)/kubectl bench/controller.sh
+	bench/summary.sh
 
 .PHONY: clean
 clean: ## Remove build outputs.
