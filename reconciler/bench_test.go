@@ -58,7 +58,8 @@ const (
 // real kube-apiserver of lib/kubetest and a real git server behind the
 // counting proxy of main_test.go, on one Environment whose objects are
 // 3,000 small ConfigMaps in two Namespaces it also creates (Interval 1 s,
-// DriftInterval 5 s, drift policy report). bench/controller.sh runs it.
+// DriftInterval 5 s, drift policy report). For profiling the reconciler in
+// one process; bench/controller.sh measures the shipped binary instead.
 //
 // It is one scenario, not a loop: run it with -benchtime 1x (b.N is
 // ignored and ns/op suppressed). In order:
