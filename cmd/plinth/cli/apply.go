@@ -72,7 +72,8 @@ func (f *kubeFlags) config() (*rest.Config, error) {
 	// 1.20, GA in 1.29), which queues and sheds load on the server, and
 	// SIG API Machinery advises relying on it; controller-runtime made the
 	// same change (kubernetes-sigs/controller-runtime#3119, QPS -1 in its
-	// config getters). A fixed client limit (kubectl's 50/300) made a first
+	// config getters) and Flux turns its limiter off when the server
+	// answers with APF's headers (fluxcd/pkg#269). A fixed client limit (kubectl's 50/300) made a first
 	// apply of 400 objects wait on the client, 4 requests each. A server
 	// that needs a client limit gets one with --kube-api-qps.
 	switch {
