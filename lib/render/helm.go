@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
 	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/releaseutil"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/plinth-platform/plinth/lib/manifest"
@@ -59,30 +62,12 @@ func renderChart(ctx context.Context, archive string, part platform.HelmPart, us
 		return nil, nil, fmt.Errorf("chart %s %s: Kubernetes version %q: %w", part.Chart, part.Version, caps.KubeVersion, err)
 	}
 	run := func(chrt *chart.Chart, crds bool) (string, error) {
-		install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
-		install.DryRun = true
-		install.DryRunOption = "client"
-		install.ClientOnly = true
-		install.Replace = true
-		install.IncludeCRDs = crds
-		install.ReleaseName = part.Release
-		install.Namespace = part.Namespace
-		install.KubeVersion = kv
-		install.APIVersions = caps.APIVersions
 		values := mergeValues(cloneMap(part.Values), userValues)
-		rel, err := install.RunWithContext(ctx, chrt, values)
+		out, err := renderTemplates(chrt, part, values, kv, caps.APIVersions, crds)
 		if err != nil {
 			return "", fmt.Errorf("chart %s %s: %w", part.Chart, part.Version, err)
 		}
-		var b strings.Builder
-		b.WriteString(rel.Manifest)
-		for _, h := range rel.Hooks {
-			if isTestHook(h) {
-				continue
-			}
-			fmt.Fprintf(&b, "\n---\n# Source: %s\n%s\n", h.Path, h.Manifest)
-		}
-		return b.String(), nil
+		return out, nil
 	}
 	out, err := run(chrt, true)
 	if err != nil {
@@ -110,9 +95,121 @@ func renderChart(ctx context.Context, archive string, part platform.HelmPart, us
 	}
 	objs, err := manifest.Parse([]byte(out))
 	if err != nil {
+		return nil, nil, fmt.Errorf("chart %s %s: %w", part.Chart, part.Version, failingTemplate(out, err))
+	}
+	if err := checkAnnotations(objs); err != nil {
 		return nil, nil, fmt.Errorf("chart %s %s: rendered output: %w", part.Chart, part.Version, err)
 	}
 	return objs, warnings, nil
+}
+
+// renderTemplates renders chrt as action.Install does in client-only
+// dry-run mode (helm template), through the same chartutil and engine
+// calls, and returns the manifest stream: the CRDs when crds is set, then
+// each template's documents, as "---\n# Source: <template>\n<document>"
+// blocks, test hooks left out. It does not call action.Install because
+// Install parses every document once more (releaseutil.SortManifests)
+// only to order them by kind and pick out hooks, and render parses
+// (manifest.Parse) and orders (manifest.Sort) them anyway: only the
+// documents that name a hook go through Helm's sorter here, for its rules
+// on hook events (a test hook is left out, an unknown hook skipped).
+func renderTemplates(chrt *chart.Chart, part platform.HelmPart, values map[string]any, kv *chartutil.KubeVersion, apiVersions []string, crds bool) (string, error) {
+	if err := chartutil.ValidateReleaseName(part.Release); err != nil {
+		return "", fmt.Errorf("release name %q: %w", part.Release, err)
+	}
+	if err := chartutil.ProcessDependenciesWithMerge(chrt, values); err != nil {
+		return "", err
+	}
+	caps := chartutil.DefaultCapabilities.Copy()
+	caps.KubeVersion = *kv
+	caps.APIVersions = append(caps.APIVersions, apiVersions...)
+	options := chartutil.ReleaseOptions{Name: part.Release, Namespace: part.Namespace, Revision: 1, IsInstall: true}
+	renderValues, err := chartutil.ToRenderValuesWithSchemaValidation(chrt, values, options, caps, false)
+	if err != nil {
+		return "", err
+	}
+	if chrt.Metadata.KubeVersion != "" && !chartutil.IsCompatibleRange(chrt.Metadata.KubeVersion, caps.KubeVersion.String()) {
+		return "", fmt.Errorf("chart requires kubeVersion: %s which is incompatible with Kubernetes %s", chrt.Metadata.KubeVersion, caps.KubeVersion.String())
+	}
+	var e engine.Engine // no cluster: lookup finds nothing
+	files, err := e.Render(chrt, renderValues)
+	if err != nil {
+		return "", err
+	}
+
+	var b strings.Builder
+	if crds {
+		for _, crd := range chrt.CRDObjects() {
+			fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", crd.Filename, crd.File.Data)
+		}
+	}
+	hooks := map[string]string{} // template → its documents that may be hooks
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		// As action.Install: partials and NOTES.txt are not manifests.
+		if strings.HasPrefix(path.Base(name), "_") || strings.HasSuffix(name, "NOTES.txt") || strings.TrimSpace(files[name]) == "" {
+			continue
+		}
+		docs := releaseutil.SplitManifests(files[name])
+		keys := slices.Collect(maps.Keys(docs))
+		sort.Sort(releaseutil.BySplitManifestsOrder(keys))
+		for _, k := range keys {
+			if strings.Contains(docs[k], release.HookAnnotation) {
+				hooks[name] += docs[k] + "\n---\n"
+				continue
+			}
+			fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", name, docs[k])
+		}
+	}
+	if len(hooks) > 0 {
+		sorted, generic, err := releaseutil.SortManifests(hooks, nil, releaseutil.InstallOrder)
+		if err != nil {
+			return "", err
+		}
+		for _, m := range generic { // the annotation's name appeared, but not as a hook
+			fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", m.Name, m.Content)
+		}
+		for _, h := range sorted {
+			if !isTestHook(h) {
+				fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", h.Path, h.Manifest)
+			}
+		}
+	}
+	return b.String(), nil
+}
+
+// failingTemplate names the template whose output made parsing out fail
+// with err: the error names only the document's place in the stream.
+func failingTemplate(out string, err error) error {
+	parts := outputs(out)
+	for _, name := range slices.Sorted(maps.Keys(parts)) {
+		if _, perr := manifest.Parse([]byte(parts[name])); perr != nil {
+			return fmt.Errorf("output of %s: %w", name, perr)
+		}
+	}
+	return fmt.Errorf("rendered output: %w", err)
+}
+
+// checkAnnotations refuses an object whose annotations are not strings,
+// as Helm's manifest sorter did (see renderTemplates) before render read
+// chart output only through manifest.Parse.
+func checkAnnotations(objs []*unstructured.Unstructured) error {
+	for _, o := range objs {
+		meta, _ := o.Object["metadata"].(map[string]any)
+		annotations, ok := meta["annotations"]
+		if !ok || annotations == nil {
+			continue
+		}
+		m, ok := annotations.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: metadata.annotations is not a map", manifest.IDOf(o))
+		}
+		for k, v := range m {
+			if _, ok := v.(string); !ok && v != nil {
+				return fmt.Errorf("%s: annotation %s is not a string", manifest.IDOf(o), k)
+			}
+		}
+	}
+	return nil
 }
 
 // lookupRe matches a call of Helm's lookup function in a template action.
