@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/plinth-platform/plinth/lib/capool"
 )
 
 // Auth holds credentials read from a Kubernetes Secret's data.
@@ -18,6 +20,7 @@ type Auth struct {
 	Username, Password string // HTTPS basic auth; a token goes in Password (Username defaults to "git")
 	Identity           []byte // SSH private key (PEM / OpenSSH)
 	KnownHosts         []byte // SSH known_hosts: required for ssh:// URLs; a host key not listed is refused
+	CA                 []byte // PEM certificates trusted for https:// on top of the system roots (a bank's private CA)
 }
 
 // String summarises a without its secrets.
@@ -35,6 +38,9 @@ func (a Auth) String() string {
 	if len(a.KnownHosts) > 0 {
 		parts = append(parts, fmt.Sprintf("known_hosts %d bytes", len(a.KnownHosts)))
 	}
+	if len(a.CA) > 0 {
+		parts = append(parts, "ca.crt set")
+	}
 	if len(parts) == 0 {
 		return "no credentials"
 	}
@@ -45,8 +51,10 @@ func (a Auth) String() string {
 func (a Auth) GoString() string { return "gitrepo.Auth{" + a.String() + "}" }
 
 // AuthFromSecret reads keys "username", "password", "token" (same as
-// password), "identity", "known_hosts"; unknown keys are ignored; an
-// "identity" without "known_hosts" is an error.
+// password), "identity", "known_hosts" and "ca.crt" (the key cert-manager
+// and Kubernetes use for a CA bundle); unknown keys are ignored; an
+// "identity" without "known_hosts" is an error, and so is a "ca.crt" that
+// holds anything but PEM certificates.
 //
 // An identity protected by a passphrase takes the passphrase from
 // "password". The identity and known_hosts are parsed here, so that a
@@ -58,6 +66,7 @@ func AuthFromSecret(data map[string][]byte) (Auth, error) {
 		Password:   string(data["password"]),
 		Identity:   bytes.Clone(data["identity"]),
 		KnownHosts: bytes.Clone(data["known_hosts"]),
+		CA:         bytes.Clone(data["ca.crt"]),
 	}
 	if tok := string(data["token"]); tok != "" {
 		if a.Password != "" && a.Password != tok {
@@ -76,6 +85,11 @@ func AuthFromSecret(data map[string][]byte) (Auth, error) {
 	if len(a.KnownHosts) > 0 {
 		if err := checkKnownHosts(a.KnownHosts); err != nil {
 			return Auth{}, a.scrub(fmt.Errorf("secret: %w", err))
+		}
+	}
+	if len(a.CA) > 0 {
+		if _, err := capool.FromPEM(a.CA); err != nil {
+			return Auth{}, fmt.Errorf("secret: ca.crt: %w", err)
 		}
 	}
 	return a, nil

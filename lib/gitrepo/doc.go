@@ -30,7 +30,11 @@
 //     origin, and refuses one from https to http). Auth.Password (a password or a token)
 //     is sent as basic auth, preemptively; a URL's userinfo is used only when
 //     Auth carries no password. Over http:// they travel in clear text: use
-//     it for tests and trusted networks only.
+//     it for tests and trusted networks only. The server's certificate is
+//     checked against the system's roots (SSL_CERT_FILE and SSL_CERT_DIR
+//     honoured, as Go reads them) plus Auth.CA, a private CA's PEM bundle
+//     (a Secret's "ca.crt"), through lib/capool: the CA adds to the roots,
+//     it does not replace them.
 //   - ssh://: go-git's SSH client with Auth.Identity. The server's host key
 //     must be listed in Auth.KnownHosts (checked with
 //     golang.org/x/crypto/ssh/knownhosts; the bytes are written to a

@@ -20,6 +20,8 @@ import (
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/plinth-platform/plinth/lib/capool"
 )
 
 // location is a parsed repository URL.
@@ -123,11 +125,23 @@ func (o Options) dial(ctx context.Context, l *location, a Auth) (*remote, error)
 		if o.HTTPClient != nil {
 			hc = *o.HTTPClient
 		} else {
+			// TLSClientConfig nil: the system's roots, as below with a CA.
 			t := &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
 			hc.Transport, r.close = t, t.CloseIdleConnections
 		}
 		if hc.Transport == nil {
 			hc.Transport = http.DefaultTransport
+		}
+		if len(a.CA) > 0 && l.u.Scheme == "https" {
+			pool, err := capool.FromPEM(a.CA)
+			if err != nil {
+				return nil, fmt.Errorf("ca.crt: %w", err)
+			}
+			t, err := capool.Transport(hc.Transport, pool)
+			if err != nil {
+				return nil, err
+			}
+			hc.Transport, r.close = t, t.CloseIdleConnections
 		}
 		lim := o.Limits.withDefaults()
 		hc.Transport = limitedTransport{base: hc.Transport, refs: lim.RefsBytes, pack: lim.PackBytes}

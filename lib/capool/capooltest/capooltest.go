@@ -100,6 +100,18 @@ func (ca *CA) Leaf(t testing.TB) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
+// LeafPEM is Leaf as PEM: the certificate and its private key.
+func (ca *CA) LeafPEM(t testing.TB) (cert, key []byte) {
+	t.Helper()
+	leaf := ca.Leaf(t)
+	der, err := x509.MarshalPKCS8PrivateKey(leaf.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Certificate[0]}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
 // Server starts an HTTPS server for h with a certificate the CA signed;
 // it is closed when the test ends.
 func (ca *CA) Server(t testing.TB, h http.Handler) *httptest.Server {
