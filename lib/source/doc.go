@@ -74,7 +74,28 @@
 // two-minute limit on waiting for response headers.
 //
 // Proxies, mirrors and allowed hosts come only from [VendorOptions], never
-// from the process environment (HTTPS_PROXY and the like are ignored). OCI
-// registries are accessed anonymously: Helm's and Docker's stored
-// credentials are not used.
+// from the process environment (HTTPS_PROXY and the like are ignored).
+//
+// # Credentials and a private CA
+//
+// Also from [VendorOptions], each through the mechanism of the library
+// that makes the requests, read once before any request (a file that does
+// not load fails the call, naming it):
+//   - CAFile: a PEM bundle trusted on top of the system's roots (which Go
+//     reads from SSL_CERT_FILE and SSL_CERT_DIR) for every HTTPS request,
+//     in the TLS settings of the one transport every client here uses
+//     (lib/capool). Without it the system's roots alone.
+//   - Netrc (lib/netrc): basic auth by host for HTTP chart repositories,
+//     added per round trip by the transport, so each hop of a redirect gets
+//     its own host's entry and no other; and for git over HTTP(S), given to
+//     lib/gitrepo as its Auth, which go-git sends to the repository's
+//     origin only.
+//   - DockerConfig: Docker's config.json, read with oras-go's credential
+//     store (the one Helm's registry client uses; credsStore and credHelpers
+//     run their docker-credential-* programs), answering OCI registries'
+//     basic or token challenges. Helm's own registry config is not read.
+//
+// Credentials never reach the lock (it records only the URLs a source
+// names, which may not carry credentials) or an error: a refused request
+// says which file was read for its host and never what it holds.
 package source

@@ -25,14 +25,14 @@ import (
 //
 // A local-directory mirror is read in place. A remote repository is
 // fetched by lib/gitrepo over this package's HTTP client (allow-list,
-// proxy) under gitrepo's limits and v's: the tag or branch with depth 1
+// proxy, CA file), with the netrc entry of its host as basic auth, under gitrepo's limits and v's: the tag or branch with depth 1
 // (when the server supports shallow fetches), or for a commit every branch
 // and tag in full, into an object store in work. Either way gitrepo writes
 // the tree, following the symlinks that stay inside it.
 func (v *vendorer) fetchGit(ctx context.Context, s Source, work, tree string) (string, error) {
 	up, _ := url.Parse(s.URL)
 	host, p := hostPath(up)
-	hc := newHTTPClient(v.opts, 0, nil) // gitrepo caps the bodies
+	hc := newHTTPClient(v.opts, v.trust.pool, 0, nil) // gitrepo caps the bodies
 	defer hc.CloseIdleConnections()
 	opts := gitrepo.Options{
 		Limits: gitrepo.Limits{
@@ -61,7 +61,11 @@ func (v *vendorer) fetchGit(ctx context.Context, s Source, work, tree string) (s
 		if m != nil {
 			remote = m.url.JoinPath(host, p).String()
 		}
-		commit, err = fetchRemote(ctx, opts, remote, s.Ref, filepath.Join(work, "objects"))
+		commit, err = fetchRemote(ctx, opts, remote, s.Ref, v.trust.gitAuth(remote), filepath.Join(work, "objects"))
+		if err != nil {
+			u, _ := url.Parse(remote)
+			err = v.trust.explainAuth(err, u)
+		}
 	}
 	if err != nil {
 		return "", err
@@ -158,8 +162,8 @@ func resolveLocal(repo *git.Repository, ref string) (*object.Commit, error) {
 // fetchRemote resolves ref among the remote's branches and tags (a tag
 // first, as git does) and fetches its commit into a new object store at
 // dir.
-func fetchRemote(ctx context.Context, opts gitrepo.Options, remote, ref, dir string) (*object.Commit, error) {
-	c, err := fetchRef(ctx, opts, remote, ref, dir)
+func fetchRemote(ctx context.Context, opts gitrepo.Options, remote, ref string, auth gitrepo.Auth, dir string) (*object.Commit, error) {
+	c, err := fetchRef(ctx, opts, remote, ref, auth, dir)
 	switch {
 	case errors.Is(err, gitrepo.ErrNotReachable):
 		return nil, fmt.Errorf("%s: commit %s is not reachable from any branch or tag", remote, ref)
@@ -169,10 +173,10 @@ func fetchRemote(ctx context.Context, opts gitrepo.Options, remote, ref, dir str
 	return c, err
 }
 
-func fetchRef(ctx context.Context, opts gitrepo.Options, remote, ref, dir string) (*object.Commit, error) {
+func fetchRef(ctx context.Context, opts gitrepo.Options, remote, ref string, auth gitrepo.Auth, dir string) (*object.Commit, error) {
 	r := gitrepo.Ref{Commit: ref}
 	if !commitPattern.MatchString(ref) {
-		refs, err := opts.Refs(ctx, remote, gitrepo.Auth{})
+		refs, err := opts.Refs(ctx, remote, auth)
 		if err != nil {
 			return nil, err
 		}
@@ -184,7 +188,7 @@ func fetchRef(ctx context.Context, opts gitrepo.Options, remote, ref, dir string
 			return nil, fmt.Errorf("%s: %w", remote, refNotFound(ref, slices.Collect(maps.Keys(refs))))
 		}
 	}
-	return opts.FetchCommit(ctx, remote, r, gitrepo.Auth{}, dir)
+	return opts.FetchCommit(ctx, remote, r, auth, dir)
 }
 
 func refNotFound(ref string, names []plumbing.ReferenceName) error {

@@ -128,6 +128,14 @@ func (r *gitRepo) ref(name plumbing.ReferenceName, h plumbing.Hash) {
 // protocol (upload-pack only), with go-git's server-side implementation.
 func smartHTTP(t *testing.T, root string) (*httptest.Server, *recorder) {
 	t.Helper()
+	rec := &recorder{}
+	hs := httptest.NewServer(rec.wrap(smartHTTPHandler(root)))
+	t.Cleanup(hs.Close)
+	return hs, rec
+}
+
+// smartHTTPHandler is smartHTTP's handler, for servers made otherwise.
+func smartHTTPHandler(root string) http.Handler {
 	srv := server.NewServer(server.NewFilesystemLoader(osfs.New(root, osfs.WithBoundOS())))
 	session := func(w http.ResponseWriter, repoPath string) transport.UploadPackSession {
 		ep, err := transport.NewEndpoint("http://git.test" + repoPath)
@@ -140,8 +148,7 @@ func smartHTTP(t *testing.T, root string) (*httptest.Server, *recorder) {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return nil
 	}
-	rec := &recorder{}
-	hs := httptest.NewServer(rec.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/info/refs") && r.URL.Query().Get("service") == "git-upload-pack":
 			s := session(w, strings.TrimSuffix(r.URL.Path, "/info/refs"))
@@ -181,7 +188,5 @@ func smartHTTP(t *testing.T, root string) (*httptest.Server, *recorder) {
 		default:
 			http.NotFound(w, r)
 		}
-	})))
-	t.Cleanup(hs.Close)
-	return hs, rec
+	})
 }

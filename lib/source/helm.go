@@ -69,7 +69,8 @@ type indexEntry struct {
 // relative URL against the index's. root is the local mirror directory that
 // local files must lie in ("" when the index is remote).
 func (v *vendorer) fromIndex(ctx context.Context, s Source, root string, candidates ...location) ([]byte, error) {
-	client := newHTTPClient(v.opts, max(v.lim.index, v.lim.chartArchive)+1, nil)
+	client := newHTTPClient(v.opts, v.trust.pool, max(v.lim.index, v.lim.chartArchive)+1, nil)
+	client.Transport.(*guard).auth = v.trust.setBasicAuth
 	defer client.CloseIdleConnections()
 	var (
 		raw []byte
@@ -91,7 +92,7 @@ func (v *vendorer) fromIndex(ctx context.Context, s Source, root string, candida
 		return nil, fmt.Errorf("no index.yaml at %s", strings.Join(names, " or "))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading the index: %w", err)
+		return nil, fmt.Errorf("reading the index: %w", v.trust.explainAuth(err, at.url))
 	}
 	var idx indexFile
 	if err := yaml.Unmarshal(raw, &idx); err != nil {
@@ -130,7 +131,7 @@ func (v *vendorer) fromIndex(ctx context.Context, s Source, root string, candida
 	}
 	data, err := get(ctx, client, target, root, v.lim.chartArchive)
 	if err != nil {
-		return nil, fmt.Errorf("downloading the archive: %w", err)
+		return nil, fmt.Errorf("downloading the archive: %w", v.trust.explainAuth(err, target))
 	}
 	if e.Digest != "" {
 		sum := sha256.Sum256(data)
@@ -144,15 +145,17 @@ func (v *vendorer) fromIndex(ctx context.Context, s Source, root string, candida
 }
 
 // pullOCI pulls a chart archive from an OCI registry with Helm's registry
-// client: anonymously, through this package's HTTP client (proxy, allowed
-// hosts, a cap on every response), never reading Helm's or Docker's stored
-// credentials.
+// client, through this package's HTTP client (proxy, allowed hosts, a cap
+// on every response, the CA file): with the credentials of
+// VendorOptions.DockerConfig when given (oras-go's auth client answers the
+// registry's challenge, basic or token), else anonymously; Helm's own
+// registry config is never read.
 func (v *vendorer) pullOCI(ctx context.Context, ref string) ([]byte, error) {
-	hc := newHTTPClient(v.opts, v.lim.chartArchive, ctx)
+	hc := newHTTPClient(v.opts, v.trust.pool, v.lim.chartArchive, ctx)
 	defer hc.CloseIdleConnections()
 	client, err := registry.NewClient(
 		registry.ClientOptHTTPClient(hc),
-		registry.ClientOptAuthorizer(auth.Client{Client: hc, Cache: auth.NewCache()}),
+		registry.ClientOptAuthorizer(auth.Client{Client: hc, Cache: auth.NewCache(), Credential: v.trust.docker}),
 		registry.ClientOptCredentialsFile(os.DevNull),
 		registry.ClientOptWriter(io.Discard),
 	)
@@ -167,12 +170,18 @@ func (v *vendorer) pullOCI(ctx context.Context, ref string) ([]byte, error) {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("pulling %s: %w", ref, ctxErr)
 		}
-		return nil, fmt.Errorf("pulling %s: %w", ref, err)
+		return nil, fmt.Errorf("pulling %s: %w", ref, v.trust.explainOCI(err, registryHost(ref), v.opts.DockerConfig))
 	}
 	if int64(len(res.Chart.Data)) > v.lim.chartArchive {
 		return nil, fmt.Errorf("%s: archive is larger than %s", ref, formatSize(v.lim.chartArchive))
 	}
 	return res.Chart.Data, nil
+}
+
+// registryHost is the host (and port) of an OCI reference "host/path:tag".
+func registryHost(ref string) string {
+	host, _, _ := strings.Cut(strings.TrimPrefix(ref, "oci://"), "/")
+	return host
 }
 
 var drivePath = regexp.MustCompile(`^[A-Za-z]:`)

@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/plinth-platform/plinth/lib/capool"
 )
 
 // HostNotAllowedError reports a request to a host that
@@ -128,6 +131,8 @@ type guard struct {
 	allowed []string
 	maxBody int64
 	ctx     context.Context
+	// auth, when set, adds credentials for the request's host (netrc).
+	auth func(*http.Request) *http.Request
 }
 
 // CloseIdleConnections lets http.Client.CloseIdleConnections reach the
@@ -147,6 +152,9 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if g.ctx != nil {
 		req = req.WithContext(g.ctx)
+	}
+	if g.auth != nil {
+		req = g.auth(req)
 	}
 	resp, err := g.next.RoundTrip(req)
 	if err != nil {
@@ -189,10 +197,11 @@ func (b *cappedBody) Read(p []byte) (int, error) {
 func (b *cappedBody) Close() error { return b.rc.Close() }
 
 // newHTTPClient returns the client for one kind of fetch: opts' transport
-// (or a default one) with opts' proxy and never the environment's, behind a
-// guard with the allow-list and maxBody (0: no cap). bind, when not nil, is
-// the context every request is bound to.
-func newHTTPClient(opts VendorOptions, maxBody int64, bind context.Context) *http.Client {
+// (or a default one) with opts' proxy and never the environment's, trusting
+// the system's roots and pool (when not nil), behind a guard with the
+// allow-list and maxBody (0: no cap). bind, when not nil, is the context
+// every request is bound to.
+func newHTTPClient(opts VendorOptions, pool *x509.CertPool, maxBody int64, bind context.Context) *http.Client {
 	var base http.RoundTripper
 	if opts.HTTPClient != nil && opts.HTTPClient.Transport != nil {
 		base = opts.HTTPClient.Transport
@@ -213,6 +222,11 @@ func newHTTPClient(opts VendorOptions, maxBody int64, bind context.Context) *htt
 		}
 		if t.ResponseHeaderTimeout == 0 {
 			t.ResponseHeaderTimeout = 2 * time.Minute
+		}
+		if pool != nil {
+			// Clone keeps any other TLS setting; RootCAs nil would be the
+			// system's roots, and pool holds them too (lib/capool).
+			t, _ = capool.Transport(t, pool)
 		}
 		base = t
 	}
@@ -335,10 +349,18 @@ func get(ctx context.Context, client *http.Client, u *url.URL, root string, max 
 	case resp.StatusCode == http.StatusNotFound:
 		return nil, fmt.Errorf("%s: %w", u.Redacted(), errNotFound)
 	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("%s: %s", u.Redacted(), resp.Status)
+		return nil, &statusError{url: u.Redacted(), status: resp.Status, code: resp.StatusCode}
 	}
 	return readAtMost(resp.Body, max, u.Redacted())
 }
+
+// statusError is a response other than 200 and 404.
+type statusError struct {
+	url, status string
+	code        int
+}
+
+func (e *statusError) Error() string { return e.url + ": " + e.status }
 
 // within reports whether name is root or below it, lexically.
 func within(root, name string) bool {

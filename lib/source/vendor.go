@@ -76,6 +76,22 @@ type VendorOptions struct {
 	// local-directory mirror needs no host. The proxy itself is not checked.
 	AllowedHosts []string
 
+	// CAFile, when set, is a PEM bundle of CA certificates trusted for
+	// every HTTPS request (chart repositories, OCI registries, git) on top
+	// of the system's roots, which Go reads from SSL_CERT_FILE and
+	// SSL_CERT_DIR when they are set (lib/capool).
+	CAFile string
+	// Netrc, when set, is a netrc file (lib/netrc; missing is empty): the
+	// entry of a request's host is sent as basic auth to HTTP chart
+	// repositories (each request, a redirect's too, gets its own host's
+	// entry and no other) and to git over HTTP(S) (by go-git, to the
+	// repository's origin only).
+	Netrc string
+	// DockerConfig, when set, is a Docker config.json whose credentials
+	// (auths, or credsStore/credHelpers through their docker-credential-*
+	// programs) oras-go's auth client gives the OCI registries that ask.
+	DockerConfig string
+
 	// HTTPClient, when set, provides the transport for every request (tests
 	// use it to trust a test server's certificate). Its proxy setting is
 	// replaced by Proxy when the transport is an *http.Transport, and its
@@ -154,7 +170,11 @@ func vendor(ctx context.Context, sources []Source, lock *Lock, opts VendorOption
 		return nil, err
 	}
 
-	v := &vendorer{opts: opts, lim: lim}
+	tr, err := loadTrust(opts)
+	if err != nil {
+		return nil, err
+	}
+	v := &vendorer{opts: opts, lim: lim, trust: tr}
 	if opts.ChartsMirror != "" {
 		m, err := parseMirror(opts.ChartsMirror, "http", "https", "oci")
 		if err != nil {
@@ -230,6 +250,7 @@ func vendor(ctx context.Context, sources []Source, lock *Lock, opts VendorOption
 type vendorer struct {
 	opts         VendorOptions
 	lim          limits
+	trust        trust
 	chartsMirror *location
 	gitMirror    *location
 }

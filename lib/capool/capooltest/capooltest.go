@@ -13,6 +13,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -117,6 +119,9 @@ func (ca *CA) LeafPEM(t testing.TB) (cert, key []byte) {
 func (ca *CA) Server(t testing.TB, h http.Handler) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
+	// A client that refuses the certificate is what tests look for, not
+	// news for the log.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Leaf(t)}}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)

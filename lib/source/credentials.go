@@ -1,0 +1,121 @@
+package source
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/credentials"
+	"oras.land/oras-go/v2/registry/remote/errcode"
+
+	"github.com/plinth-platform/plinth/lib/capool"
+	"github.com/plinth-platform/plinth/lib/gitrepo"
+	"github.com/plinth-platform/plinth/lib/netrc"
+)
+
+// trust is what one Vendor call authenticates with: read once, before any
+// request, so that a broken file fails the call at once, naming the file.
+type trust struct {
+	pool   *x509.CertPool      // nil: the system's roots (tls.Config.RootCAs nil)
+	netrc  *netrc.File         // nil: no netrc
+	docker auth.CredentialFunc // nil: anonymous OCI
+}
+
+func loadTrust(opts VendorOptions) (trust, error) {
+	var tr trust
+	if opts.CAFile != "" {
+		p, err := capool.FromFile(opts.CAFile)
+		if err != nil {
+			return tr, err
+		}
+		tr.pool = p
+	}
+	if opts.Netrc != "" {
+		f, err := netrc.Read(opts.Netrc)
+		if err != nil {
+			return tr, err
+		}
+		tr.netrc = f
+	}
+	if opts.DockerConfig != "" {
+		// oras-go's store, the one Helm's registry client reads: auths
+		// entries, and credsStore/credHelpers through the
+		// docker-credential-* programs, as docker login left them.
+		store, err := credentials.NewStore(opts.DockerConfig, credentials.StoreOptions{})
+		if err != nil {
+			return tr, fmt.Errorf("docker config %s: %w", opts.DockerConfig, err)
+		}
+		tr.docker = credentials.Credential(store)
+	}
+	return tr, nil
+}
+
+// gitAuth is the netrc entry for remote's host, as gitrepo's basic auth
+// (go-git sends it to that origin only, never past a redirect elsewhere).
+func (t trust) gitAuth(remote string) gitrepo.Auth {
+	u, err := url.Parse(remote)
+	if err != nil {
+		return gitrepo.Auth{}
+	}
+	e, ok := t.netrc.Lookup(u)
+	if !ok {
+		return gitrepo.Auth{}
+	}
+	return gitrepo.Auth{Username: e.Login, Password: e.Password}
+}
+
+// setBasicAuth adds the netrc entry of req's host, if any, to a request
+// that carries no Authorization yet. Called per round trip, so that each
+// hop of a redirect gets its own host's entry and no other.
+func (t trust) setBasicAuth(req *http.Request) *http.Request {
+	if t.netrc == nil || req.Header.Get("Authorization") != "" {
+		return req
+	}
+	e, ok := t.netrc.Lookup(req.URL)
+	if !ok {
+		return req
+	}
+	req = req.Clone(req.Context())
+	req.SetBasicAuth(e.Login, e.Password)
+	return req
+}
+
+// explainAuth adds to a refused request (HTTP 401 or 403, or git's
+// authentication errors) which credentials were tried for u's host.
+func (t trust) explainAuth(err error, u *url.URL) error {
+	var se *statusError
+	refused := errors.As(err, &se) && (se.code == http.StatusUnauthorized || se.code == http.StatusForbidden) ||
+		errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed)
+	if !refused || u == nil {
+		return err
+	}
+	host := u.Hostname()
+	switch _, ok := t.netrc.Lookup(u); {
+	case t.netrc == nil:
+		return fmt.Errorf("%w (no netrc file to take credentials for %s from)", err, host)
+	case !ok:
+		return fmt.Errorf("%w (netrc %s has no password for %s)", err, t.netrc.Path, host)
+	default:
+		return fmt.Errorf("%w (the credentials for %s in netrc %s were refused)", err, host, t.netrc.Path)
+	}
+}
+
+// explainOCI adds to a registry's refusal which Docker config was read.
+func (t trust) explainOCI(err error, host, config string) error {
+	var resp *errcode.ErrorResponse
+	switch {
+	case errors.Is(err, auth.ErrBasicCredentialNotFound) && config == "":
+		return fmt.Errorf("%w (%s asks for credentials; no docker config to take them from)", err, host)
+	case errors.Is(err, auth.ErrBasicCredentialNotFound):
+		return fmt.Errorf("%w (docker config %s has no credentials for %s)", err, config, host)
+	case !errors.As(err, &resp) || resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden:
+		return err
+	case config == "":
+		return fmt.Errorf("%w (no docker config to take credentials for %s from)", err, host)
+	}
+	return fmt.Errorf("%w (the credentials for %s in docker config %s were refused, or it has none)", err, host, config)
+}
