@@ -46,6 +46,22 @@ PREFIX        ?= $(shell [ -w /usr/local/bin ] && echo /usr/local || echo $$HOME
 build: ## Build bin/plinth (its version, commit and date from git).
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/plinth ./cmd/plinth
 
+# make image: the controller's image, ghcr.io/plinth-platform/plinth:VERSION,
+# without a container daemon (build/image, go-containerregistry): a static
+# binary (no cgo, paths trimmed, dated by the commit, not the clock) on an
+# empty base, user 65532, as an OCI layout (bin/plinth-image/, which
+# `plinth mirror --from oci-layout:` pushes) and as one archive
+# (bin/plinth-image.tar, for podman/skopeo/containerd). The same commit
+# gives the same digest.
+IMAGE_CREATED := $(shell git log -1 --format=%cI 2>/dev/null)
+IMAGE_LDFLAGS := -s -w -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT) -X $(VERSION_PKG).date=$(IMAGE_CREATED)
+
+.PHONY: image
+image: ## Build the controller's image without a daemon: bin/plinth-image/ (OCI layout) and bin/plinth-image.tar; prints its name and digest.
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(IMAGE_LDFLAGS)" -o $(BIN)/image/plinth ./cmd/plinth
+	$(GO) run ./build/image -binary $(BIN)/image/plinth -version $(VERSION) -commit $(COMMIT) \
+		-created $(IMAGE_CREATED) -layout $(BIN)/plinth-image -archive $(BIN)/plinth-image.tar
+
 .PHONY: install
 install: build ## Copy bin/plinth to $(PREFIX)/bin (PREFIX: /usr/local when writable, else ~/.local).
 	install -d $(PREFIX)/bin
