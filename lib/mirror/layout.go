@@ -35,16 +35,19 @@ type layoutStore struct {
 	mu   sync.Mutex
 }
 
-// openLayout opens the layout at l, creating it when create is set.
-func openLayout(l Location, create bool) (*layoutStore, error) {
+// openLayout opens the layout at l, to write it (creating it unless dry)
+// or to read it.
+func openLayout(l Location, write, dry bool) (*layoutStore, error) {
 	_, err := os.Stat(l.Layout + "/" + layoutIndex)
 	switch {
 	case err == nil:
 		return &layoutStore{loc: l, path: layout.Path(l.Layout)}, nil
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("layout %s: %w", l.Layout, err)
-	case !create:
-		// Nothing to read from; a dry run's destination that is not there yet.
+	case !write:
+		return nil, fmt.Errorf("layout %s: no %s: not an OCI image layout", l.Layout, layoutIndex)
+	case dry:
+		// A destination not there yet holds nothing.
 		return &layoutStore{loc: l}, nil
 	}
 	p, err := layout.Write(l.Layout, empty.Index)

@@ -60,6 +60,9 @@ type Result struct {
 // their results in the order of images. One image failing does not stop
 // the others; the error is for a location that cannot be opened.
 func Copy(ctx context.Context, images []Image, o Options) ([]Result, error) {
+	if o.To == (Location{}) {
+		return nil, errors.New("no destination: the images are upstream already")
+	}
 	transport, keychain := o.Transport, o.Keychain
 	if transport == nil {
 		transport = http.DefaultTransport
@@ -116,10 +119,10 @@ type manifest interface {
 	RawManifest() ([]byte, error)
 }
 
-// open opens l, creating a layout to write unless dry.
+// open opens l to read or write it.
 func open(l Location, write, dry bool, ropts []remote.Option) (store, error) {
 	if l.Layout != "" {
-		return openLayout(l, write && !dry)
+		return openLayout(l, write, dry)
 	}
 	return newRegistry(l, ropts)
 }

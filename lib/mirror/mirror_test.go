@@ -2,23 +2,26 @@ package mirror_test
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/plinth-platform/plinth/lib/capool"
+	"github.com/plinth-platform/plinth/lib/capool/capooltest"
 	"github.com/plinth-platform/plinth/lib/image"
 	"github.com/plinth-platform/plinth/lib/mirror"
 )
@@ -315,6 +318,12 @@ func TestThroughLayout(t *testing.T) {
 		}
 	}
 
+	// A disk that holds no layout is no source.
+	empty := filepath.Join(t.TempDir(), "empty")
+	if _, err := mirror.Copy(context.Background(), list, mirror.Options{From: mirror.Location{Layout: empty}, To: to}); err == nil || !strings.Contains(err.Error(), empty) {
+		t.Errorf("from a directory without a layout: %v, want an error naming it", err)
+	}
+
 	// An image the disk does not carry fails, naming it.
 	missing := images(t, up.host+"/team/other:v9")
 	r := copyImages(t, missing, mirror.Options{From: disk, To: to})[missing[0].String()]
@@ -342,4 +351,47 @@ func TestParseLocation(t *testing.T) {
 	}
 }
 
-var _ = authn.Anonymous
+// A bank's registry: HTTPS with a certificate from a private CA, behind
+// basic auth whose password is in Docker's config.json. Each is needed,
+// each missing one fails saying so, and the password appears nowhere.
+func TestPrivateCAAndCredentials(t *testing.T) {
+	const user, password = "mirror", "pa55-SENTINEL-9d2c"
+	ca := capooltest.NewCA(t, "Test Bank Root CA")
+	up := newRegistryServer(t)
+	srv := ca.Server(t, capooltest.BasicAuth(user, password, registry.New(registry.Logger(log.New(io.Discard, "", 0)))))
+	dst := mirror.Location{Registry: strings.TrimPrefix(srv.URL, "https://")}
+	digest := push(t, up.host+"/team/app:v1", randomImage(t))
+	list := images(t, up.host+"/team/app:v1")
+
+	withCA, err := capool.Transport(nil, ca.Pool())
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := t.TempDir()
+	auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+	if err := os.WriteFile(filepath.Join(config, "config.json"), []byte(`{"auths": {"`+dst.Registry+`": {"auth": "`+auth+`"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name      string
+		transport http.RoundTripper
+		config    string
+		want      string
+	}{
+		{"no CA", nil, config, "certificate signed by unknown authority"},
+		{"no credentials", withCA, t.TempDir(), "401"},
+		{"both", withCA, config, ""},
+	} {
+		t.Setenv("DOCKER_CONFIG", c.config)
+		r := copyImages(t, list, mirror.Options{To: dst, Transport: c.transport})[list[0].String()]
+		switch {
+		case c.want == "" && (r.Status != mirror.Copied || r.Digest != digest):
+			t.Errorf("%s: %s %s (%v), want copied %s", c.name, r.Status, r.Digest, r.Err, digest)
+		case c.want != "" && (r.Status != mirror.Failed || !strings.Contains(r.Err.Error(), c.want) || !strings.Contains(r.Err.Error(), dst.Registry)):
+			t.Errorf("%s: %s (%v), want failed with %q naming the registry", c.name, r.Status, r.Err, c.want)
+		}
+		if r.Err != nil && (strings.Contains(r.Err.Error(), password) || strings.Contains(r.Err.Error(), auth)) {
+			t.Errorf("%s: the password is in the error: %v", c.name, r.Err)
+		}
+	}
+}

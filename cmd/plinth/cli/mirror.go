@@ -172,7 +172,9 @@ func mirrorImages(list []render.Image, errOut io.Writer) []mirror.Image {
 	var out []mirror.Image
 	for _, img := range list {
 		up, err := image.Parse(img.Image)
-		if err == nil && up.Name() == img.Image {
+		// render.Images lists a repository by its name alone, an image
+		// always with its tag or digest.
+		if err == nil && up.Digest == "" && !strings.HasSuffix(img.Image, ":"+up.Tag) {
 			err = fmt.Errorf("names a repository without a tag, not an image: copy the images the cluster pulls from it by hand")
 		}
 		var m image.Ref

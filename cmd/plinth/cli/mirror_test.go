@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/plinth-platform/plinth/lib/pipeline"
+	"github.com/plinth-platform/plinth/lib/render"
 )
 
 // TestMain makes the test binary the pipeline's sandbox child too, so
@@ -129,10 +130,36 @@ objects: web: {
 		t.Errorf("dry run after the copy: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 
+	// Across the gap: onto a disk, from it into another registry.
+	disk, inside := "oci-layout:"+filepath.Join(t.TempDir(), "disk"), startRegistry(t)
+	_, stderr, code = runPlinth(t, "--root", root, "mirror", "lab", "--to", disk)
+	if code != 0 || !strings.Contains(stderr, fmt.Sprintf("copied     %s/team/app:v1@%s -> %s\n", up, digests["team/app:v1"], disk)) {
+		t.Errorf("to a layout: exit %d, stderr:\n%s", code, stderr)
+	}
+	_, stderr, code = runPlinth(t, "--root", root, "mirror", "lab", "--from", disk, "--to", inside, "-j", "1")
+	if code != 0 || !strings.Contains(stderr, "2 copied, 0 already there, 0 failed") {
+		t.Errorf("from the layout: exit %d, stderr:\n%s", code, stderr)
+	}
+
 	for _, args := range [][]string{{"--to", "nexus"}, {"--to", dst, "--from", "https://x.io"}, {"--to", dst, "--jobs", "0"}, {"--to", dst, "--ca-file", filepath.Join(root, "missing.pem")}} {
 		_, stderr, code := runPlinth(t, append([]string{"--root", root, "mirror", "lab"}, args...)...)
 		if code != 2 || !strings.HasPrefix(stderr, "plinth mirror: ") {
 			t.Errorf("mirror %v: exit %d, stderr %q; want 2 and the reason", args, code, stderr)
 		}
+	}
+}
+
+// A repository named without a tag (Istio's hub) is reported, not copied.
+func TestMirrorImages(t *testing.T) {
+	var errb bytes.Buffer
+	got := mirrorImages([]render.Image{
+		{Image: "docker.io/library/istio", Mirror: "nexus.bank.local:8443/docker.io/library/istio"},
+		{Image: "quay.io/prometheus/prometheus:v3.5.0", Mirror: "nexus.bank.local:8443/quay.io/prometheus/prometheus:v3.5.0"},
+	}, &errb)
+	if len(got) != 1 || got[0].Upstream.String() != "quay.io/prometheus/prometheus:v3.5.0" || got[0].Mirror.Registry != "nexus.bank.local:8443" {
+		t.Errorf("images to copy: %+v", got)
+	}
+	if want := "plinth mirror: not copied: docker.io/library/istio: names a repository without a tag"; !strings.HasPrefix(errb.String(), want) {
+		t.Errorf("stderr %q, want %q", errb.String(), want)
 	}
 }
