@@ -228,7 +228,7 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 			}
 			END {
 				col("plinth"); col("kubectl")
-				printf "| %s | %.2f (%.2f–%.2f) | %.2f (%.2f–%.2f) | %.2f | %.2f | %.2f | %d | %d |\n", what,
+				printf "| %s | %.2f (%.2f–%.2f) | %.2f (%.2f–%.2f) | %.2f | %.3f | %.3f | %d | %d |\n", what,
 					T["plinth"], MIN["plinth"], MAX["plinth"], T["kubectl"], MIN["kubectl"], MAX["kubectl"],
 					T["kubectl"] / T["plinth"], R["plinth"] / objects, R["kubectl"] / objects, M["plinth"] / 1024, M["kubectl"] / 1024
 				# For make bench: work, plinth s, kubectl s, ratio.

@@ -62,7 +62,7 @@ kc=("$kubectl" --kubeconfig "$kubeconfig")
 mkdir -p "$work/git"
 "$root/bin/plinth-demo-cluster" git "$work/git" > "$work/log/git.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do grep -q '^ready' "$work/log/git.log" && break; sleep 0.1; done
+for _ in $(seq 100); do grep -qs '^ready' "$work/log/git.log" && break; sleep 0.1; done
 git_url=$(awk '/^ready/ {print $2}' "$work/log/git.log")
 [ -n "$git_url" ] || { cat "$work/log/git.log" >&2; exit 1; }
 
