@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +28,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/plinth-platform/plinth/cmd/plinth/cli"
+	"github.com/plinth-platform/plinth/lib/capool/capooltest"
 	"github.com/plinth-platform/plinth/lib/inventory"
 	"github.com/plinth-platform/plinth/lib/kubetest"
 	"github.com/plinth-platform/plinth/lib/needs"
@@ -47,6 +49,13 @@ func TestScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A bank's chart repository: the shared fixtures over HTTPS with a
+	// certificate from a private CA, behind basic auth ($PRIVATE_CHARTS,
+	// the CA in $PRIVATE_CA, the password scriptPassword).
+	ca := capooltest.NewCA(t, "Test Bank Root CA")
+	privateCA := ca.WriteFile(t, t.TempDir(), "ca.pem")
+	privateCharts := ca.Server(t, capooltest.BasicAuth("ci", scriptPassword,
+		http.FileServer(http.Dir(filepath.Join(needs.FixturesDir(repo), "charts"))))).URL
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
@@ -56,6 +65,8 @@ func TestScript(t *testing.T) {
 			env.Setenv("REPO", repo)
 			env.Setenv("FIXTURES", needs.FixturesDir(repo))
 			env.Setenv("PLINTH_CACHE_DIR", filepath.Join(env.WorkDir, ".cache"))
+			env.Setenv("PRIVATE_CHARTS", privateCharts)
+			env.Setenv("PRIVATE_CA", privateCA)
 			return nil
 		},
 		// [fixtures]: the shared fixtures are there (needs.FixturesDir). Without
@@ -80,6 +91,10 @@ func TestScript(t *testing.T) {
 		},
 	})
 }
+
+// scriptPassword is $PRIVATE_CHARTS's password: scripts write it to a
+// netrc and check that no output holds it.
+const scriptPassword = "sentinel-Pw-7Kq2-never-printed"
 
 // exitCode runs a command and checks its exit status:
 // exitcode N command [args...].

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/plinth-platform/plinth/lib/capool"
 	"github.com/plinth-platform/plinth/lib/drift"
 )
 
@@ -60,6 +62,61 @@ type Target struct {
 	URL string
 	// Format is FormatJSON, FormatSlack or FormatAlertmanager.
 	Format string
+	// CAFile names a PEM file of CA certificates trusted for this target
+	// on top of the system's roots (a webhook behind the bank's CA); CA
+	// holds such certificates inline, for a controller whose notify.yaml
+	// is a Secret (no file to mount). Either is read at every Send, so a
+	// rotated CA is picked up; Validate reads them at once.
+	CAFile string
+	CA     string
+}
+
+// Validate checks t as Send would before any request: its URL, format
+// and CA. Its errors never quote the URL.
+func (t Target) Validate() error {
+	u, err := targetURL(t)
+	if err != nil {
+		return err
+	}
+	if _, err := t.roots(); err != nil {
+		return &Error{Target: t.Name, Endpoint: endpoint(u), Err: err}
+	}
+	return nil
+}
+
+// roots is the pool of the target's CA; nil without one (the system's
+// roots, or the Notifier client's own settings).
+func (t Target) roots() (*x509.CertPool, error) {
+	switch {
+	case t.CAFile != "" && t.CA != "":
+		return nil, errors.New("give ca or caFile, not both")
+	case t.CAFile != "":
+		return capool.FromFile(t.CAFile)
+	case t.CA != "":
+		p, err := capool.FromPEM([]byte(t.CA))
+		if err != nil {
+			return nil, fmt.Errorf("ca: %w", err)
+		}
+		return p, nil
+	}
+	return nil, nil
+}
+
+// clientFor is the Notifier's client, trusting t's CA when it has one.
+// The second result releases the connections of a client made here.
+func (n *Notifier) clientFor(t Target) (*http.Client, func(), error) {
+	pool, err := t.roots()
+	if err != nil || pool == nil {
+		return n.client(), func() {}, err
+	}
+	base := n.client()
+	tr, err := capool.Transport(base.Transport, pool)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := *base
+	c.Transport = tr
+	return &c, tr.CloseIdleConnections, nil
 }
 
 // Event is what happened.
@@ -173,6 +230,12 @@ func (n *Notifier) Send(ctx context.Context, t Target, e Event) error {
 	}
 	s := newScrubber(t.URL, u)
 	fail := &Error{Target: t.Name, Endpoint: endpoint(u)}
+	client, release, err := n.clientFor(t)
+	if err != nil {
+		fail.Err = err
+		return fail
+	}
+	defer release()
 	backoff := n.backoff()
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
@@ -180,7 +243,7 @@ func (n *Notifier) Send(ctx context.Context, t Target, e Event) error {
 			return fail
 		}
 		fail.Attempts++
-		retryAfter, retry, err := n.post(ctx, u, body, s)
+		retryAfter, retry, err := post(ctx, client, u, body, s)
 		if err == nil {
 			return nil
 		}
@@ -228,7 +291,7 @@ func (n *Notifier) SendAll(ctx context.Context, targets []Target, e Event) error
 
 // post makes one request. It returns whether a failure is worth retrying
 // and the server's Retry-After, or -1 when it gave none.
-func (n *Notifier) post(ctx context.Context, u *url.URL, body []byte, s scrubber) (retryAfter time.Duration, retry bool, err error) {
+func post(ctx context.Context, client *http.Client, u *url.URL, body []byte, s scrubber) (retryAfter time.Duration, retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
 		// Only a bad method or URL fails here, and targetURL checked the URL.
@@ -236,7 +299,7 @@ func (n *Notifier) post(ctx context.Context, u *url.URL, body []byte, s scrubber
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "plinth-notify")
-	resp, err := n.client().Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return -1, retryable(err), s.err(err)
 	}

@@ -84,7 +84,7 @@ at a time.`,
 	cmd.Flags().BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader: only one replica reconciles")
 	cmd.Flags().StringVar(&f.leaderNS, "leader-election-namespace", inventory.Namespace, "namespace of the leader election lease")
 	cmd.Flags().StringVar(&f.workDir, "work-dir", filepath.Join(os.TempDir(), "plinth-controller"), "directory for git checkouts")
-	cmd.Flags().StringVar(&f.notifyConfig, "notify-config", "", "YAML file listing webhook targets (name, url, format: json|slack|alertmanager); mount it from a Secret")
+	cmd.Flags().StringVar(&f.notifyConfig, "notify-config", "", "YAML file listing webhook targets (name, url, format: json|slack|alertmanager, optional ca or caFile); mount it from a Secret")
 	cmd.Flags().IntVar(&f.maxConcurrency, "concurrency", 2, "environments reconciled at once")
 	cmd.Flags().DurationVar(&f.gitTimeout, "git-timeout", reconciler.DefaultGitTimeout, "bound on asking a git server for its head")
 	limits := pipeline.DefaultLimits()
@@ -159,7 +159,9 @@ func runController(ctx context.Context, f *controllerFlags, s Streams) error {
 	return mgr.Start(ctx)
 }
 
-// readNotifyConfig reads the webhook targets: a YAML list of {name, url, format}.
+// readNotifyConfig reads the webhook targets: a YAML list of {name, url,
+// format, ca or caFile}, each checked (its CA read) before the controller
+// starts.
 func readNotifyConfig(path string) ([]notify.Target, error) {
 	if path == "" {
 		return nil, nil
@@ -171,6 +173,11 @@ func readNotifyConfig(path string) ([]notify.Target, error) {
 	var targets []notify.Target
 	if err := yaml.UnmarshalStrict(data, &targets); err != nil {
 		return nil, fmt.Errorf("notify config %s: %w", path, err)
+	}
+	for _, t := range targets {
+		if err := t.Validate(); err != nil {
+			return nil, fmt.Errorf("notify config %s: %w", path, err)
+		}
 	}
 	return targets, nil
 }

@@ -2,13 +2,16 @@ package cli
 
 import (
 	"cmp"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/plinth-platform/plinth/lib/netrc"
 	"github.com/plinth-platform/plinth/lib/pipeline"
 	"github.com/plinth-platform/plinth/lib/platform"
 	"github.com/plinth-platform/plinth/lib/sandbox"
@@ -19,6 +22,7 @@ type vendorFlags struct {
 	sources      sourceFlags
 	chartsMirror string
 	gitMirror    string
+	caFile       string
 	update       bool
 }
 
@@ -42,6 +46,13 @@ A source already vendored with the digest the lock records is not fetched
 again. A fetched source whose digest differs from the lock is an error
 unless --update.
 
+Credentials and certificates come from the files users already keep:
+--ca-file adds a PEM bundle (a private CA) to the system's roots, which
+SSL_CERT_FILE and SSL_CERT_DIR also set; $NETRC (default ~/.netrc) gives
+basic auth by host to HTTP chart repositories and git over HTTPS; Docker's
+config.json ($DOCKER_CONFIG, default ~/.docker) gives OCI registries theirs.
+No credential is written to plinth.lock or printed.
+
 Exit status: 0 vendored, 1 an environment is not valid (run plinth vet),
 2 vendor could not run (a source it cannot fetch or pin, an unreadable
 lock, a bad flag).`,
@@ -49,7 +60,10 @@ lock, a bad flag).`,
   plinth vendor
 
   # Vendor prod from a local chart repository and a directory of git mirrors
-  plinth vendor prod --charts-mirror ./mirror/charts --git-mirror ./mirror/git`,
+  plinth vendor prod --charts-mirror ./mirror/charts --git-mirror ./mirror/git
+
+  # Vendor through a Nexus with the bank's CA, its password in ~/.netrc
+  plinth vendor prod --ca-file /etc/pki/bank-root-ca.pem`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			envs, err := g.environments(args)
 			if err != nil {
@@ -77,6 +91,9 @@ lock, a bad flag).`,
 			fail := func(code int, env string, err error) error {
 				if !interrupted(cmd.Context(), err) {
 					fmt.Fprintf(s.Err, "plinth vendor: environment %s: %v\n", env, err)
+					if _, untrusted := errors.AsType[*tls.CertificateVerificationError](err); untrusted {
+						fmt.Fprintln(s.Err, "plinth vendor: a server's certificate is not trusted: give its CA with --ca-file FILE (PEM), or SSL_CERT_FILE")
+					}
 				}
 				return exitCodeError{code}
 			}
@@ -117,6 +134,7 @@ lock, a bad flag).`,
 	f.sources.add(cmd)
 	cmd.Flags().StringVar(&f.chartsMirror, "charts-mirror", "", "Helm chart mirror (URL or directory), overriding network.mirrors.charts")
 	cmd.Flags().StringVar(&f.gitMirror, "git-mirror", "", "git mirror (URL or directory), overriding network.mirrors.git")
+	cmd.Flags().StringVar(&f.caFile, "ca-file", "", "PEM `file` of CA certificates to trust on top of the system's roots")
 	cmd.Flags().BoolVar(&f.update, "update", false, "re-resolve sources and rewrite their lock entries")
 	return cmd
 }
@@ -130,6 +148,9 @@ func vendorOptions(net platform.Network, vendorDir string, f *vendorFlags) (sour
 		GitMirror:    cmp.Or(f.gitMirror, net.Mirrors.Git),
 		AllowedHosts: net.AllowedEgress,
 		Update:       f.update,
+		CAFile:       f.caFile,
+		Netrc:        netrc.DefaultPath(),
+		DockerConfig: dockerConfig(),
 	}
 	if px := net.Proxy; px != nil {
 		opts.NoProxy = px.NoProxy
@@ -142,4 +163,18 @@ func vendorOptions(net platform.Network, vendorDir string, f *vendorFlags) (sour
 		}
 	}
 	return opts, nil
+}
+
+// dockerConfig is Docker's config.json: in $DOCKER_CONFIG, else ~/.docker
+// (the docker CLI's rule); "" without a home directory.
+func dockerConfig() string {
+	dir := os.Getenv("DOCKER_CONFIG")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(home, ".docker")
+	}
+	return filepath.Join(dir, "config.json")
 }
