@@ -227,7 +227,7 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 			printf "| – push → the reconcile that saw it started (lastAttemptedRevision), median (min–max) | %.2f s", median(ps, n); printf " (%.2f–%.2f) |\n", ps[1], ps[n]
 			printf "| – that reconcile started → applied, median (min–max) | %.2f s", median(sa, n); printf " (%.2f–%.2f) |\n", sa[1], sa[n]
 			# For make bench.
-			printf "controller push-to-applied (median of %d pushes; no other tool)\t%.2f s\t—\t—\n", n, median(pa, n) > "/dev/stderr"
+			printf "controller push-to-applied (median of %d pushes; no other tool)\t%.2f s\t–\t–\n", n, median(pa, n) > "/dev/stderr"
 		}' "$work/pushes.tsv" 2> "$work/summary.tsv"
 	awk -v last="$reconciles" '
 		!r10 && $2 >= 10 { r10 = $3; n10 = $2 }

@@ -89,8 +89,8 @@ row() {
 {
 	echo "| $runs runs each | plinth s, median (min–max) | other tool s, median (min–max) | other / plinth | plinth peak RSS MiB | other peak RSS MiB |"
 	echo "| --- | --- | --- | --- | --- | --- |"
-	row kps-plinth kps-helm "render kube-prometheus-stack cold (helm template)"
-	row kubeflow-plinth kubeflow-kustomize "render the Kubeflow example cold (kustomize build)"
+	row kps-plinth kps-helm "render kube-prometheus-stack cold (vs helm template)"
+	row kubeflow-plinth kubeflow-kustomize "render the Kubeflow example cold (vs kustomize build)"
 	row prod-cold none "render prod cold"
 	row prod-warm none "render prod warm (render cache)"
 	echo
