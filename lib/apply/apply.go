@@ -221,6 +221,10 @@ func stillListed(created []string, entries []inventory.Entry) []string {
 
 func isNamespace(id manifest.ID) bool { return id.Group == "" && id.Kind == "Namespace" }
 
+func isCRD(id manifest.ID) bool {
+	return id.Group == "apiextensions.k8s.io" && id.Kind == "CustomResourceDefinition"
+}
+
 // itemsOf flattens the components into items with their dependency layer:
 // 0 for components without dependencies, else one more than the deepest
 // dependency. Each object is a copy (cluster.Copy), without kubectl's

@@ -16,7 +16,8 @@ import (
 // apply fails, and a second apply (of a set that dropped objects the
 // first one had already created) converges: no orphan, a complete
 // inventory. Not parallel: it stops the package's API server while the
-// parallel tests wait.
+// parallel tests wait. One request in flight, so that the writes go in
+// the set's order and the outage strikes half way.
 func TestApplyInterruptedByAPIServerOutage(t *testing.T) {
 	a, w := newApplier(t)
 	env := cluster.Namespace(t)
@@ -29,16 +30,26 @@ func TestApplyInterruptedByAPIServerOutage(t *testing.T) {
 	first := []manifest.Component{component(t, env, ns, "app", strings.Join(docs, "---\n"))}
 
 	var once sync.Once
+	stopped := false
 	w.After = func(n int64) {
 		if n == 10 {
 			once.Do(func() {
 				if err := cluster.StopAPIServer(); err != nil {
 					t.Errorf("stopping the API server: %v", err)
 				}
+				stopped = true
 			})
 		}
 	}
-	_, err := a.Apply(context.Background(), env, first, apply.Options{})
+	// Whatever happens, the other tests get their API server back.
+	t.Cleanup(func() {
+		if stopped {
+			if err := cluster.StartAPIServer(); err != nil {
+				t.Errorf("restarting the API server: %v", err)
+			}
+		}
+	})
+	_, err := a.Apply(context.Background(), env, first, apply.Options{Concurrency: 1})
 	w.After = nil
 	if err == nil {
 		t.Fatal("apply succeeded although the API server stopped")
@@ -47,6 +58,7 @@ func TestApplyInterruptedByAPIServerOutage(t *testing.T) {
 	if err := cluster.StartAPIServer(); err != nil {
 		t.Fatalf("restarting the API server: %v", err)
 	}
+	stopped = false
 
 	// The outage left some objects created and others not.
 	created := 0

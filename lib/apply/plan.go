@@ -78,17 +78,21 @@ type setFacts struct {
 	// cluster: objects in them are dry-run as if in an existing one
 	// straight away.
 	absent map[string]bool
+	// newKinds are the kinds ("group/Kind") of the set's CRDs the plan
+	// found missing: their objects are checked against the CRD's schema
+	// without asking a server that cannot serve them yet.
+	newKinds map[string]bool
 }
 
 func factsOf(items []*item) setFacts {
-	f := setFacts{namespaces: map[string]bool{}, profiles: map[string]bool{}, crds: map[string]*unstructured.Unstructured{}, absent: map[string]bool{}}
+	f := setFacts{namespaces: map[string]bool{}, profiles: map[string]bool{}, crds: map[string]*unstructured.Unstructured{}, absent: map[string]bool{}, newKinds: map[string]bool{}}
 	for _, it := range items {
 		switch {
 		case it.id.Group == "" && it.id.Kind == "Namespace":
 			f.namespaces[it.id.Name] = true
 		case it.id.Group == "kubeflow.org" && it.id.Kind == "Profile":
 			f.profiles[it.id.Name] = true
-		case it.id.Group == "apiextensions.k8s.io" && it.id.Kind == "CustomResourceDefinition":
+		case isCRD(it.id):
 			group, _, _ := unstructured.NestedString(it.obj.Object, "spec", "group")
 			kind, _, _ := unstructured.NestedString(it.obj.Object, "spec", "names", "kind")
 			f.crds[group+"/"+kind] = it.obj
@@ -99,32 +103,39 @@ func factsOf(items []*item) setFacts {
 
 // plan sets every item's action, from the listed live objects where they
 // show it unchanged (cluster.Unchanged) and by a server-side dry run
-// otherwise; it returns every failure. Namespaces go first, so that the
-// objects in a namespace the set creates are dry-run as such at once.
+// otherwise; it returns every failure. Namespaces and CRDs go first, so
+// that the objects in a namespace, or of a kind, that the set creates are
+// planned as such at once, without a dry run bound to fail.
 func (a *Applier) plan(ctx context.Context, items []*item, opts Options) ([]Failure, error) {
 	existing, err := a.existing(ctx, items, opts)
 	if err != nil {
 		return nil, err
 	}
 	facts := factsOf(items)
-	var namespaces, rest []*item
+	var defs, rest []*item
 	for _, it := range items {
-		if isNamespace(it.id) {
-			namespaces = append(namespaces, it)
+		if isNamespace(it.id) || isCRD(it.id) {
+			defs = append(defs, it)
 		} else {
 			rest = append(rest, it)
 		}
 	}
 	var failures []Failure
-	for _, group := range [][]*item{namespaces, rest} {
+	for _, group := range [][]*item{defs, rest} {
 		fs, err := a.planGroup(ctx, group, facts, existing, opts)
 		if err != nil {
 			return nil, err
 		}
 		failures = append(failures, fs...)
 		for _, it := range group {
-			if isNamespace(it.id) && it.action == Created {
+			switch {
+			case it.action != Created:
+			case isNamespace(it.id):
 				facts.absent[it.id.Name] = true
+			case isCRD(it.id):
+				group, _, _ := unstructured.NestedString(it.obj.Object, "spec", "group")
+				kind, _, _ := unstructured.NestedString(it.obj.Object, "spec", "names", "kind")
+				facts.newKinds[group+"/"+kind] = true
 			}
 		}
 	}
@@ -194,6 +205,10 @@ func (a *Applier) planOne(ctx context.Context, it *item, facts setFacts, existin
 
 // dryRunOne plans one item by a server-side dry run.
 func (a *Applier) dryRunOne(ctx context.Context, it *item, facts setFacts, existing cluster.Live, opts Options) (msg, field string, err error) {
+	if facts.newKinds[it.id.GroupKind()] {
+		msg, field := planUnserved(it, facts)
+		return msg, field, nil
+	}
 	if facts.absent[it.obj.GetNamespace()] {
 		return a.planInNewNamespace(ctx, it, facts)
 	}
