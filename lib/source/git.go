@@ -25,7 +25,8 @@ import (
 //
 // A local-directory mirror is read in place. A remote repository is
 // fetched by lib/gitrepo over this package's HTTP client (allow-list,
-// proxy, CA file), with the netrc entry of its host as basic auth, under gitrepo's limits and v's: the tag or branch with depth 1
+// proxy, CA file), with the netrc entry of its host as basic auth (over
+// ssh:// with VendorOptions' SSH key and known_hosts instead), under gitrepo's limits and v's: the tag or branch with depth 1
 // (when the server supports shallow fetches), or for a commit every branch
 // and tag in full, into an object store in work. Either way gitrepo writes
 // the tree, following the symlinks that stay inside it.
@@ -61,8 +62,14 @@ func (v *vendorer) fetchGit(ctx context.Context, s Source, work, tree string) (s
 		if m != nil {
 			remote = m.url.JoinPath(host, p).String()
 		}
-		commit, err = fetchRemote(ctx, opts, remote, s.Ref, v.trust.gitAuth(remote), filepath.Join(work, "objects"))
-		if err != nil {
+		auth := v.trust.gitAuth(remote)
+		if strings.HasPrefix(remote, "ssh://") {
+			if auth, err = sshAuth(v.opts); err != nil {
+				return "", err
+			}
+		}
+		commit, err = fetchRemote(ctx, opts, remote, s.Ref, auth, filepath.Join(work, "objects"))
+		if err != nil && !strings.HasPrefix(remote, "ssh://") {
 			u, _ := url.Parse(remote)
 			err = v.trust.explainAuth(err, u)
 		}

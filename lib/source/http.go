@@ -116,8 +116,11 @@ func portOf(u *url.URL) string {
 	if p := u.Port(); p != "" {
 		return p
 	}
-	if u.Scheme == "http" {
+	switch u.Scheme {
+	case "http":
 		return "80"
+	case "ssh":
+		return "22"
 	}
 	return "443"
 }

@@ -97,7 +97,7 @@ func (s Source) Validate() error {
 			errs = append(errs, err)
 		}
 	} else {
-		if u, err := parseRemote(s.URL, "http", "https"); err != nil {
+		if u, err := parseRemote(s.URL, "http", "https", "ssh"); err != nil {
 			errs = append(errs, fmt.Errorf("url: %w", err))
 		} else if _, p := hostPath(u); strings.TrimSuffix(p, ".git") == "" {
 			errs = append(errs, fmt.Errorf("url: %q has no repository path", s.URL))
@@ -158,8 +158,14 @@ func parseRemote(raw string, schemes ...string) (*url.URL, error) {
 		return nil, fmt.Errorf("%q: scheme must be %s", raw, strings.Join(schemes, ", "))
 	case u.Host == "" || u.Opaque != "":
 		return nil, fmt.Errorf("%q has no host", raw)
-	case u.User != nil:
+	case u.User != nil && u.Scheme != "ssh":
 		return nil, fmt.Errorf("%s://%s…: credentials in the URL are not allowed", u.Scheme, u.Host)
+	case u.User != nil:
+		// ssh://git@host/path: the user is how ssh URLs are written; a
+		// password is not.
+		if _, has := u.User.Password(); has {
+			return nil, fmt.Errorf("%s://%s…: a password in the URL is not allowed", u.Scheme, u.Host)
+		}
 	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
 		return nil, fmt.Errorf("%q: a query or fragment is not allowed", raw)
 	}

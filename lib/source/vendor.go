@@ -58,8 +58,8 @@ type VendorOptions struct {
 	// oci mirror as <mirror>/<host>/<path>/<chart>:<version>.
 	ChartsMirror string
 	// GitMirror replaces every git URL https://host/path with
-	// <mirror>/<host>/<path>: a URL (http or https) or a local directory (a
-	// path or a file:// URL). In a local directory the repository may be
+	// <mirror>/<host>/<path>: a URL (http, https or ssh) or a local
+	// directory (a path or a file:// URL). In a local directory the repository may be
 	// bare or not, with or without a ".git" suffix.
 	GitMirror string
 
@@ -91,6 +91,12 @@ type VendorOptions struct {
 	// (auths, or credsStore/credHelpers through their docker-credential-*
 	// programs) oras-go's auth client gives the OCI registries that ask.
 	DockerConfig string
+	// SSHKey and SSHKnownHosts are the private key (without a passphrase:
+	// plinth asks for none and uses no ssh-agent) and the known_hosts file
+	// for git over ssh://, read when a source needs them. A host key not
+	// in SSHKnownHosts is refused. ssh connects directly: Proxy is for
+	// HTTP only; AllowedHosts is checked before connecting.
+	SSHKey, SSHKnownHosts string
 
 	// HTTPClient, when set, provides the transport for every request (tests
 	// use it to trust a test server's certificate). Its proxy setting is
@@ -183,7 +189,7 @@ func vendor(ctx context.Context, sources []Source, lock *Lock, opts VendorOption
 		v.chartsMirror = &m
 	}
 	if opts.GitMirror != "" {
-		m, err := parseMirror(opts.GitMirror, "http", "https")
+		m, err := parseMirror(opts.GitMirror, "http", "https", "ssh")
 		if err != nil {
 			return nil, fmt.Errorf("git %w", err)
 		}

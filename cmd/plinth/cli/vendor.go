@@ -23,6 +23,8 @@ type vendorFlags struct {
 	chartsMirror string
 	gitMirror    string
 	caFile       string
+	sshKey       string
+	knownHosts   string
 	update       bool
 }
 
@@ -50,8 +52,11 @@ Credentials and certificates come from the files users already keep:
 --ca-file adds a PEM bundle (a private CA) to the system's roots, which
 SSL_CERT_FILE and SSL_CERT_DIR also set; $NETRC (default ~/.netrc) gives
 basic auth by host to HTTP chart repositories and git over HTTPS; Docker's
-config.json ($DOCKER_CONFIG, default ~/.docker) gives OCI registries theirs.
-No credential is written to plinth.lock or printed.
+config.json ($DOCKER_CONFIG, default ~/.docker) gives OCI registries theirs;
+git over ssh:// uses --ssh-key (default ~/.ssh/id_ed25519, id_ecdsa or
+id_rsa, without a passphrase) and --known-hosts (default
+~/.ssh/known_hosts), refusing a host key not listed there. No credential
+is written to plinth.lock or printed.
 
 Exit status: 0 vendored, 1 an environment is not valid (run plinth vet),
 2 vendor could not run (a source it cannot fetch or pin, an unreadable
@@ -135,6 +140,8 @@ lock, a bad flag).`,
 	cmd.Flags().StringVar(&f.chartsMirror, "charts-mirror", "", "Helm chart mirror (URL or directory), overriding network.mirrors.charts")
 	cmd.Flags().StringVar(&f.gitMirror, "git-mirror", "", "git mirror (URL or directory), overriding network.mirrors.git")
 	cmd.Flags().StringVar(&f.caFile, "ca-file", "", "PEM `file` of CA certificates to trust on top of the system's roots")
+	cmd.Flags().StringVar(&f.sshKey, "ssh-key", "", "SSH private key `file` for git over ssh:// (default ~/.ssh/id_ed25519, id_ecdsa or id_rsa)")
+	cmd.Flags().StringVar(&f.knownHosts, "known-hosts", "", "known_hosts `file` for git over ssh:// (default ~/.ssh/known_hosts)")
 	cmd.Flags().BoolVar(&f.update, "update", false, "re-resolve sources and rewrite their lock entries")
 	return cmd
 }
@@ -152,6 +159,7 @@ func vendorOptions(net platform.Network, vendorDir string, f *vendorFlags) (sour
 		Netrc:        netrc.DefaultPath(),
 		DockerConfig: dockerConfig(),
 	}
+	opts.SSHKey, opts.SSHKnownHosts = sshFiles(f.sshKey, f.knownHosts)
 	if px := net.Proxy; px != nil {
 		opts.NoProxy = px.NoProxy
 		if px.URL() != "" {
@@ -177,4 +185,26 @@ func dockerConfig() string {
 		dir = filepath.Join(home, ".docker")
 	}
 	return filepath.Join(dir, "config.json")
+}
+
+// sshFiles are the key and known_hosts for git over ssh: the flags, else
+// ssh's defaults in ~/.ssh (the first key that exists, as ssh tries them).
+func sshFiles(key, known string) (string, string) {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return key, known
+	}
+	dir := filepath.Join(home, ".ssh")
+	if key == "" {
+		for _, name := range []string{"id_ed25519", "id_ecdsa", "id_rsa"} {
+			if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+				key = filepath.Join(dir, name)
+				break
+			}
+		}
+	}
+	if known == "" {
+		known = filepath.Join(dir, "known_hosts")
+	}
+	return key, known
 }
