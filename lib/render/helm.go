@@ -149,15 +149,12 @@ func renderTemplates(chrt *chart.Chart, part platform.HelmPart, values map[strin
 		if strings.HasPrefix(path.Base(name), "_") || strings.HasSuffix(name, "NOTES.txt") || strings.TrimSpace(files[name]) == "" {
 			continue
 		}
-		docs := releaseutil.SplitManifests(files[name])
-		keys := slices.Collect(maps.Keys(docs))
-		sort.Sort(releaseutil.BySplitManifestsOrder(keys))
-		for _, k := range keys {
-			if strings.Contains(docs[k], release.HookAnnotation) {
-				hooks[name] += docs[k] + "\n---\n"
+		for _, doc := range splitManifests(files[name]) {
+			if strings.Contains(doc, release.HookAnnotation) {
+				hooks[name] += doc + "\n---\n"
 				continue
 			}
-			fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", name, docs[k])
+			fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", name, doc)
 		}
 	}
 	if len(hooks) > 0 {
@@ -187,6 +184,26 @@ func failingTemplate(out string, err error) error {
 		}
 	}
 	return fmt.Errorf("rendered output: %w", err)
+}
+
+// splitManifests is releaseutil.SplitManifests with its documents in
+// order. Its separator expression cannot match text without "---", which
+// most templates' output is: such output is one document, trimmed.
+func splitManifests(text string) []string {
+	if !strings.Contains(text, "---") {
+		if doc := strings.TrimSpace(text); doc != "" {
+			return []string{doc}
+		}
+		return nil
+	}
+	docs := releaseutil.SplitManifests(text)
+	keys := slices.Collect(maps.Keys(docs))
+	sort.Sort(releaseutil.BySplitManifestsOrder(keys))
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = docs[k]
+	}
+	return out
 }
 
 // checkAnnotations refuses an object whose annotations are not strings,

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
 	"text/template/parse"
 
+	"golang.org/x/sync/errgroup"
 	"helm.sh/helm/v3/pkg/chart"
 )
 
@@ -92,27 +94,47 @@ func changingCalls(c *chart.Chart, rendered []string) []changingCall {
 }
 
 // collectTrees parses the templates of c and its subcharts, named as
-// Helm's engine names them. A template that does not parse is skipped:
-// Helm's own parse reports it.
+// Helm's engine names them, on every core (a large chart has hundreds). A
+// template that does not parse is skipped: Helm's own parse reports it.
 func collectTrees(c *chart.Chart, files map[string]*parse.Tree, defines map[string][]*parse.Tree) {
-	for _, t := range c.Templates {
-		name := path.Join(c.ChartFullPath(), t.Name)
-		tree := parse.New(name)
-		tree.Mode = parse.SkipFuncCheck // Helm's functions are not known here
-		set := map[string]*parse.Tree{}
-		if _, err := tree.Parse(string(t.Data), "", "", set); err != nil {
-			continue
+	type template struct {
+		name string
+		data []byte
+		set  map[string]*parse.Tree
+	}
+	var templates []*template
+	var list func(c *chart.Chart)
+	list = func(c *chart.Chart) {
+		for _, t := range c.Templates {
+			templates = append(templates, &template{name: path.Join(c.ChartFullPath(), t.Name), data: t.Data})
 		}
-		for n, d := range set {
-			if n == name {
-				files[name] = d
+		for _, dep := range c.Dependencies() {
+			list(dep)
+		}
+	}
+	list(c)
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for _, t := range templates {
+		g.Go(func() error {
+			tree := parse.New(t.name)
+			tree.Mode = parse.SkipFuncCheck // Helm's functions are not known here
+			set := map[string]*parse.Tree{}
+			if _, err := tree.Parse(string(t.data), "", "", set); err == nil {
+				t.set = set
+			}
+			return nil
+		})
+	}
+	g.Wait()
+	for _, t := range templates {
+		for n, d := range t.set {
+			if n == t.name {
+				files[t.name] = d
 				continue
 			}
 			defines[n] = append(defines[n], d)
 		}
-	}
-	for _, dep := range c.Dependencies() {
-		collectTrees(dep, files, defines)
 	}
 }
 

@@ -2,7 +2,9 @@ package render
 
 import (
 	"fmt"
+	"runtime"
 
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/plinth-platform/plinth/lib/controlled"
@@ -38,24 +40,37 @@ func postprocess(env string, c *platform.Component, r *manifest.Component, names
 			r.Objects = append(r.Objects, ns)
 		}
 	}
-	for _, o := range r.Objects {
-		if manifest.ClusterScoped(manifest.IDOf(o), scopes) && o.GetNamespace() != "" {
-			o.SetNamespace("") // charts sometimes set it on cluster-scoped kinds; the API server ignores it
+	// Objects are independent here; the image locator's walk over every
+	// field is most of the time, so they go over every core, and their
+	// uses are collected in object order.
+	found := make([][]image.Use, len(r.Objects))
+	errs := make([]error, len(r.Objects))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, o := range r.Objects {
+		g.Go(func() error {
+			if manifest.ClusterScoped(manifest.IDOf(o), scopes) && o.GetNamespace() != "" {
+				o.SetNamespace("") // charts sometimes set it on cluster-scoped kinds; the API server ignores it
+			}
+			labels := o.GetLabels()
+			if labels == nil {
+				labels = map[string]string{}
+			}
+			labels[manifest.LabelManagedBy] = "plinth"
+			labels[manifest.LabelEnvironment] = env
+			labels[manifest.LabelComponent] = c.Name
+			o.SetLabels(labels)
+			controllers.StripKeepingInitial(o)
+			found[i], errs[i] = images.Rewrite(o)
+			return nil
+		})
+	}
+	g.Wait() // every goroutine returns nil: errors are kept per object
+	for i, o := range r.Objects {
+		if errs[i] != nil {
+			return fmt.Errorf("%s: %w", manifest.IDOf(o), errs[i])
 		}
-		labels := o.GetLabels()
-		if labels == nil {
-			labels = map[string]string{}
-		}
-		labels[manifest.LabelManagedBy] = "plinth"
-		labels[manifest.LabelEnvironment] = env
-		labels[manifest.LabelComponent] = c.Name
-		o.SetLabels(labels)
-		controllers.StripKeepingInitial(o)
-		found, err := images.Rewrite(o)
-		if err != nil {
-			return fmt.Errorf("%s: %w", manifest.IDOf(o), err)
-		}
-		for _, u := range found {
+		for _, u := range found[i] {
 			*uses = append(*uses, ImageUse{Component: c.Name, Object: manifest.IDOf(o).String(), Use: u})
 		}
 	}

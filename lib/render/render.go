@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -80,6 +79,7 @@ func Render(ctx context.Context, p *platform.Platform, opts Options) (*Result, e
 	}
 
 	trees := &treeCache{trees: map[string]filesys.FileSystem{}}
+	defer trees.close()
 	results := make([]manifest.Component, len(order))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
@@ -262,6 +262,15 @@ type treeCache struct {
 	trees map[string]filesys.FileSystem
 }
 
+// close releases the trees read from disk.
+func (t *treeCache) close() {
+	for _, mem := range t.trees {
+		if lazy, ok := mem.(*lazyTree); ok {
+			lazy.root.Close()
+		}
+	}
+}
+
 func (t *treeCache) get(opts Options, k platform.KustomizePart) (filesys.FileSystem, string, error) {
 	var key, label string
 	switch {
@@ -278,23 +287,23 @@ func (t *treeCache) get(opts Options, k platform.KustomizePart) (filesys.FileSys
 	if mem, ok := t.trees[key]; ok {
 		return mem, label, nil
 	}
-	var fsys fs.FS
+	var mem filesys.FileSystem
 	if k.Git != nil {
 		dir, err := source.Resolve(opts.VendorDir, opts.Lock, source.Source{URL: k.Git.URL, Ref: k.Git.Ref})
 		if err != nil {
 			return nil, "", err
 		}
-		fsys = os.DirFS(dir)
+		if mem, err = diskTree(dir, label); err != nil {
+			return nil, "", err
+		}
 	} else {
 		sub, err := fs.Sub(overlays.FS, k.Overlay)
 		if err != nil {
 			return nil, "", err
 		}
-		fsys = sub
-	}
-	mem, err := memTree(fsys, label)
-	if err != nil {
-		return nil, "", err
+		if mem, err = memTree(sub, label); err != nil {
+			return nil, "", err
+		}
 	}
 	t.trees[key] = mem
 	return mem, label, nil
