@@ -85,7 +85,8 @@ type VendorOptions struct {
 	// entry of a request's host is sent as basic auth to HTTP chart
 	// repositories (each request, a redirect's too, gets its own host's
 	// entry and no other) and to git over HTTP(S) (by go-git, to the
-	// repository's origin only).
+	// repository's origin only). Over http:// it travels in clear text, as
+	// with curl and git.
 	Netrc string
 	// DockerConfig, when set, is a Docker config.json whose credentials
 	// (auths, or credsStore/credHelpers through their docker-credential-*
