@@ -1,12 +1,16 @@
 package source
 
 import (
+	"context"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
+	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"golang.org/x/crypto/ssh"
@@ -25,10 +29,59 @@ type trust struct {
 	pool   *x509.CertPool      // nil: the system's roots (tls.Config.RootCAs nil)
 	netrc  *netrc.File         // nil: no netrc
 	docker auth.CredentialFunc // nil: anonymous OCI
+	// secrets are the passwords and tokens handed out, scrubbed from
+	// Vendor's errors: a registry's error body, which oras-go quotes,
+	// could echo what it was sent.
+	secrets *secretSet
 }
 
+// secretSet collects credentials as they are used; safe for concurrent use.
+type secretSet struct {
+	mu   sync.Mutex
+	list []string
+}
+
+// add collects a user's password (and its basic auth header value) and
+// any tokens. A secret shorter than 4 bytes is left: masking it would
+// mangle messages without hiding anything.
+func (s *secretSet) add(user, password string, tokens ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(password) >= 4 {
+		s.list = append(s.list, password, base64.StdEncoding.EncodeToString([]byte(user+":"+password)))
+	}
+	for _, t := range tokens {
+		if len(t) >= 4 {
+			s.list = append(s.list, t)
+		}
+	}
+}
+
+// scrub returns err with every collected secret masked in its message;
+// errors.As and errors.Is still see the chain.
+func (s *secretSet) scrub(err error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	msg := err.Error()
+	for _, x := range s.list {
+		msg = strings.ReplaceAll(msg, x, "[redacted]")
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return &scrubbedError{msg: msg, err: err}
+}
+
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
 func loadTrust(opts VendorOptions) (trust, error) {
-	var tr trust
+	tr := trust{secrets: &secretSet{}}
 	if opts.CAFile != "" {
 		p, err := capool.FromFile(opts.CAFile)
 		if err != nil {
@@ -42,6 +95,9 @@ func loadTrust(opts VendorOptions) (trust, error) {
 			return tr, err
 		}
 		tr.netrc = f
+		for _, e := range f.Entries {
+			tr.secrets.add(e.Login, e.Password)
+		}
 	}
 	if opts.DockerConfig != "" {
 		// oras-go's store, the one Helm's registry client reads: auths
@@ -51,7 +107,12 @@ func loadTrust(opts VendorOptions) (trust, error) {
 		if err != nil {
 			return tr, fmt.Errorf("docker config %s: %w", opts.DockerConfig, err)
 		}
-		tr.docker = credentials.Credential(store)
+		get := credentials.Credential(store)
+		tr.docker = func(ctx context.Context, hostport string) (auth.Credential, error) {
+			c, err := get(ctx, hostport)
+			tr.secrets.add(c.Username, c.Password, c.RefreshToken, c.AccessToken)
+			return c, err
+		}
 	}
 	return tr, nil
 }

@@ -51,7 +51,7 @@ func newPrivateServers(t *testing.T) *privateServers {
 	p.git = p.ca.Server(t, capooltest.BasicAuth("ci", sentinel, smartHTTPHandler(repos))).URL
 
 	p.oci = &ociRegistry{rec: &recorder{}, blobs: map[string][]byte{}, tags: map[string]string{}}
-	p.oci.srv = p.ca.Server(t, capooltest.BasicAuth("ci", sentinel, p.oci.rec.wrap(http.HandlerFunc(p.oci.serve))))
+	p.oci.srv = p.ca.Server(t, echoAuthorization(capooltest.BasicAuth("ci", sentinel, p.oci.rec.wrap(http.HandlerFunc(p.oci.serve)))))
 	ociArchive := makeArchive(t, tarEntry{name: "ocidemo/Chart.yaml", body: chartYAML("ocidemo", "1.0.0")})
 	p.oci.push(t, "charts/ocidemo", "1.0.0", ociArchive, "ocidemo", "1.0.0")
 
@@ -163,6 +163,9 @@ func TestVendorPrivateCAAndCredentials(t *testing.T) {
 					continue
 				}
 				noSentinel(t, "the error", err.Error())
+				if strings.Contains(err.Error(), "wrong-"+sentinel) {
+					t.Errorf("%s: the error holds the wrong password: %v", s, err)
+				}
 				if files := filesUnder(t, opts.Dir); len(files) != 0 {
 					t.Errorf("%s: vendor dir holds %q", s, files)
 				}
@@ -219,4 +222,19 @@ func TestNetrcGoesToItsHostOnly(t *testing.T) {
 	if len(sawAuth) != 1 || sawAuth[0] != "" {
 		t.Errorf("the archive's host saw Authorization %q", sawAuth)
 	}
+}
+
+// echoAuthorization is a registry that quotes the credentials it refuses
+// in its error body, which oras-go puts in its error: Vendor must mask
+// them.
+func echoAuthorization(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, p, ok := r.BasicAuth(); ok && p != sentinel {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintf(w, `{"errors":[{"code":"UNAUTHORIZED","message":"refused %s (%s)"}]}`, p, r.Header.Get("Authorization"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

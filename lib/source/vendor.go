@@ -238,7 +238,7 @@ func vendor(ctx context.Context, sources []Source, lock *Lock, opts VendorOption
 	}
 	wg.Wait()
 	if err := errors.Join(fetchErrs...); err != nil {
-		return nil, err
+		return nil, tr.secrets.scrub(err)
 	}
 
 	out := &Lock{Version: LockVersion, Sources: results}
