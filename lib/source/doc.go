@@ -101,5 +101,7 @@
 //
 // Credentials never reach the lock (it records only the URLs a source
 // names, which may not carry credentials) or an error: a refused request
-// says which file was read for its host and never what it holds.
+// says which file was read for its host and never what it holds, and
+// Vendor masks in its errors every password and token it handed out,
+// should a server quote one back.
 package source
