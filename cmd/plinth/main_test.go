@@ -83,11 +83,13 @@ func TestScript(t *testing.T) {
 			return true, nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode":   exitCode,
-			"git-init":   gitInit,
-			"git-commit": gitCommit,
-			"git-tag":    gitTag,
-			"git-branch": gitBranch,
+			"exitcode":     exitCode,
+			"git-init":     gitInit,
+			"git-commit":   gitCommit,
+			"git-tag":      gitTag,
+			"git-branch":   gitBranch,
+			"age-keygen":   ageKeygen,
+			"sops-encrypt": sopsEncrypt,
 		},
 	})
 }
@@ -211,6 +213,9 @@ func TestApplyScript(t *testing.T) {
 			"kube-value":       kubeValue(cluster),
 			"kube-inventory":   kubeInventory(cluster),
 			"git-commit":       gitCommit,
+			"age-keygen":       ageKeygen,
+			"sops-encrypt":     sopsEncrypt,
+			"kube-secret":      kubeSecret(cluster),
 		},
 	})
 }

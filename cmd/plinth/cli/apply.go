@@ -18,6 +18,7 @@ import (
 
 	"github.com/plinth-platform/plinth/lib/apply"
 	"github.com/plinth-platform/plinth/lib/pipeline"
+	"github.com/plinth-platform/plinth/lib/secrets"
 )
 
 type applyFlags struct {
@@ -187,9 +188,16 @@ func runApply(cmd *cobra.Command, g *globalFlags, f *applyFlags, arg string, s S
 }
 
 // renderForCluster renders the environment arg names (as plinth render)
-// into its manifest set, with the settings apply and drift take from it.
+// into its manifest set, with the settings apply and drift take from it,
+// and its encrypted Secrets decrypted, as the component secrets.
 func renderForCluster(ctx context.Context, g *globalFlags, sources *sourceFlags, arg string, s Streams, p *progress) (*pipeline.Set, error) {
 	envs, err := g.environments([]string{arg})
+	if err != nil {
+		return nil, err
+	}
+	// The encrypted Secrets are decrypted first: a missing or wrong key
+	// fails before anything is rendered, planned or written.
+	encrypted, files, err := decryptSecrets(envs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +205,14 @@ func renderForCluster(ctx context.Context, g *globalFlags, sources *sourceFlags,
 	vendorDir, lockFile := sources.resolve(root)
 	fmt.Fprintf(s.Err, "rendering %s\n", envs[0].Name)
 	defer p.Start("rendering " + envs[0].Name)()
-	return pipeline.Objects(ctx, pipeline.Request{Env: envs[0], VendorDir: vendorDir, LockFile: lockFile}, pipeline.DefaultLimits())
+	set, err := pipeline.Objects(ctx, pipeline.Request{Env: envs[0], VendorDir: vendorDir, LockFile: lockFile}, pipeline.DefaultLimits())
+	if err != nil {
+		return nil, err
+	}
+	if set.Components, err = secrets.With(set.Components, encrypted, files); err != nil {
+		return nil, fmt.Errorf("environment %s: %w", envs[0].Name, err)
+	}
+	return set, nil
 }
 
 // writeApplyResult prints the plan's changes (dry run) and a summary per

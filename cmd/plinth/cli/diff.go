@@ -22,6 +22,7 @@ import (
 	"github.com/plinth-platform/plinth/lib/gitrepo"
 	"github.com/plinth-platform/plinth/lib/pipeline"
 	"github.com/plinth-platform/plinth/lib/platform"
+	"github.com/plinth-platform/plinth/lib/secrets"
 )
 
 // markdownLimit keeps a PR comment under GitHub's 65,536 characters.
@@ -195,8 +196,15 @@ func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string, s
 	if !found {
 		return nil, fmt.Errorf("no environment %s in either revision", strings.Join(names, ", "))
 	}
+	// Encrypted Secrets are compared decrypted with a key, by key names
+	// without one (sops encrypts every value anew on each edit).
+	ids, err := secrets.FromEnvironment(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
 	var mu sync.Mutex
 	failed := map[string][]error{}
+	keysOnly := map[string]bool{}
 	var group errgroup.Group
 	group.SetLimit(runtime.GOMAXPROCS(0))
 	for _, name := range names {
@@ -206,9 +214,10 @@ func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string, s
 					continue // added or removed by the change
 				}
 				done := p.Start("rendering " + name + " (" + sd.name + ")")
-				objs, warnings, err := renderRevision(ctx, sd.rev, name, f)
+				objs, warnings, encrypted, err := renderRevision(ctx, sd.rev, name, f, ids)
 				done()
 				mu.Lock()
+				keysOnly[name] = keysOnly[name] || (encrypted && ids.Empty())
 				if err != nil {
 					failed[name] = append(failed[name], fmt.Errorf("%s: %w", sd.rev.label, err))
 				} else {
@@ -222,6 +231,11 @@ func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string, s
 	group.Wait() // every goroutine returns nil: errors are kept per item
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	for _, name := range slices.Sorted(maps.Keys(keysOnly)) {
+		if keysOnly[name] {
+			fmt.Fprintf(stderr, "plinth diff: %s: no age key ($%s): encrypted Secrets are compared by key names only, their values not compared\n", name, secrets.KeyFileVariable)
+		}
 	}
 	// An environment that failed in either revision is not compared; the
 	// others are, and the failures are named on stderr (see runDiff's
@@ -238,20 +252,34 @@ func runDiff(ctx context.Context, g *globalFlags, f *diffFlags, args []string, s
 }
 
 // renderRevision renders one environment of one revision, as plinth
-// render would, with its vet warnings.
-func renderRevision(ctx context.Context, rev revision, name string, f *diffFlags) (map[string][]*unstructured.Unstructured, []diff.Warning, error) {
+// render would, with its vet warnings, and its encrypted Secrets
+// (encrypted says it has some): decrypted with ids, or with their key
+// names and no values when ids is empty.
+func renderRevision(ctx context.Context, rev revision, name string, f *diffFlags, ids secrets.Identities) (objs map[string][]*unstructured.Unstructured, warnings []diff.Warning, encrypted bool, err error) {
 	env, err := platform.Resolve(rev.root, name)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
+	}
+	files, err := loadSecrets(env)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	c := secrets.KeysOnly(env.Name, files)
+	if !ids.Empty() && len(files) > 0 {
+		if c, err = secrets.Component(env.Name, files, ids); err != nil {
+			return nil, nil, true, err
+		}
 	}
 	vendorDir, lockFile := f.sources.resolve(rev.root)
 	set, err := pipeline.Objects(ctx, pipeline.Request{Env: env, VendorDir: vendorDir, LockFile: lockFile}, pipeline.DefaultLimits())
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	var warnings []diff.Warning
+	if set.Components, err = secrets.With(set.Components, c, files); err != nil {
+		return nil, nil, true, err
+	}
 	for _, fd := range set.Warnings {
 		warnings = append(warnings, diff.Warning{Rule: fd.Rule, Text: fd.Detail + ": " + fd.Message})
 	}
-	return set.Objects(), warnings, nil
+	return set.Objects(), warnings, len(files) > 0, nil
 }

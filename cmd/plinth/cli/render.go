@@ -13,6 +13,7 @@ import (
 	"github.com/plinth-platform/plinth/lib/platform"
 	"github.com/plinth-platform/plinth/lib/render"
 	"github.com/plinth-platform/plinth/lib/sandbox"
+	"github.com/plinth-platform/plinth/lib/secrets"
 )
 
 // defaultDeployDir is where render writes, relative to the repository's root.
@@ -114,6 +115,14 @@ failed or, with --check, is stale, 2 render could not run.`,
 					fmt.Fprintf(s.Err, "plinth render: %v\n", err)
 					continue
 				}
+				// Encrypted Secrets are never decrypted, nor written: apply
+				// and the controller decrypt them in memory.
+				encrypted, err := loadSecrets(env)
+				if err != nil {
+					failed = true
+					fmt.Fprintf(s.Err, "plinth render: %v\n", err)
+					continue
+				}
 				for _, w := range render.SummarizeWarnings(out.Warnings, f.verbose) {
 					fmt.Fprintf(s.Err, "warning: %s: %s\n", env.Name, w)
 				}
@@ -138,6 +147,9 @@ failed or, with --check, is stale, 2 render could not run.`,
 					continue
 				}
 				fmt.Fprintf(s.Err, "rendered %s: %d component(s), %d image(s) -> %s\n", env.Name, out.Components, len(out.Images), dir)
+				if len(encrypted) > 0 {
+					fmt.Fprintf(s.Err, "%s: %d encrypted Secret(s) in %s/%s/ not rendered: plinth apply and the controller decrypt and apply them\n", env.Name, len(encrypted), env.RelDir(), secrets.Dir)
+				}
 			}
 			if failed {
 				return exitCodeError{exitFindings}

@@ -116,6 +116,12 @@ func vetOne(ctx context.Context, env platform.Environment, limits sandbox.Limits
 		return r
 	}
 	r.Findings = append(r.Findings, findings...)
+	secretFound, err := secretFindings(env)
+	if err != nil {
+		r.err = fmt.Errorf("environment %s: %w", env.Name, err)
+		return r
+	}
+	r.Findings = append(r.Findings, secretFound...)
 	r.Valid = true
 	for _, f := range r.Findings {
 		if f.Severity == platform.SeverityError {
