@@ -21,6 +21,10 @@ type Auth struct {
 	Identity           []byte // SSH private key (PEM / OpenSSH)
 	KnownHosts         []byte // SSH known_hosts: required for ssh:// URLs; a host key not listed is refused
 	CA                 []byte // PEM certificates trusted for https:// on top of the system roots (a bank's private CA)
+	// Agent, when Identity is empty, gives the SSH keys instead: an
+	// ssh-agent's (the CLI's answer to a key with a passphrase). Never
+	// read from a Secret.
+	Agent func() ([]ssh.Signer, error)
 }
 
 // String summarises a without its secrets.
@@ -40,6 +44,9 @@ func (a Auth) String() string {
 	}
 	if len(a.CA) > 0 {
 		parts = append(parts, "ca.crt set")
+	}
+	if a.Agent != nil {
+		parts = append(parts, "ssh-agent")
 	}
 	if len(parts) == 0 {
 		return "no credentials"

@@ -39,9 +39,11 @@
 //     must be listed in Auth.KnownHosts (checked with
 //     golang.org/x/crypto/ssh/knownhosts; the bytes are written to a
 //     temporary file, removed at once, because that package reads files);
-//     any other key is refused. There is no insecure mode, no ssh-agent and
-//     no ~/.ssh/known_hosts; go-git does read the process's ssh_config for a
-//     host alias's HostName and Port. The user is the URL's, else "git".
+//     any other key is refused. There is no insecure mode and no
+//     ~/.ssh/known_hosts (the caller reads files; lib/source does for the
+//     CLI), and an ssh-agent only when the caller gives Auth.Agent; go-git
+//     does read the process's ssh_config for a host alias's HostName and
+//     Port. The user is the URL's, else "git".
 //   - file://: read in-process with go-git from the repository on disk
 //     (bare or not), for tests and for mirrors on a shared volume. go-git's
 //     own file transport would exec git-upload-pack (the git binary), and its

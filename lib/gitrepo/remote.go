@@ -150,15 +150,19 @@ func (o Options) dial(ctx context.Context, l *location, a Auth) (*remote, error)
 		if len(a.KnownHosts) == 0 {
 			return nil, errors.New("ssh needs known_hosts (the server's host keys); none given")
 		}
-		if len(a.Identity) == 0 {
+		if len(a.Identity) == 0 && a.Agent == nil {
 			return nil, errors.New("ssh needs an identity (SSH private key); none given")
 		}
 		if err := checkKnownHosts(a.KnownHosts); err != nil {
 			return nil, err
 		}
-		signer, err := a.signer()
-		if err != nil {
-			return nil, err
+		signers := a.Agent
+		if len(a.Identity) > 0 {
+			signer, err := a.signer()
+			if err != nil {
+				return nil, err
+			}
+			signers = func() ([]ssh.Signer, error) { return []ssh.Signer{signer}, nil }
 		}
 		ep, err := transport.NewEndpoint(l.u.String())
 		if err != nil {
@@ -181,7 +185,7 @@ func (o Options) dial(ctx context.Context, l *location, a Auth) (*remote, error)
 		// it carries everything; the auth method carries the same.
 		cfg := &ssh.ClientConfig{
 			User:              user,
-			Auth:              []ssh.AuthMethod{ssh.PublicKeys(signer)},
+			Auth:              []ssh.AuthMethod{ssh.PublicKeysCallback(signers)},
 			HostKeyCallback:   cb,
 			HostKeyAlgorithms: algos,
 		}
@@ -189,7 +193,7 @@ func (o Options) dial(ctx context.Context, l *location, a Auth) (*remote, error)
 			cfg.Timeout = max(time.Until(d), time.Millisecond)
 		}
 		r.tr = gitssh.NewClient(cfg)
-		r.auth = &gitssh.PublicKeys{User: user, Signer: signer, HostKeyCallbackHelper: gitssh.HostKeyCallbackHelper{
+		r.auth = &gitssh.PublicKeysCallback{User: user, Callback: signers, HostKeyCallbackHelper: gitssh.HostKeyCallbackHelper{
 			HostKeyCallback: cb, HostKeyAlgorithms: algos,
 		}}
 	default:

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/credentials"
 	"oras.land/oras-go/v2/registry/remote/errcode"
@@ -131,31 +133,40 @@ func (t trust) gitAuth(remote string) gitrepo.Auth {
 	return gitrepo.Auth{Username: e.Login, Password: e.Password}
 }
 
-// sshAuth reads the SSH key and known_hosts of opts for an ssh:// remote,
-// as gitrepo's Auth (which checks host keys with x/crypto's knownhosts).
-// Errors name the files, never their content.
-func sshAuth(opts VendorOptions) (gitrepo.Auth, error) {
-	if opts.SSHKey == "" {
-		return gitrepo.Auth{}, errors.New("git over ssh needs an SSH private key, and none was given")
-	}
+// sshAuth reads the SSH key (or connects to the ssh-agent) and the
+// known_hosts of opts for an ssh:// remote, as gitrepo's Auth (which
+// checks host keys with x/crypto's knownhosts). The returned func closes
+// the agent's connection. Errors name the files, never their content.
+func sshAuth(opts VendorOptions) (gitrepo.Auth, func(), error) {
+	none := func() {}
 	if opts.SSHKnownHosts == "" {
-		return gitrepo.Auth{}, errors.New("git over ssh needs a known_hosts file, and none was given")
-	}
-	key, err := os.ReadFile(opts.SSHKey)
-	if err != nil {
-		return gitrepo.Auth{}, fmt.Errorf("ssh key: %w", err)
-	}
-	var missing *ssh.PassphraseMissingError
-	if _, err := ssh.ParsePrivateKey(key); errors.As(err, &missing) {
-		return gitrepo.Auth{}, fmt.Errorf("ssh key %s is protected by a passphrase, which plinth does not ask for", opts.SSHKey)
-	} else if err != nil {
-		return gitrepo.Auth{}, fmt.Errorf("ssh key %s: not an SSH private key in PEM or OpenSSH format", opts.SSHKey)
+		return gitrepo.Auth{}, none, errors.New("git over ssh needs a known_hosts file, and none was given")
 	}
 	known, err := os.ReadFile(opts.SSHKnownHosts)
 	if err != nil {
-		return gitrepo.Auth{}, fmt.Errorf("known_hosts: %w", err)
+		return gitrepo.Auth{}, none, fmt.Errorf("known_hosts: %w", err)
 	}
-	return gitrepo.Auth{Identity: key, KnownHosts: known}, nil
+	if opts.SSHKey == "" && opts.SSHAgent != "" {
+		conn, err := net.Dial("unix", opts.SSHAgent)
+		if err != nil {
+			return gitrepo.Auth{}, none, fmt.Errorf("ssh-agent: %w", err)
+		}
+		return gitrepo.Auth{Agent: agent.NewClient(conn).Signers, KnownHosts: known}, func() { conn.Close() }, nil
+	}
+	if opts.SSHKey == "" {
+		return gitrepo.Auth{}, none, errors.New("git over ssh needs an SSH private key or an ssh-agent, and neither was given")
+	}
+	key, err := os.ReadFile(opts.SSHKey)
+	if err != nil {
+		return gitrepo.Auth{}, none, fmt.Errorf("ssh key: %w", err)
+	}
+	var missing *ssh.PassphraseMissingError
+	if _, err := ssh.ParsePrivateKey(key); errors.As(err, &missing) {
+		return gitrepo.Auth{}, none, fmt.Errorf("ssh key %s is protected by a passphrase, which plinth does not ask for: add it to an ssh-agent", opts.SSHKey)
+	} else if err != nil {
+		return gitrepo.Auth{}, none, fmt.Errorf("ssh key %s: not an SSH private key in PEM or OpenSSH format", opts.SSHKey)
+	}
+	return gitrepo.Auth{Identity: key, KnownHosts: known}, none, nil
 }
 
 // setBasicAuth adds the netrc entry of req's host, if any, to a request

@@ -94,10 +94,11 @@
 //     store (the one Helm's registry client uses; credsStore and credHelpers
 //     run their docker-credential-* programs), answering OCI registries'
 //     basic or token challenges. Helm's own registry config is not read.
-//   - SSHKey and SSHKnownHosts: for git over ssh://, given to lib/gitrepo,
-//     which refuses a host key known_hosts does not list. Read only when a
-//     source (or the git mirror) is an ssh:// URL; a key with a passphrase
-//     is refused with that reason (nothing asks for it, no ssh-agent).
+//   - SSHKey (or SSHAgent, an ssh-agent's socket) and SSHKnownHosts: for
+//     git over ssh://, given to lib/gitrepo, which refuses a host key
+//     known_hosts does not list. Read only when a source (or the git
+//     mirror) is an ssh:// URL; a key file with a passphrase is refused
+//     with that reason (nothing asks for it: the agent is its place).
 //
 // Credentials never reach the lock (it records only the URLs a source
 // names, which may not carry credentials) or an error: a refused request

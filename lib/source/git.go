@@ -64,9 +64,11 @@ func (v *vendorer) fetchGit(ctx context.Context, s Source, work, tree string) (s
 		}
 		auth := v.trust.gitAuth(remote)
 		if strings.HasPrefix(remote, "ssh://") {
-			if auth, err = sshAuth(v.opts); err != nil {
+			var release func()
+			if auth, release, err = sshAuth(v.opts); err != nil {
 				return "", err
 			}
+			defer release()
 		}
 		commit, err = fetchRemote(ctx, opts, remote, s.Ref, auth, filepath.Join(work, "objects"))
 		if err != nil && !strings.HasPrefix(remote, "ssh://") {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
@@ -104,15 +106,40 @@ func TestVendorGitSSH(t *testing.T) {
 		t.Errorf("lock entry %+v", e)
 	}
 
+	// The key with a passphrase, in an ssh-agent (as ssh-add leaves it).
+	keyring := agent.NewKeyring()
+	if err := keyring.Add(agent.AddedKey{PrivateKey: clientKey}); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { agent.ServeAgent(keyring, c); c.Close() }()
+		}
+	}()
+	if _, err := Vendor(ctx, []Source{src}, nil, VendorOptions{Dir: t.TempDir(), SSHAgent: sock, SSHKnownHosts: known}); err != nil {
+		t.Errorf("through the agent: %v", err)
+	}
+
 	for _, tt := range []struct {
 		name string
 		opts VendorOptions
 		want string
 	}{
 		{"host key not listed", VendorOptions{SSHKey: key, SSHKnownHosts: unknown}, "is not known: known_hosts lists other keys for this host"},
-		{"no key", VendorOptions{SSHKnownHosts: known}, "git over ssh needs an SSH private key, and none was given"},
+		{"no key", VendorOptions{SSHKnownHosts: known}, "git over ssh needs an SSH private key or an ssh-agent, and neither was given"},
 		{"no known_hosts", VendorOptions{SSHKey: key}, "git over ssh needs a known_hosts file, and none was given"},
-		{"a passphrase", VendorOptions{SSHKey: locked, SSHKnownHosts: known}, "ssh key " + locked + " is protected by a passphrase"},
+		{"a passphrase", VendorOptions{SSHKey: locked, SSHKnownHosts: known}, "ssh key " + locked + " is protected by a passphrase, which plinth does not ask for: add it to an ssh-agent"},
+		{"agent not running", VendorOptions{SSHAgent: filepath.Join(dir, "none.sock"), SSHKnownHosts: known}, "ssh-agent: dial unix "},
 		{"host not allowed", VendorOptions{SSHKey: key, SSHKnownHosts: known, AllowedHosts: []string{"git.bank.example"}}, "host 127.0.0.1 is not in the allowed hosts"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -93,11 +93,12 @@ type VendorOptions struct {
 	// programs) oras-go's auth client gives the OCI registries that ask.
 	DockerConfig string
 	// SSHKey and SSHKnownHosts are the private key (without a passphrase:
-	// plinth asks for none and uses no ssh-agent) and the known_hosts file
-	// for git over ssh://, read when a source needs them. A host key not
-	// in SSHKnownHosts is refused. ssh connects directly: Proxy is for
-	// HTTP only; AllowedHosts is checked before connecting.
-	SSHKey, SSHKnownHosts string
+	// plinth asks for none) and the known_hosts file for git over ssh://,
+	// read when a source needs them; SSHAgent, an ssh-agent's socket, gives
+	// the keys when SSHKey is empty. A host key not in SSHKnownHosts is
+	// refused. ssh connects directly: Proxy is for HTTP only; AllowedHosts
+	// is checked before connecting.
+	SSHKey, SSHKnownHosts, SSHAgent string
 
 	// HTTPClient, when set, provides the transport for every request (tests
 	// use it to trust a test server's certificate). Its proxy setting is

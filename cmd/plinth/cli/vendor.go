@@ -53,9 +53,10 @@ Credentials and certificates come from the files users already keep:
 SSL_CERT_FILE and SSL_CERT_DIR also set; $NETRC (default ~/.netrc) gives
 basic auth by host to HTTP chart repositories and git over HTTPS; Docker's
 config.json ($DOCKER_CONFIG, default ~/.docker) gives OCI registries theirs;
-git over ssh:// uses --ssh-key (default ~/.ssh/id_ed25519, id_ecdsa or
-id_rsa, without a passphrase) and --known-hosts (default
-~/.ssh/known_hosts), refusing a host key not listed there. No credential
+git over ssh:// uses --ssh-key, else the ssh-agent at SSH_AUTH_SOCK, else
+~/.ssh/id_ed25519, id_ecdsa or id_rsa (without a passphrase), and
+--known-hosts (default ~/.ssh/known_hosts), refusing a host key not
+listed there. No credential
 is written to plinth.lock or printed.
 
 Exit status: 0 vendored, 1 an environment is not valid (run plinth vet),
@@ -140,7 +141,7 @@ lock, a bad flag).`,
 	cmd.Flags().StringVar(&f.chartsMirror, "charts-mirror", "", "Helm chart mirror (URL or directory), overriding network.mirrors.charts")
 	cmd.Flags().StringVar(&f.gitMirror, "git-mirror", "", "git mirror (URL or directory), overriding network.mirrors.git")
 	cmd.Flags().StringVar(&f.caFile, "ca-file", "", "PEM `file` of CA certificates to trust on top of the system's roots")
-	cmd.Flags().StringVar(&f.sshKey, "ssh-key", "", "SSH private key `file` for git over ssh:// (default ~/.ssh/id_ed25519, id_ecdsa or id_rsa)")
+	cmd.Flags().StringVar(&f.sshKey, "ssh-key", "", "SSH private key `file` for git over ssh:// (default: the ssh-agent at SSH_AUTH_SOCK, else ~/.ssh/id_ed25519, id_ecdsa or id_rsa)")
 	cmd.Flags().StringVar(&f.knownHosts, "known-hosts", "", "known_hosts `file` for git over ssh:// (default ~/.ssh/known_hosts)")
 	cmd.Flags().BoolVar(&f.update, "update", false, "re-resolve sources and rewrite their lock entries")
 	return cmd
@@ -160,6 +161,11 @@ func vendorOptions(net platform.Network, vendorDir string, f *vendorFlags) (sour
 		DockerConfig: dockerConfig(),
 	}
 	opts.SSHKey, opts.SSHKnownHosts = sshFiles(f.sshKey, f.knownHosts)
+	if f.sshKey == "" && os.Getenv("SSH_AUTH_SOCK") != "" {
+		// As ssh: the agent's keys first (a key with a passphrase is
+		// loaded there); the default key files only without an agent.
+		opts.SSHKey, opts.SSHAgent = "", os.Getenv("SSH_AUTH_SOCK")
+	}
 	if px := net.Proxy; px != nil {
 		opts.NoProxy = px.NoProxy
 		if px.URL() != "" {
