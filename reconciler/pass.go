@@ -21,6 +21,7 @@ import (
 	"github.com/plinth-platform/plinth/lib/gitrepo"
 	"github.com/plinth-platform/plinth/lib/notify"
 	"github.com/plinth-platform/plinth/lib/pipeline"
+	"github.com/plinth-platform/plinth/lib/secrets"
 	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
 )
 
@@ -139,15 +140,25 @@ func (p *pass) checkOut(ctx context.Context, dir string) error {
 	return retryable("GitUnavailable", err)
 }
 
-// render renders the environment of the checkout.
+// render renders the environment of the checkout, with its encrypted
+// Secrets decrypted (the component secrets).
 func (p *pass) render(ctx context.Context) error {
 	root := filepath.Join(p.st.checkout, filepath.Clean("/" + p.env.Spec.Git.Path)[1:])
 	req, err := pipeline.InRepository(root, p.env.Spec.Environment)
 	if err != nil {
 		return terminal("RenderFailed", err)
 	}
+	// Decrypted first: a missing or wrong key fails before anything is
+	// rendered or applied.
+	encrypted, files, err := p.decryptSecrets(ctx, req.Env)
+	if err != nil {
+		return err
+	}
 	rendered, err := p.r.render(ctx, req)
 	if err != nil {
+		return terminal("RenderFailed", err)
+	}
+	if rendered.Components, err = secrets.With(rendered.Components, encrypted, files); err != nil {
 		return terminal("RenderFailed", err)
 	}
 	p.rendered = rendered

@@ -81,7 +81,7 @@ func FromEnvironment(getenv func(string) string) (Identities, error) {
 // the file and never a value or a key.
 func Decrypt(f File, ids Identities) (*unstructured.Unstructured, error) {
 	if ids.Empty() {
-		return nil, fmt.Errorf("%s: no age identity to decrypt it: set $%s (or $%s)", f.Path, KeyFileVariable, KeyVariable)
+		return nil, fmt.Errorf("%s: no age identity to decrypt it", f.Path)
 	}
 	store := sopsyaml.NewStore(&config.YAMLStoreConfig{})
 	tree, err := store.LoadEncryptedFile(f.raw)

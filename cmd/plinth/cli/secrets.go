@@ -65,6 +65,9 @@ func decryptSecrets(env platform.Environment) (manifest.Component, []secrets.Fil
 		return manifest.Component{}, nil, err
 	}
 	c, err := secrets.Component(env.Name, files, ids)
+	if err != nil && ids.Empty() {
+		return manifest.Component{}, nil, fmt.Errorf("environment %s: %w: set $%s to an age key file (or $%s to the keys)", env.Name, err, secrets.KeyFileVariable, secrets.KeyVariable)
+	}
 	if err != nil {
 		return manifest.Component{}, nil, fmt.Errorf("environment %s: %w", env.Name, err)
 	}

@@ -81,6 +81,23 @@ type EnvironmentSpec struct {
 	// +kubebuilder:default="10m"
 	// +optional
 	Timeout metav1.Duration `json:"timeout,omitempty"`
+	// Decryption holds the keys of the environment's encrypted Secrets
+	// (environments/<env>/secrets/*.yaml, sops with age).
+	// +optional
+	Decryption *Decryption `json:"decryption,omitempty"`
+}
+
+// Decryption says how to decrypt the environment's encrypted Secrets, as
+// Flux's Kustomization does.
+type Decryption struct {
+	// Provider is sops, the only one.
+	// +kubebuilder:validation:Enum=sops
+	// +kubebuilder:default=sops
+	// +optional
+	Provider string `json:"provider,omitempty"`
+	// SecretRef names a Secret in the Environment's namespace whose keys
+	// ending in .agekey hold age identities (age-keygen's output).
+	SecretRef LocalObjectReference `json:"secretRef"`
 }
 
 // GitSource locates the environments repository.
