@@ -111,6 +111,12 @@ the cluster with server-side apply, field manager "plinth":
      are deleted, except those annotated plinth.dev/prune: disabled;
   5. the inventory records the new set.
 
+Encrypted Secrets (environments/ENV/secrets/*.yaml, sops with age;
+docs/secrets.md) are decrypted in memory, before anything is rendered or
+planned, with the age key of $SOPS_AGE_KEY_FILE (or $SOPS_AGE_KEY), and
+applied as the component secrets; a missing or wrong key fails naming the
+file, and nothing is written.
+
 Progress goes to stderr, a summary per component to stdout.
 
 Exit status: 0 applied (or planned), 1 the plan refused objects (nothing

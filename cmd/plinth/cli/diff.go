@@ -43,6 +43,9 @@ func newDiffCommand(g *globalFlags, s Streams) *cobra.Command {
 revisions of the repository and compares them object by object: added,
 removed and changed objects, with a unified diff of each change in
 canonical YAML. Secrets show only which keys changed, never values.
+Encrypted Secrets (ENV/secrets/) are compared decrypted with the age key
+of $SOPS_AGE_KEY_FILE or $SOPS_AGE_KEY; without one, by their key names
+(added, removed) only, and stderr says so.
 Impact notes come first: deleted PersistentVolumeClaims, CRDs and
 Namespaces, changes to immutable fields, pod template changes on GPU
 workloads, compatibility warnings the change introduces.

@@ -36,7 +36,10 @@ drift. It reports:
   stale      inventory objects the environment dropped, not yet pruned
 
 Secret values never appear: a changed key shows <redacted> on both sides.
-Fields listed in the environment's drift.ignore are left out.
+Fields listed in the environment's drift.ignore are left out. Encrypted
+Secrets (ENV/secrets/, docs/secrets.md) are decrypted in memory with the
+age key of $SOPS_AGE_KEY_FILE or $SOPS_AGE_KEY, and checked as the
+component secrets.
 
 drift writes nothing, unless --correct is given or the environment's
 drift.policy is "correct": then the drifted and missing objects, and only

@@ -72,6 +72,10 @@ mirror found by a scan of every string, hosts outside
 network.allowedEgress) fail the render. The output of an
 environment is replaced atomically: a failed render leaves it untouched.
 
+Encrypted Secrets (environments/ENV/secrets/*.yaml, sops with age) are
+checked as vet checks them, never decrypted and never written: one line
+on stderr counts them; plinth apply and the controller apply them.
+
 Exit status: 0 rendered (or up to date with --check), 1 an environment
 failed or, with --check, is stale, 2 render could not run.`,
 		Example: `  # Render every environment into deploy/

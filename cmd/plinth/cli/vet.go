@@ -40,6 +40,10 @@ change and the rule's source. Warnings do not fail vet. Each environment
 is evaluated in a child process bounded by --timeout and --max-memory, so
 hostile CUE cannot hang or kill plinth.
 
+The encrypted Secrets of environments/ENV/secrets/*.yaml are checked
+without a key (rule SECRET): one v1 Secret per file, with sops metadata
+for age, every value of data and stringData encrypted (docs/secrets.md).
+
 ENV is an environment's name or directory; the environments directory
 itself (plinth vet environments/, or . inside it) stands for every
 environment under it. Outside an environments repository (no
