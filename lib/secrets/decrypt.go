@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -40,7 +41,7 @@ func (i Identities) Empty() bool { return len(i.ids) == 0 }
 // AGE-SECRET-KEY-1…, # comments), as a *.agekey file or $SOPS_AGE_KEY
 // hold them. Its error never quotes the input.
 func ParseIdentities(data []byte) (Identities, error) {
-	ids, err := age.ParseIdentities(strings.NewReader(string(data)))
+	ids, err := age.ParseIdentities(bytes.NewReader(data))
 	if err != nil {
 		return Identities{}, errors.New("not age identities (lines AGE-SECRET-KEY-1…, as age-keygen writes)")
 	}

@@ -53,6 +53,9 @@ func (p Problem) Error() string {
 	return p.Path + ": " + p.Message
 }
 
+// lineOf finds the line a parse error names.
+var lineOf = regexp.MustCompile(`line \d+`)
+
 // encrypted is how sops writes an encrypted value.
 var encrypted = regexp.MustCompile(`^ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,type:[a-z]+\]$`)
 
@@ -113,7 +116,7 @@ func check(name string, data []byte) (File, []Problem) {
 	objs, err := manifest.Parse(data)
 	if err != nil {
 		where := ""
-		if m := regexp.MustCompile(`line \d+`).FindString(err.Error()); m != "" {
+		if m := lineOf.FindString(err.Error()); m != "" {
 			where = " (" + m + ")"
 		}
 		return fail("", "is not one Kubernetes object in YAML"+where)
@@ -122,6 +125,9 @@ func check(name string, data []byte) (File, []Problem) {
 		return fail("", fmt.Sprintf("holds %d objects: write one Secret per file", len(objs)))
 	}
 	o := objs[0]
+	if strings.HasPrefix(o.GetKind(), "ENC[") {
+		return fail("", "is encrypted whole: encrypt only the values, with --encrypted-regex '^(data|stringData)$'")
+	}
 	if o.GetAPIVersion() != "v1" || o.GetKind() != "Secret" {
 		return fail("", fmt.Sprintf("is a %s %s, not a v1 Secret", o.GetAPIVersion(), o.GetKind()))
 	}

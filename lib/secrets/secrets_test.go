@@ -8,6 +8,12 @@ import (
 	"testing"
 
 	"filippo.io/age"
+	"github.com/getsops/sops/v3"
+	"github.com/getsops/sops/v3/aes"
+	sopsage "github.com/getsops/sops/v3/age"
+	"github.com/getsops/sops/v3/config"
+	"github.com/getsops/sops/v3/keyservice"
+	sopsyaml "github.com/getsops/sops/v3/stores/yaml"
 
 	"github.com/plinth-platform/plinth/lib/manifest"
 )
@@ -130,7 +136,8 @@ func TestEncryptionIsFresh(t *testing.T) {
 	}
 }
 
-// A wrong identity, or none, fails naming the file and never the value.
+// A wrong identity, or none, fails naming the file and never the value,
+// even with the right one in $SOPS_AGE_KEY_FILE and $SOPS_AGE_KEY.
 func TestWrongKey(t *testing.T) {
 	recipient, rightKey := newIdentity(t)
 	_, other := newIdentity(t)
@@ -147,6 +154,15 @@ func TestWrongKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The right key in sops's variables is never read: only the
+	// identities passed in decrypt (the controller decrypts for
+	// several Environments at once).
+	keyPath := filepath.Join(t.TempDir(), "keys.txt")
+	if err := os.WriteFile(keyPath, []byte(rightKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(KeyFileVariable, keyPath)
+	t.Setenv(KeyVariable, rightKey)
 	for _, ids := range []Identities{wrong, {}} {
 		c, err := Component("lab", files, ids)
 		if err == nil || len(c.Objects) > 0 {
@@ -193,6 +209,7 @@ func TestLoadRefuses(t *testing.T) {
 		"cm.yaml":     []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"),
 		"broken.yaml": []byte("apiVersion: v1\nkind: Secret\n  bad: " + sentinel + ": x\n"),
 		"notes.txt":   []byte("hello"),
+		"whole.yaml":  wholeEncrypted(t, recipient),
 		"ok.yaml":     enc,
 	})
 	files, problems, err := Load(root, envDir)
@@ -215,9 +232,38 @@ func TestLoadRefuses(t *testing.T) {
 		"environments/lab/secrets/cm.yaml: is a v1 ConfigMap, not a v1 Secret",
 		"environments/lab/secrets/broken.yaml: is not one Kubernetes object in YAML",
 		"environments/lab/secrets/notes.txt: only *.yaml files",
+		"environments/lab/secrets/whole.yaml: is encrypted whole",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("no problem %q in:\n%s", want, all)
 		}
 	}
+}
+
+// wholeEncrypted is the Secret as sops encrypts it by default: every
+// value, kind and name included.
+func wholeEncrypted(t *testing.T, recipient string) []byte {
+	t.Helper()
+	store := sopsyaml.NewStore(&config.YAMLStoreConfig{})
+	branches, err := store.LoadPlainFile([]byte(plainSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk, err := sopsage.MasterKeyFromRecipient(recipient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := sops.Tree{Branches: branches, Metadata: sops.Metadata{KeyGroups: []sops.KeyGroup{{mk}}, Version: "3.13.3"}}
+	key, errs := tree.GenerateDataKeyWithKeyServices([]keyservice.KeyServiceClient{keyservice.NewLocalClient()})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if _, err := tree.Encrypt(key, aes.NewCipher()); err != nil {
+		t.Fatal(err)
+	}
+	out, err := store.EmitEncryptedFile(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
