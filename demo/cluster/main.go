@@ -76,8 +76,9 @@ func serve(kubeconfig string) error {
 // on a free port of 127.0.0.1, without credentials, until SIGINT or
 // SIGTERM; a push to a repository that does not exist creates it. It
 // prints "ready http://127.0.0.1:PORT". bench/controller.sh uses it: the
-// controller fetches over http:// as it would from a git server, through
-// the git binary's http-backend (gitkit, as in the reconciler's tests).
+// controller fetches over http:// as it would from a git server (gitkit
+// runs the git binary's upload-pack and receive-pack, as in the
+// reconciler's tests).
 func serveGit(dir string) error {
 	srv := gittestserver.NewGitServer(dir).AutoCreate()
 	if err := srv.StartHTTP(); err != nil {
