@@ -35,7 +35,8 @@ work=$root/tmp/bench-controller
 for f in "$KUBEBUILDER_ASSETS/kube-apiserver" "$KUBEBUILDER_ASSETS/etcd" "$kubectl" "$root/bin/plinth"; do
 	[ -x "$f" ] || { echo "missing $f: run \`make build testbin bin/k8s-v1.34.4/kubectl\`" >&2; exit 1; }
 done
-command -v git > /dev/null || { echo "the git server (git http-backend) and the pushes need git on PATH" >&2; exit 1; }
+command -v git > /dev/null || { echo "the git server (gitkit runs git upload-pack) and the pushes need git on PATH" >&2; exit 1; }
+command -v curl > /dev/null || { echo "reading the controller's metrics needs curl on PATH" >&2; exit 1; }
 
 rm -rf "$work" && mkdir -p "$work/log"
 # A copy: see bench/apply.sh.
