@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -61,26 +62,44 @@ func renderChart(ctx context.Context, archive string, part platform.HelmPart, us
 	if err != nil {
 		return nil, nil, fmt.Errorf("chart %s %s: Kubernetes version %q: %w", part.Chart, part.Version, caps.KubeVersion, err)
 	}
-	run := func(chrt *chart.Chart, crds bool) (string, error) {
+	run := func(chrt *chart.Chart, crds bool, rendering func(crds string)) (string, error) {
 		values := mergeValues(cloneMap(part.Values), userValues)
-		out, err := renderTemplates(chrt, part, values, kv, caps.APIVersions, crds)
+		out, err := renderTemplates(chrt, part, values, kv, caps.APIVersions, crds, rendering)
 		if err != nil {
 			return "", fmt.Errorf("chart %s %s: %w", part.Chart, part.Version, err)
 		}
 		return out, nil
 	}
-	out, err := run(chrt, true)
+	// The engine renders on one core. The chart's CRDs (static files, most
+	// of a large chart's output) are parsed meanwhile, and the templates'
+	// output while the template scan and its confirming render run.
+	type parsed struct {
+		objs []*unstructured.Unstructured
+		err  error
+	}
+	parse := func(text string) <-chan parsed {
+		c := make(chan parsed, 1) // never blocks: an abandoned parse ends on its own
+		go func() {
+			objs, err := manifest.Parse([]byte(text))
+			c <- parsed{objs, err}
+		}()
+		return c
+	}
+	var crdText string
+	var crdObjs <-chan parsed
+	out, err := run(chrt, true, func(crds string) { crdText, crdObjs = crds, parse(crds) })
 	if err != nil {
 		return nil, nil, err
 	}
+	templateObjs := parse(out[len(crdText):])
 	// The confirming render (see changingTemplates) needs only the
 	// suspected templates, their helpers and no CRDs: most of a large
 	// chart's render time is its CRDs and other templates.
 	again := func(files []string) (string, error) {
-		if out, err := run(onlyTemplates(chrt, files), false); err == nil {
+		if out, err := run(onlyTemplates(chrt, files), false, nil); err == nil {
 			return out, nil
 		}
-		return run(chrt, true) // a helper outside the partials: the whole chart
+		return run(chrt, true, nil) // a helper outside the partials: the whole chart
 	}
 	changing, err := changingTemplates(chrt, out, again)
 	if err != nil {
@@ -93,10 +112,11 @@ func renderChart(ctx context.Context, archive string, part platform.HelmPart, us
 		}
 		warnings = append(warnings, msg)
 	}
-	objs, err := manifest.Parse([]byte(out))
-	if err != nil {
+	crds, templates := <-crdObjs, <-templateObjs
+	if err := cmp.Or(crds.err, templates.err); err != nil {
 		return nil, nil, fmt.Errorf("chart %s %s: %w", part.Chart, part.Version, failingTemplate(out, err))
 	}
+	objs := append(crds.objs, templates.objs...)
 	if err := checkAnnotations(objs); err != nil {
 		return nil, nil, fmt.Errorf("chart %s %s: rendered output: %w", part.Chart, part.Version, err)
 	}
@@ -107,13 +127,14 @@ func renderChart(ctx context.Context, archive string, part platform.HelmPart, us
 // dry-run mode (helm template), through the same chartutil and engine
 // calls, and returns the manifest stream: the CRDs when crds is set, then
 // each template's documents, as "---\n# Source: <template>\n<document>"
-// blocks, test hooks left out. It does not call action.Install because
+// blocks, test hooks left out. rendering, when set, is given the CRDs'
+// part before the engine renders. It does not call action.Install because
 // Install parses every document once more (releaseutil.SortManifests)
 // only to order them by kind and pick out hooks, and render parses
 // (manifest.Parse) and orders (manifest.Sort) them anyway: only the
 // documents that name a hook go through Helm's sorter here, for its rules
 // on hook events (a test hook is left out, an unknown hook skipped).
-func renderTemplates(chrt *chart.Chart, part platform.HelmPart, values map[string]any, kv *chartutil.KubeVersion, apiVersions []string, crds bool) (string, error) {
+func renderTemplates(chrt *chart.Chart, part platform.HelmPart, values map[string]any, kv *chartutil.KubeVersion, apiVersions []string, crds bool, rendering func(crds string)) (string, error) {
 	if err := chartutil.ValidateReleaseName(part.Release); err != nil {
 		return "", fmt.Errorf("release name %q: %w", part.Release, err)
 	}
@@ -131,17 +152,19 @@ func renderTemplates(chrt *chart.Chart, part platform.HelmPart, values map[strin
 	if chrt.Metadata.KubeVersion != "" && !chartutil.IsCompatibleRange(chrt.Metadata.KubeVersion, caps.KubeVersion.String()) {
 		return "", fmt.Errorf("chart requires kubeVersion: %s which is incompatible with Kubernetes %s", chrt.Metadata.KubeVersion, caps.KubeVersion.String())
 	}
-	var e engine.Engine // no cluster: lookup finds nothing
-	files, err := e.Render(chrt, renderValues)
-	if err != nil {
-		return "", err
-	}
-
 	var b strings.Builder
 	if crds {
 		for _, crd := range chrt.CRDObjects() {
 			fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", crd.Filename, crd.File.Data)
 		}
+	}
+	if rendering != nil {
+		rendering(b.String())
+	}
+	var e engine.Engine // no cluster: lookup finds nothing
+	files, err := e.Render(chrt, renderValues)
+	if err != nil {
+		return "", err
 	}
 	hooks := map[string]string{} // template → its documents that may be hooks
 	for _, name := range slices.Sorted(maps.Keys(files)) {
