@@ -163,7 +163,7 @@ func extract(v any, set map[string]any) (out any, ok bool) {
 	case []any:
 		var items []any
 		for i, item := range v {
-			sub, owned := listEntry(set, item, i)
+			sub, owned := SetMember(set, item, i)
 			if !owned {
 				continue
 			}
@@ -196,9 +196,10 @@ func fieldsOf(set map[string]any) map[string]any {
 	return out
 }
 
-// listEntry finds the set's member for a list item: by index (i:), by
-// value (v:) or by the values of its key fields (k:).
-func listEntry(set map[string]any, item any, idx int) (map[string]any, bool) {
+// SetMember finds a managed-fields set's member for the list item at idx
+// (FieldsV1: "i:<index>", "v:<value>", or "k:{<key fields>}" matched
+// against the item's fields) and returns its own set.
+func SetMember(set map[string]any, item any, idx int) (map[string]any, bool) {
 	if n, ok := set["i:"+strconv.Itoa(idx)]; ok {
 		sub, _ := n.(map[string]any)
 		return sub, true

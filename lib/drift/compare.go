@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/plinth-platform/plinth/lib/cluster"
 	"github.com/plinth-platform/plinth/lib/manifest"
 )
 
@@ -174,7 +175,7 @@ func owns(set map[string]any, obj any, path string) bool {
 			if err != nil || idx >= len(v) {
 				return false
 			}
-			next, found = listItem(node, v[idx], idx)
+			next, found = cluster.SetMember(node, v[idx], idx)
 			cur = v[idx]
 		default:
 			return false
@@ -189,41 +190,4 @@ func owns(set map[string]any, obj any, path string) bool {
 		node = child
 	}
 	return true
-}
-
-// listItem finds the set's entry for a list item.
-func listItem(node map[string]any, item any, idx int) (any, bool) {
-	if n, ok := node["i:"+strconv.Itoa(idx)]; ok {
-		return n, true
-	}
-	if data, err := json.Marshal(item); err == nil {
-		if n, ok := node["v:"+string(data)]; ok {
-			return n, true
-		}
-	}
-	m, ok := item.(map[string]any)
-	if !ok {
-		return nil, false
-	}
-	for k, n := range node {
-		key, ok := strings.CutPrefix(k, "k:")
-		if !ok {
-			continue
-		}
-		var fields map[string]any
-		if json.Unmarshal([]byte(key), &fields) != nil {
-			continue
-		}
-		match := true
-		for fk, fv := range fields {
-			if !equal(m[fk], fv) {
-				match = false
-				break
-			}
-		}
-		if match {
-			return n, true
-		}
-	}
-	return nil, false
 }
