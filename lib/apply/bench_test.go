@@ -20,14 +20,15 @@ const benchObjects = 1000
 // BenchmarkApply applies the same 1,000 small objects of kubetest.Set
 // (ConfigMaps, Secrets, Services, ServiceAccounts, Roles, RoleBindings,
 // Deployments) with plinth's apply library and with `kubectl apply
-// --server-side`, to the real API server of lib/kubetest (bench/apply.sh
-// runs it):
+// --server-side`, to the real API server of lib/kubetest, in the test
+// process: for profiling (bench/apply.sh measures the shipped binary):
 //
 //   - first: into a new, empty namespace (every object is created);
 //   - noop: again, unchanged, after one apply outside the timer.
 //
 // An operation of plinth is apply.New and Apply (which plans every
-// object with a server-side dry run before writing anything); an
+// object, from the listed live copies or by a server-side dry run, before
+// writing anything); an
 // operation of kubectl is one run of the binary of kubetest.Kubectl,
 // $KUBECTL or bin/k8s-v1.34.4/kubectl (make bin/k8s-v1.34.4/kubectl).
 // Both start with an empty discovery cache.

@@ -22,7 +22,8 @@ const benchObjects = 1000
 // ConfigMaps, Secrets, headless Services, Roles, RoleBindings,
 // Deployments) with plinth's drift check and with `kubectl diff
 // --server-side`, against the real API server of lib/kubetest
-// (bench/drift.sh runs it). Before the timer each sub-benchmark applies
+// in the test process, for profiling (bench/apply.sh measures the shipped
+// binary's drift check). Before the timer each sub-benchmark applies
 // the set with lib/apply into a new namespace (also the environment's
 // name), as component "bench".
 //
