@@ -46,12 +46,14 @@ const (
 // Normalisation is only what the API server is known to do to what it
 // stores: resource quantities in canonical form (under limits, requests,
 // hard, capacity and the like: "0.5" is stored as "500m"), numbers of
-// either JSON type, and an empty map or list, or a null, that typed
-// objects omit when stored. int-or-string values are stored as sent and
-// compared as they are. Anything else that differs leaves the decision
-// to a dry run: the reason says why ("" when unchanged). No schema is
-// needed: the owned-field set says which lists are atomic (a leaf) and
-// which are merged by key (k:), value (v:) or index (i:).
+// either JSON type, zero values typed objects omit (null, false, 0, "",
+// {}, []), the defaults it puts inside atomic values plinth owns whole
+// (atomicDefaults), and a status the object's status subresource makes
+// an apply ignore. int-or-string values are stored as sent and compared
+// as they are. Anything else that differs leaves the decision to a dry
+// run: the reason says why ("" when unchanged). No schema is needed: the
+// owned-field set says which lists are atomic (a leaf) and which are
+// merged by key (k:), value (v:) or index (i:).
 func Unchanged(obj, cur *unstructured.Unstructured) (bool, string) {
 	var entry *metav1.ManagedFieldsEntry
 	for i, mf := range cur.GetManagedFields() {
