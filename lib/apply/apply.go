@@ -136,7 +136,7 @@ func (a *Applier) apply(ctx context.Context, env string, comps []manifest.Compon
 	if err != nil {
 		return res, err
 	}
-	opts.progress("planning %d objects (server-side dry run)", len(items))
+	opts.progress("planning %d objects", len(items))
 	failures, err := a.plan(ctx, items, opts)
 	if err != nil {
 		return res, fmt.Errorf("environment %s: planning: %w", env, err)
