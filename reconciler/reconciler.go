@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -130,6 +132,18 @@ func (r *Reconciler) stateOf(key types.NamespacedName) *envState {
 	return r.state[key]
 }
 
+// forget drops what the controller remembers of a deleted Environment,
+// and its checkouts: a controller that outlives many Environments keeps
+// neither their memory nor their disk.
+func (r *Reconciler) forget(key types.NamespacedName) {
+	r.mu.Lock()
+	delete(r.state, key)
+	r.mu.Unlock()
+	if r.WorkDir != "" {
+		os.RemoveAll(filepath.Join(r.WorkDir, key.Namespace, key.Name))
+	}
+}
+
 // Reconcile is one pass of the story for one Environment: the remote
 // head; on a new revision (or spec) fetch, render and apply it; Ready;
 // the drift check when due. A stage that fails returns a *stageError,
@@ -137,6 +151,9 @@ func (r *Reconciler) stateOf(key types.NamespacedName) *envState {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
 	var env v1.Environment
 	if err := r.Client.Get(ctx, req.NamespacedName, &env); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if env.Spec.Suspend {

@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -483,5 +487,36 @@ objects: {
 				t.Fatalf("a Secret value (%q) leaked:\n%s", form, everything.String())
 			}
 		}
+	}
+}
+
+// A deleted Environment is forgotten: the directory of its checkouts
+// leaves the work directory, with the controller's memory of it.
+func TestDeletedEnvironmentIsForgotten(t *testing.T) {
+	r := newRepo(t)
+	ns := "app-" + strings.ToLower(t.Name()[4:12])
+	r.env("eta", ns, map[string]string{"settings": "one"})
+	first := r.push("first")
+	ctl := startController(t, "")
+	c, e := newEnvironment(t, r, "eta", nil)
+	waitFor(t, c, e, "the first commit applied", func(e *v1.Environment) bool {
+		return e.Status.LastAppliedRevision == first && isTrue(e, v1.ConditionReady)
+	})
+	dir := filepath.Join(ctl.reconciler.WorkDir, e.Namespace, e.Name)
+	if _, err := os.Stat(filepath.Join(dir, first)); err != nil {
+		t.Fatalf("the applied revision's checkout: %v", err)
+	}
+	if err := c.Delete(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still there 30 s after the Environment was deleted", dir)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
