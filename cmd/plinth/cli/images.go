@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/plinth-platform/plinth/lib/pipeline"
 	"github.com/plinth-platform/plinth/lib/render"
 )
 
@@ -42,12 +41,8 @@ render), 2 images could not run.`,
 				fmt.Fprintf(s.Err, "plinth images: %v\n", err)
 				return exitCodeError{exitError}
 			}
-			root, _ := g.repoRoot()
-			vendorDir, lockFile := f.sources.resolve(root)
 			p, s := g.progress(s)
-			done := p.Start("rendering " + envs[0].Name)
-			out, err := pipeline.Files(cmd.Context(), pipeline.Request{Env: envs[0], VendorDir: vendorDir, LockFile: lockFile}, pipeline.DefaultLimits())
-			done()
+			out, err := f.sources.renderOne(cmd.Context(), g, p, envs[0])
 			p.Close()
 			if err != nil {
 				// As render: the environment failed (exit 1), unless

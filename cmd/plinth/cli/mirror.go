@@ -11,7 +11,6 @@ import (
 	"github.com/plinth-platform/plinth/lib/capool"
 	"github.com/plinth-platform/plinth/lib/image"
 	"github.com/plinth-platform/plinth/lib/mirror"
-	"github.com/plinth-platform/plinth/lib/pipeline"
 	"github.com/plinth-platform/plinth/lib/render"
 )
 
@@ -112,12 +111,8 @@ func runMirror(cmd *cobra.Command, g *globalFlags, f *mirrorFlags, s Streams, ar
 	if err != nil {
 		return usageErr(err)
 	}
-	root, _ := g.repoRoot()
-	vendorDir, lockFile := f.sources.resolve(root)
 	p, s := g.progress(s)
-	done := p.Start("rendering " + envs[0].Name)
-	out, err := pipeline.Files(cmd.Context(), pipeline.Request{Env: envs[0], VendorDir: vendorDir, LockFile: lockFile}, pipeline.DefaultLimits())
-	done()
+	out, err := f.sources.renderOne(cmd.Context(), g, p, envs[0])
 	if err != nil {
 		p.Close()
 		if !interrupted(cmd.Context(), err) {
@@ -127,7 +122,7 @@ func runMirror(cmd *cobra.Command, g *globalFlags, f *mirrorFlags, s Streams, ar
 	}
 	images := mirrorImages(out.Images, s.Err)
 
-	done = p.Start(fmt.Sprintf("copying %d images", len(images)))
+	done := p.Start(fmt.Sprintf("copying %d images", len(images)))
 	results, err := mirror.Copy(cmd.Context(), images, mirror.Options{
 		From: from, To: to, Jobs: f.jobs, DryRun: f.dryRun, Transport: transport,
 		Done: func(r mirror.Result) {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -41,6 +42,16 @@ func (f *sourceFlags) resolve(root string) (vendorDir, lockFile string) {
 	a, _ := filepath.Abs(vendorDir)
 	b, _ := filepath.Abs(lockFile)
 	return a, b
+}
+
+// renderOne renders env to files as render does, without writing them,
+// under a progress line: what images and mirror read the image list of.
+func (f *sourceFlags) renderOne(ctx context.Context, g *globalFlags, p *progress, env platform.Environment) (*pipeline.Output, error) {
+	root, _ := g.repoRoot()
+	vendorDir, lockFile := f.resolve(root)
+	done := p.Start("rendering " + env.Name)
+	defer done()
+	return pipeline.Files(ctx, pipeline.Request{Env: env, VendorDir: vendorDir, LockFile: lockFile}, pipeline.DefaultLimits())
 }
 
 type renderFlags struct {
