@@ -169,28 +169,7 @@ aggregationRule:
   clusterRoleSelectors: [{matchLabels: {aggregate-to: NS}}]
 rules: []
 ---
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: gadgets.NS.example.com}
-spec:
-  group: NS.example.com
-  scope: Namespaced
-  names: {plural: gadgets, singular: gadget, kind: Gadget, listKind: GadgetList}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec:
-            type: object
-            properties:
-              size: {type: integer, default: 3}
-              mode: {type: string, default: fast}
----
-apiVersion: NS.example.com/v1
+`+gadgetCRD+`apiVersion: NS.example.com/v1
 kind: Gadget
 metadata: {name: g, namespace: NS}
 spec: {mode: slow}
@@ -357,3 +336,28 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// gadgetCRD defines Gadget (NS.example.com/v1), whose spec.size and
+// spec.mode the API server defaults, followed by a document separator.
+const gadgetCRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.NS.example.com}
+spec:
+  group: NS.example.com
+  scope: Namespaced
+  names: {plural: gadgets, singular: gadget, kind: Gadget, listKind: GadgetList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer, default: 3}
+              mode: {type: string, default: fast}
+---
+`

@@ -70,30 +70,9 @@ spec:
 		},
 		{
 			name: "CRD-defaulted field",
-			yaml: `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.NS.example.com}
-spec:
-  group: NS.example.com
-  scope: Namespaced
-  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec:
-            type: object
-            properties:
-              size: {type: integer, default: 3}
-              mode: {type: string, default: fast}
----
-apiVersion: NS.example.com/v1
-kind: Widget
-metadata: {name: w, namespace: NS}
+			yaml: gadgetCRD + `apiVersion: NS.example.com/v1
+kind: Gadget
+metadata: {name: g, namespace: NS}
 spec: {mode: slow}
 `,
 			want: verdict{unchanged: true, action: apply.Unchanged},
