@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
@@ -187,8 +188,19 @@ func (c *Cluster) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 					return gctx.Err() // an earlier write failed: start no more
 				}
 				utils.RemoveCABundleFromCRD(o)
-				//lint:ignore SA1019 server-side apply of unstructured objects, as ssa does
-				if err := c.Client.Patch(gctx, o, client.Apply, client.ForceOwnership, client.FieldOwner(manifest.FieldManager)); err != nil {
+				err := c.apply(gctx, o)
+				// A CRD established a moment ago may not be in discovery,
+				// nor in this client's mapping of kinds, yet: ask again
+				// with a fresh mapping, for up to 5 s.
+				for try := 0; NotServed(err) && try < 10 && gctx.Err() == nil; try++ {
+					time.Sleep(500 * time.Millisecond)
+					fresh, ferr := c.Fresh()
+					if ferr != nil {
+						break
+					}
+					err = fresh.apply(gctx, o)
+				}
+				if err != nil {
 					return fmt.Errorf("%s: %w", manifest.IDOf(o), err)
 				}
 				return nil
@@ -199,6 +211,11 @@ func (c *Cluster) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 		}
 	}
 	return nil
+}
+
+func (c *Cluster) apply(ctx context.Context, o *unstructured.Unstructured) error {
+	//lint:ignore SA1019 server-side apply of unstructured objects, as ssa does
+	return c.Client.Patch(ctx, o, client.Apply, client.ForceOwnership, client.FieldOwner(manifest.FieldManager))
 }
 
 // rank is kind's place in ssa.ReconcileOrder: the kinds it lists first
