@@ -78,6 +78,9 @@ type Reconciler struct {
 	// least 1): many environments due together queue instead of running
 	// all at once against the API server and the render sandbox.
 	Concurrency int
+	// Shard is the shard whose Environments this reconciler owns (""
+	// the unlabelled ones; see ShardCache): others are skipped.
+	Shard string
 
 	mu    sync.Mutex
 	state map[types.NamespacedName]*envState
@@ -155,6 +158,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			r.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if r.otherShard(ctx, &env) {
+		return ctrl.Result{}, nil
 	}
 	if env.Spec.Suspend {
 		log.FromContext(ctx).Info("suspended")

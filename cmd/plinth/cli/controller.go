@@ -38,6 +38,7 @@ type controllerFlags struct {
 	notifyConfig   string
 	maxConcurrency int
 	gitTimeout     time.Duration
+	shard          string
 	// render bounds each environment's render in the sandbox child.
 	render sandbox.Limits
 }
@@ -57,12 +58,23 @@ Reconciling, Stalled, Drifted), Kubernetes Events, Prometheus metrics on
 latest drift report per environment on --report-bind-address
 (/drift/<env>, /drift/<env>.json), and notifications to the webhooks of
 --notify-config. With --leader-elect (the default) only one replica works
-at a time.`,
+at a time.
+
+With --shard NAME it reconciles only the Environments labelled
+plinth.dev/shard=NAME, and elects its leader on its own Lease
+(plinth-controller-NAME), so the shards' controllers work side by side;
+without it, only the Environments without that label (Lease
+plinth-controller). An Environment relabelled to another shard leaves
+this controller, which forgets it (memory and checkouts) and deletes
+nothing in the cluster.`,
 		Example: `  # In the cluster (the Deployment of the plinth component runs this)
   plinth controller --leader-elect
 
   # Against a cluster from a kubeconfig, for a try-out
-  plinth controller --kubeconfig ~/.kube/config --leader-elect=false`,
+  plinth controller --kubeconfig ~/.kube/config --leader-elect=false
+
+  # The controller of shard batch (Environments labelled plinth.dev/shard=batch)
+  plinth controller --leader-elect --shard batch`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := runController(cmd.Context(), f, s); err != nil {
@@ -87,6 +99,7 @@ at a time.`,
 	cmd.Flags().StringVar(&f.notifyConfig, "notify-config", "", "YAML file listing webhook targets (name, url, format: json|slack|alertmanager, optional ca or caFile); mount it from a Secret")
 	cmd.Flags().IntVar(&f.maxConcurrency, "concurrency", 2, "environments reconciled at once")
 	cmd.Flags().DurationVar(&f.gitTimeout, "git-timeout", reconciler.DefaultGitTimeout, "bound on asking a git server for its head")
+	cmd.Flags().StringVar(&f.shard, "shard", "", "reconcile only the Environments labelled "+reconciler.ShardLabel+"=`NAME`, with a leader election of its own (empty: those without the label)")
 	limits := pipeline.DefaultLimits()
 	cmd.Flags().DurationVar(&f.render.Timeout, "render-timeout", limits.Timeout, "time budget for rendering one environment")
 	cmd.Flags().Var(newByteSize(&f.render.Memory, limits.Memory), "render-max-memory", "memory budget for rendering one environment: bytes or a quantity (2Gi, 512Mi)")
@@ -95,6 +108,12 @@ at a time.`,
 
 func runController(ctx context.Context, f *controllerFlags, s Streams) error {
 	ctrl.SetLogger(zap.New(zap.WriteTo(s.Err), zap.UseDevMode(false)))
+	// The cache holds only the shard's Environments: the controller
+	// cannot see, let alone reconcile, another shard's.
+	shardCache, err := reconciler.ShardCache(f.shard)
+	if err != nil {
+		return fmt.Errorf("--shard: %w", err)
+	}
 	cfg, err := f.kube.config()
 	if err != nil {
 		return err
@@ -114,8 +133,9 @@ func runController(ctx context.Context, f *controllerFlags, s Streams) error {
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress:  f.probeAddr,
+		Cache:                   shardCache,
 		LeaderElection:          f.leaderElect,
-		LeaderElectionID:        "plinth-controller",
+		LeaderElectionID:        reconciler.LeaderElectionID(f.shard),
 		LeaderElectionNamespace: f.leaderNS,
 	})
 	if err != nil {
@@ -134,6 +154,7 @@ func runController(ctx context.Context, f *controllerFlags, s Streams) error {
 		Metrics:      reconciler.NewMetrics(metrics.Registry),
 		Concurrency:  f.maxConcurrency,
 		GitTimeout:   f.gitTimeout,
+		Shard:        f.shard,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return err
