@@ -212,10 +212,18 @@ func TestApplyScript(t *testing.T) {
 			"wait-condition":   waitCondition(cluster),
 			"kube-value":       kubeValue(cluster),
 			"kube-inventory":   kubeInventory(cluster),
-			"git-commit":       gitCommit,
-			"age-keygen":       ageKeygen,
-			"sops-encrypt":     sopsEncrypt,
-			"kube-secret":      kubeSecret(cluster),
+			// kube-share-cluster ENV...: the scripts share one API server,
+			// whose marker lists their environments (lib/clustermark).
+			"kube-share-cluster": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) == 0 {
+					ts.Fatalf("usage: kube-share-cluster ENV...")
+				}
+				ts.Check(cluster.Share(context.Background(), args...))
+			},
+			"git-commit":   gitCommit,
+			"age-keygen":   ageKeygen,
+			"sops-encrypt": sopsEncrypt,
+			"kube-secret":  kubeSecret(cluster),
 		},
 	})
 }
@@ -337,15 +345,22 @@ func waitCondition(cluster *kubetest.Cluster) func(ts *testscript.TestScript, ne
 // version (which any write changes) and entries. kube-inventory ENV.
 func kubeInventory(cluster *kubetest.Cluster) func(ts *testscript.TestScript, neg bool, args []string) {
 	return func(ts *testscript.TestScript, neg bool, args []string) {
-		if neg || len(args) != 1 {
-			ts.Fatalf("usage: kube-inventory ENV")
+		if len(args) != 1 {
+			ts.Fatalf("usage: [!] kube-inventory ENV")
 		}
 		c, err := client.New(cluster.Config(), client.Options{})
 		ts.Check(err)
 		cm := &unstructured.Unstructured{}
 		cm.SetAPIVersion("v1")
 		cm.SetKind("ConfigMap")
-		ts.Check(c.Get(context.Background(), client.ObjectKey{Namespace: inventory.Namespace, Name: inventory.Name(args[0])}, cm))
+		err = c.Get(context.Background(), client.ObjectKey{Namespace: inventory.Namespace, Name: inventory.Name(args[0])}, cm)
+		if neg {
+			if !apierrors.IsNotFound(err) {
+				ts.Fatalf("environment %s has an inventory (or reading it failed: %v)", args[0], err)
+			}
+			return
+		}
+		ts.Check(err)
 		data, _, _ := unstructured.NestedStringMap(cm.Object, "data")
 		fmt.Fprintf(ts.Stdout(), "resourceVersion %s\n", cm.GetResourceVersion())
 		for _, k := range slices.Sorted(maps.Keys(data)) {
@@ -354,18 +369,26 @@ func kubeInventory(cluster *kubetest.Cluster) func(ts *testscript.TestScript, ne
 	}
 }
 
-// kubeValue prints a ConfigMap's value: kube-value NAMESPACE NAME KEY.
+// kubeValue prints a ConfigMap's value: kube-value NAMESPACE NAME KEY;
+// with !, the ConfigMap must not exist.
 func kubeValue(cluster *kubetest.Cluster) func(ts *testscript.TestScript, neg bool, args []string) {
 	return func(ts *testscript.TestScript, neg bool, args []string) {
-		if neg || len(args) != 3 {
-			ts.Fatalf("usage: kube-value NAMESPACE NAME KEY")
+		if len(args) != 3 {
+			ts.Fatalf("usage: [!] kube-value NAMESPACE NAME KEY")
 		}
 		c, err := client.New(cluster.Config(), client.Options{})
 		ts.Check(err)
 		o := &unstructured.Unstructured{}
 		o.SetAPIVersion("v1")
 		o.SetKind("ConfigMap")
-		ts.Check(c.Get(context.Background(), client.ObjectKey{Namespace: args[0], Name: args[1]}, o))
+		err = c.Get(context.Background(), client.ObjectKey{Namespace: args[0], Name: args[1]}, o)
+		if neg {
+			if !apierrors.IsNotFound(err) {
+				ts.Fatalf("ConfigMap %s/%s exists (or reading it failed: %v)", args[0], args[1], err)
+			}
+			return
+		}
+		ts.Check(err)
 		v, _, _ := unstructured.NestedString(o.Object, "data", args[2])
 		fmt.Fprintln(ts.Stdout(), v)
 	}

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-platform/plinth/lib/cluster"
+	"github.com/plinth-platform/plinth/lib/clustermark"
 	"github.com/plinth-platform/plinth/lib/controlled"
 	"github.com/plinth-platform/plinth/lib/inventory"
 	"github.com/plinth-platform/plinth/lib/manifest"
@@ -43,6 +44,15 @@ type Options struct {
 	// kubectl edit), as drift correction does, but not objects of another
 	// owner: that takes Adopt.
 	ForceConflicts bool
+	// Claim refuses, before anything is written, a cluster marked for
+	// another environment (ConfigMap plinth-system/plinth-cluster, package
+	// clustermark), and marks an unmarked cluster for this one with the
+	// first write. The CLI and the controller always claim; tests of this
+	// package share one API server among many environments and do not.
+	Claim bool
+	// AdoptCluster, with Claim, moves a cluster marked for other
+	// environments to this one.
+	AdoptCluster bool
 	// Revision is recorded in the inventory (a git commit, say).
 	Revision string
 	// Concurrency bounds the requests in flight (DefaultOptions when zero).
@@ -132,6 +142,12 @@ func (a *Applier) apply(ctx context.Context, env string, comps []manifest.Compon
 		return res, fmt.Errorf("environment %s %w: refusing to apply (and, with prune, to delete everything) without --allow-empty", env, ErrEmpty)
 	}
 
+	var claim *clustermark.Claim
+	if opts.Claim {
+		if claim, err = clustermark.Check(ctx, a.client, env, opts.AdoptCluster); err != nil {
+			return res, err
+		}
+	}
 	prev, err := inventory.Read(ctx, a.client, env)
 	if err != nil {
 		return res, err
@@ -154,7 +170,13 @@ func (a *Applier) apply(ctx context.Context, env string, comps []manifest.Compon
 		return res, nil
 	}
 
-	// Record everything this apply may create before creating it.
+	// Mark the cluster for this environment, then record everything this
+	// apply may create, before creating it.
+	if claim != nil {
+		if err := claim.Mark(ctx); err != nil {
+			return res, err
+		}
+	}
 	created := createdNamespaces(prev.Created, items)
 	if err := a.record(ctx, prev, inventory.Union(prev.Entries, next), created, opts.Revision); err != nil {
 		return res, err

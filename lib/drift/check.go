@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-platform/plinth/lib/cluster"
+	"github.com/plinth-platform/plinth/lib/clustermark"
 	"github.com/plinth-platform/plinth/lib/controlled"
 	"github.com/plinth-platform/plinth/lib/inventory"
 	"github.com/plinth-platform/plinth/lib/manifest"
@@ -31,6 +32,13 @@ type Options struct {
 	Ignore []manifest.IgnoreRule
 	// Correct applies the drifted and missing objects again.
 	Correct bool
+	// Claim, with Correct, refuses a cluster marked for another
+	// environment before anything is checked or written, and marks an
+	// unmarked one before the first correction (apply.Options.Claim).
+	Claim bool
+	// AdoptCluster, with Claim, moves a cluster marked for other
+	// environments to this one.
+	AdoptCluster bool
 	// Concurrency bounds the requests in flight (DefaultOptions when zero).
 	Concurrency int
 }
@@ -93,6 +101,13 @@ func (c *Checker) check(ctx context.Context, env string, comps []manifest.Compon
 	if conc <= 0 {
 		conc = DefaultOptions().Concurrency
 	}
+	var claim *clustermark.Claim
+	if opts.Correct && opts.Claim {
+		var err error
+		if claim, err = clustermark.Check(ctx, c.cluster.Client, env, opts.AdoptCluster); err != nil {
+			return nil, err
+		}
+	}
 	var entries []*entry
 	var objs []*unstructured.Unstructured
 	// Fields controllers in the cluster set are neither asserted by the
@@ -152,6 +167,11 @@ func (c *Checker) check(ctx context.Context, env string, comps []manifest.Compon
 	}
 	report := buildReport(env, entries, others)
 	if opts.Correct && (report.Summary.Drifted+report.Summary.Missing) > 0 {
+		if claim != nil {
+			if err := claim.Mark(ctx); err != nil {
+				return report, fmt.Errorf("environment %s: correcting: %w", env, err)
+			}
+		}
 		if err := c.correct(ctx, entries, report, conc); err != nil {
 			return report, fmt.Errorf("environment %s: correcting: %w", env, err)
 		}

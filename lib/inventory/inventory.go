@@ -76,7 +76,7 @@ func Read(ctx context.Context, c client.Client, env string) (*Inventory, error) 
 // must not interleave.
 func Write(ctx context.Context, c client.Client, inv *Inventory) error {
 	if inv.resourceVersion == "" {
-		if err := ensureNamespace(ctx, c); err != nil {
+		if err := EnsureNamespace(ctx, c); err != nil {
 			return fmt.Errorf("inventory of environment %s: %w", inv.Environment, err)
 		}
 	}
@@ -110,7 +110,8 @@ func Write(ctx context.Context, c client.Client, inv *Inventory) error {
 	return nil
 }
 
-func ensureNamespace(ctx context.Context, c client.Client) error {
+// EnsureNamespace creates plinth-system unless it exists.
+func EnsureNamespace(ctx context.Context, c client.Client) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}}
 	err := c.Create(ctx, ns)
 	if apierrors.IsAlreadyExists(err) {

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/plinth-platform/plinth/lib/apply"
+	"github.com/plinth-platform/plinth/lib/clustermark"
 	"github.com/plinth-platform/plinth/lib/pipeline"
 	"github.com/plinth-platform/plinth/lib/secrets"
 )
@@ -30,6 +31,7 @@ type applyFlags struct {
 	timeout    time.Duration
 	force      bool
 	allowEmpty bool
+	adopt      bool
 	output     outputFormat
 }
 
@@ -41,6 +43,9 @@ type kubeFlags struct {
 	context    string
 	qps        float32
 	burst      int
+	// used is the context config used, and server its API server: what a
+	// refused cluster is named by.
+	used, server string
 }
 
 func (f *kubeFlags) add(cmd *cobra.Command) {
@@ -53,7 +58,8 @@ func (f *kubeFlags) add(cmd *cobra.Command) {
 func (f *kubeFlags) config() (*rest.Config, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = f.kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: f.context}).ClientConfig()
+	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: f.context})
+	cfg, err := loader.ClientConfig()
 	if clientcmd.IsEmptyConfig(err) {
 		// client-go's own message points at KUBERNETES_MASTER, which
 		// neither kubectl nor plinth reads.
@@ -67,6 +73,10 @@ func (f *kubeFlags) config() (*rest.Config, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	f.used, f.server = f.context, cfg.Host
+	if raw, err := loader.RawConfig(); err == nil && f.used == "" {
+		f.used = raw.CurrentContext
 	}
 	// No client-side throttling by default: every Kubernetes plinth
 	// supports has API Priority and Fairness on (beta and enabled since
@@ -88,6 +98,15 @@ func (f *kubeFlags) config() (*rest.Config, error) {
 	return cfg, nil
 }
 
+// named adds to a refusal of a cluster marked for another environment
+// which cluster the kubeconfig pointed at.
+func (f *kubeFlags) named(err error) error {
+	if refused, ok := errors.AsType[*clustermark.MismatchError](err); ok {
+		refused.Cluster = fmt.Sprintf("context %q (server %s)", f.used, f.server)
+	}
+	return err
+}
+
 func newApplyCommand(g *globalFlags, s Streams) *cobra.Command {
 	f := &applyFlags{output: outputFormat{value: "text", allowed: []string{"text", "json"}}}
 	cmd := &cobra.Command{
@@ -96,20 +115,24 @@ func newApplyCommand(g *globalFlags, s Streams) *cobra.Command {
 		Long: `apply renders the environment (hermetic, as plinth render) and puts it into
 the cluster with server-side apply, field manager "plinth":
 
-  1. plan: the environment's objects in the cluster are listed once per
+  1. the cluster's identity: a cluster marked for another environment
+     (ConfigMap plinth-system/plinth-cluster) is refused, naming both, and
+     nothing is written, unless --adopt-cluster moves it to this one;
+  2. plan: the environment's objects in the cluster are listed once per
      kind; an object whose live copy shows plinth owning exactly its
      fields, with the same values, is unchanged; every other object is
      applied as a server-side dry run; if any fails (invalid, a field
      another manager owns, an immutable field, a missing namespace) every
      failure is listed and nothing is written;
-  2. the inventory (ConfigMap plinth-system/plinth-inventory-ENV) records
-     what this apply may create, before it creates anything;
-  3. one server-side apply per new or changed object: CRDs, Namespaces and
+  3. an unmarked cluster is marked for ENV; the inventory (ConfigMap
+     plinth-system/plinth-inventory-ENV) records what this apply may
+     create, before it creates anything;
+  4. one server-side apply per new or changed object: CRDs, Namespaces and
      ClusterRoles first, then the components in dependsOn order, each
      layer waited for with --wait;
-  4. with --prune, objects of the inventory the environment no longer has
+  5. with --prune, objects of the inventory the environment no longer has
      are deleted, except those annotated plinth.dev/prune: disabled;
-  5. the inventory records the new set.
+  6. the inventory records the new set.
 
 Encrypted Secrets (environments/ENV/secrets/*.yaml, sops with age;
 docs/secrets.md) are decrypted in memory, before anything is rendered or
@@ -142,6 +165,7 @@ written), 2 apply could not run or failed part way.`,
 	cmd.Flags().DurationVar(&f.timeout, "timeout", apply.DefaultOptions().Timeout, "bound on each wait (CRDs, namespaces, a layer)")
 	cmd.Flags().BoolVar(&f.force, "force", false, "delete and recreate objects whose change touches an immutable field")
 	cmd.Flags().BoolVar(&f.allowEmpty, "allow-empty", false, "allow an environment without objects (with --prune: delete everything)")
+	cmd.Flags().BoolVar(&f.adopt, "adopt-cluster", false, "move a cluster marked for another environment (ConfigMap plinth-system/plinth-cluster) to this one")
 	cmd.Flags().VarP(&f.output, "output", "o", "output format: text or json")
 	return cmd
 }
@@ -176,7 +200,7 @@ func runApply(cmd *cobra.Command, g *globalFlags, f *applyFlags, arg string, s S
 	done := p.Start(verb + env)
 	res, err := a.Apply(cmd.Context(), env, set.Components, apply.Options{
 		DryRun: f.dryRun, Prune: f.prune, AllowEmpty: f.allowEmpty, Wait: f.wait, Timeout: f.timeout,
-		Force: f.force, Adopt: set.Settings.Apply.Adopt,
+		Force: f.force, Adopt: set.Settings.Apply.Adopt, Claim: true, AdoptCluster: f.adopt,
 		Progress: func(line string) { fmt.Fprintf(s.Err, "%s: %s\n", env, line) },
 	})
 	done()
@@ -188,7 +212,7 @@ func runApply(cmd *cobra.Command, g *globalFlags, f *applyFlags, arg string, s S
 	case errors.As(err, &invalid):
 		return fail(exitFindings, err)
 	case err != nil:
-		return fail(exitError, err)
+		return fail(exitError, f.kube.named(err))
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ type driftFlags struct {
 	sources sourceFlags
 	kube    kubeFlags
 	correct bool
+	adopt   bool
 	output  outputFormat
 }
 
@@ -43,7 +44,9 @@ component secrets.
 
 drift writes nothing, unless --correct is given or the environment's
 drift.policy is "correct": then the drifted and missing objects, and only
-those, are applied again.
+those, are applied again, and, as apply, only to a cluster marked for the
+environment (ConfigMap plinth-system/plinth-cluster; --adopt-cluster moves
+a cluster marked for another one).
 
 Output: text (terminal), markdown (tickets), json (lib/drift/SCHEMA.md),
 html (a self-contained page). Exit status: 0 no drift, 1 drift (also when
@@ -80,7 +83,9 @@ corrected), 2 error.`,
 			}
 			correct := f.correct || set.Settings.Drift.Policy == "correct"
 			done := p.Start("comparing " + set.Environment + " with the cluster")
-			report, err := c.Check(cmd.Context(), set.Environment, set.Components, drift.Options{Ignore: set.Settings.Drift.Ignore, Correct: correct})
+			report, err := c.Check(cmd.Context(), set.Environment, set.Components, drift.Options{
+				Ignore: set.Settings.Drift.Ignore, Correct: correct, Claim: true, AdoptCluster: f.adopt,
+			})
 			done()
 			if report != nil {
 				if werr := writeDriftReport(report, f.output.value, s); werr != nil && err == nil {
@@ -88,7 +93,7 @@ corrected), 2 error.`,
 				}
 			}
 			if err != nil {
-				return fail(err)
+				return fail(f.kube.named(err))
 			}
 			if report.Summary.Drift() {
 				return exitCodeError{exitFindings}
@@ -99,6 +104,7 @@ corrected), 2 error.`,
 	f.sources.add(cmd)
 	f.kube.add(cmd)
 	cmd.Flags().BoolVar(&f.correct, "correct", false, "apply the drifted and missing objects again")
+	cmd.Flags().BoolVar(&f.adopt, "adopt-cluster", false, "with --correct: move a cluster marked for another environment (ConfigMap plinth-system/plinth-cluster) to this one")
 	cmd.Flags().VarP(&f.output, "output", "o", "output format: text, markdown, json or html")
 	return cmd
 }
