@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -201,5 +202,36 @@ func TestShards(t *testing.T) {
 	}
 	if cm.UID != uid {
 		t.Errorf("ConfigMap app-shard-a/settings was deleted and created again when shard-a moved (uid %s, then %s)", uid, cm.UID)
+	}
+}
+
+// TestShardNames: the selector, Lease and refusals of shard names.
+func TestShardNames(t *testing.T) {
+	for _, c := range []struct{ shard, selector, lease string }{
+		{"", "!plinth.dev/shard", "plinth-controller"},
+		{"batch", "plinth.dev/shard=batch", "plinth-controller-batch"},
+		{strings.Repeat("a", reconciler.MaxShardLen), "plinth.dev/shard=" + strings.Repeat("a", 45), "plinth-controller-" + strings.Repeat("a", 45)},
+	} {
+		sel, err := reconciler.ShardSelector(c.shard)
+		if err != nil {
+			t.Errorf("shard %q: %v", c.shard, err)
+			continue
+		}
+		if sel.String() != c.selector {
+			t.Errorf("shard %q: selector %s, want %s", c.shard, sel, c.selector)
+		}
+		if id := reconciler.LeaderElectionID(c.shard); id != c.lease || len(id) > 63 {
+			t.Errorf("shard %q: Lease %s, want %s", c.shard, id, c.lease)
+		}
+	}
+	for _, c := range []struct{ shard, want string }{
+		{"Batch", `shard "Batch": a lowercase RFC 1123 label`},
+		{"batch_1", `shard "batch_1": a lowercase RFC 1123 label`},
+		{"-batch", `shard "-batch": a lowercase RFC 1123 label`},
+		{strings.Repeat("a", 46), "46 characters, at most 45"},
+	} {
+		if _, err := reconciler.ShardCache(c.shard); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("shard %q: error %v, want one saying %q", c.shard, err, c.want)
+		}
 	}
 }
