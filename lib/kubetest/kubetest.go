@@ -32,6 +32,8 @@ type Cluster struct {
 	config  *rest.Config
 	certDir string
 	kcm     *controllerManager
+	// auditLog is the API server's audit log ("" without Options.Audit).
+	auditLog string
 }
 
 // Main starts a cluster into *c, runs the package's tests and stops the
@@ -65,7 +67,19 @@ func Main(m *testing.M, c **Cluster) {
 
 // Start starts an API server and etcd, then a controller manager, and
 // returns once the controller manager works.
-func Start() (*Cluster, error) {
+func Start() (*Cluster, error) { return StartWith(Options{}) }
+
+// Options are what StartWith may change in the cluster Start starts.
+type Options struct {
+	// Audit has the API server log every write to the audit log in its
+	// certificate directory (see Cluster.AuditWrites): what a test reads
+	// to check which writes reached the server, independently of the
+	// client's own account of them.
+	Audit bool
+}
+
+// StartWith starts a cluster as Start does, with opts.
+func StartWith(opts Options) (*Cluster, error) {
 	assets, err := Assets()
 	if err != nil {
 		return nil, err
@@ -93,6 +107,12 @@ func Start() (*Cluster, error) {
 	// in flight, answering new ones with 429 and Retry-After, then gives
 	// open connections 2 s.
 	apiServer.Configure().Set("shutdown-send-retry-after", "true")
+	if opts.Audit {
+		if err := configureAudit(apiServer.Configure(), certDir); err != nil {
+			os.RemoveAll(certDir)
+			return nil, err
+		}
+	}
 	cfg, err := env.Start()
 	if err != nil {
 		os.RemoveAll(certDir)
@@ -106,7 +126,11 @@ func Start() (*Cluster, error) {
 		err = fmt.Errorf("starting %s from %s: %w", controllerManagerBinary, assets, err)
 		return nil, errors.Join(err, env.Stop(), os.RemoveAll(certDir))
 	}
-	return &Cluster{env: env, config: cfg, certDir: certDir, kcm: kcm}, nil
+	c := &Cluster{env: env, config: cfg, certDir: certDir, kcm: kcm}
+	if opts.Audit {
+		c.auditLog = filepath.Join(certDir, auditLogFile)
+	}
+	return c, nil
 }
 
 // Stop stops the controller manager, then the API server and etcd, and
@@ -152,6 +176,28 @@ func (c *Cluster) Kubeconfig(t testing.TB) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := os.WriteFile(path, c.env.KubeConfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// KubeconfigAs writes a kubeconfig file for a user of that name in group
+// system:masters (full rights, as Kubeconfig's) into a temporary
+// directory of the test and returns its path. Each user has a client
+// certificate of its own, so the audit log tells their requests apart
+// (two replicas of a controller, say).
+func (c *Cluster) KubeconfigAs(t testing.TB, user string) string {
+	t.Helper()
+	u, err := c.env.AddUser(envtest.User{Name: user, Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatalf("user %s: %v", user, err)
+	}
+	data, err := u.KubeConfig()
+	if err != nil {
+		t.Fatalf("kubeconfig of user %s: %v", user, err)
+	}
+	path := filepath.Join(t.TempDir(), "kubeconfig-"+user)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
