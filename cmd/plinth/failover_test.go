@@ -1,0 +1,625 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/plinth-platform/plinth/lib/inventory"
+	"github.com/plinth-platform/plinth/lib/kubetest"
+	"github.com/plinth-platform/plinth/lib/manifest"
+	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
+)
+
+// The environment TestFailover applies: revision 1 is small; revision 2
+// keeps its objects but one, and adds failoverObjects ConfigMaps over
+// failoverNamespaces namespaces, enough that its apply takes long enough
+// to be killed half-way.
+const (
+	failoverEnv        = "failover"
+	failoverObjects    = 400
+	failoverNamespaces = 4
+	// leaseName is the controller's Lease (no --shard).
+	leaseName = "plinth-controller"
+	// controllerNS holds the Lease, the Environment and the inventory.
+	controllerNS = inventory.Namespace
+)
+
+// TestFailover runs two real plinth controllers with leader election
+// against a real API server that keeps an audit log, kills the leader
+// (SIGKILL) in the middle of an apply, and checks from the audit log,
+// not from plinth's own account, that the other one takes over and
+// converges: every object there with its content, nothing pruned that
+// should stay (an object of the previous revision keeps its uid, no
+// delete but of the one object that left the environment), and nothing
+// applied twice (every object of the environment written once, across
+// both processes).
+func TestFailover(t *testing.T) {
+	cluster, err := kubetest.StartWith(kubetest.Options{Audit: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := cluster.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := installCRDFile(cluster); err != nil {
+		t.Fatal(err)
+	}
+	scheme := k8sruntime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := v1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cluster.Config(), client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// plinth-system exists before the controller runs (the component
+	// creates it): it holds the Lease and the Environment.
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllerNS}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Revision 1: namespace failover-keep with ConfigMaps kept-0..2,
+	// which revision 2 keeps unchanged, and dropped, which it removes.
+	repo := t.TempDir()
+	writeFiles(t, repo, map[string]string{
+		"cue.mod/module.cue":                       "module: \"failover.example/platform\"\nlanguage: version: \"v0.17.0\"\n",
+		"environments/" + failoverEnv + "/env.cue": failoverCUE(1),
+	})
+	rev1, err := commitAll(repo, "revision 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &v1.Environment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: controllerNS, Name: failoverEnv},
+		Spec: v1.EnvironmentSpec{
+			Git:         v1.GitSource{URL: "file://" + repo, Ref: v1.GitRef{Branch: "main"}},
+			Environment: failoverEnv,
+			Interval:    metav1.Duration{Duration: 2 * time.Second},
+			// Checked once right after each apply (it only reads under
+			// the report policy); not again within the test.
+			DriftInterval: metav1.Duration{Duration: 10 * time.Minute},
+		},
+	}
+	if err := c.Create(ctx, env); err != nil {
+		t.Fatal(err)
+	}
+
+	procs := map[string]*controllerProcess{}
+	for _, name := range []string{"plinth-a", "plinth-b"} {
+		procs[name] = startControllerProcess(t, cluster, name)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, name := range slices.Sorted(maps.Keys(procs)) {
+				t.Logf("log of %s:\n%s", name, procs[name].logTail(40))
+			}
+		}
+	})
+
+	if !waitApplied(t, c, rev1.String(), 90*time.Second) {
+		t.Fatalf("revision 1 not applied")
+	}
+	before := map[string]string{}
+	for _, o := range failoverKept() {
+		before[o.key()] = uidOf(t, c, o)
+	}
+
+	// Revision 2.
+	writeFiles(t, repo, map[string]string{"environments/" + failoverEnv + "/env.cue": failoverCUE(2)})
+	rev2, err := commitAll(repo, "revision 2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushed := time.Now()
+
+	// Mid-apply: some of revision 2's new ConfigMaps exist, not all.
+	var atKill int
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("revision 2's apply did not start within 90 s")
+		}
+		n := countNew(t, c)
+		if n == failoverObjects {
+			t.Fatalf("revision 2's apply wrote all %d ConfigMaps before the test caught it half-way: make failoverObjects bigger", n)
+		}
+		if n >= failoverObjects/4 {
+			atKill = n
+			break
+		}
+	}
+	// Whoever holds the Lease: the last user that wrote it. Only the
+	// leader writes it (a standby reads it until it has expired; the
+	// loser of the first race to create it got 409).
+	events, err := cluster.AuditWrites()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := ""
+	for _, e := range events {
+		if isLeaseWrite(e) && procs[e.User] != nil && e.Code >= 200 && e.Code < 300 {
+			leader = e.User
+		}
+	}
+	if leader == "" {
+		t.Fatalf("no write of Lease %s/%s by either controller in the audit log", controllerNS, leaseName)
+	}
+	killed := time.Now()
+	if err := procs[leader].cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-procs[leader].done
+	dead := time.Now()
+	atDeath := countNew(t, c)
+	successor := "plinth-a"
+	if leader == successor {
+		successor = "plinth-b"
+	}
+	t.Logf("killed %s (the leader) %s after revision 2 was pushed, with %d of %d new ConfigMaps applied (%d once it was dead)",
+		leader, killed.Sub(pushed).Round(time.Millisecond), atKill, failoverObjects, atDeath)
+
+	if !waitApplied(t, c, rev2.String(), 90*time.Second) {
+		t.Fatalf("revision 2 not applied after the leader was killed")
+	}
+	ready := time.Now()
+
+	// Every object of revision 2, with its content.
+	present := map[string]bool{}
+	for _, o := range failoverObjectsOf(2) {
+		if o.kind == "Namespace" {
+			var ns corev1.Namespace
+			if err := c.Get(ctx, client.ObjectKey{Name: o.name}, &ns); err != nil {
+				t.Errorf("%s: %v", o.key(), err)
+				continue
+			}
+			present[o.key()] = true
+			continue
+		}
+		var cm corev1.ConfigMap
+		if err := c.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: o.name}, &cm); err != nil {
+			t.Errorf("%s: %v", o.key(), err)
+			continue
+		}
+		if cm.Data["value"] != o.value {
+			t.Errorf("%s: value %q, want %q", o.key(), cm.Data["value"], o.value)
+			continue
+		}
+		present[o.key()] = true
+	}
+	// Nothing pruned that should stay: revision 1's objects that
+	// revision 2 keeps are the same objects (never deleted and created
+	// again).
+	for _, o := range failoverKept() {
+		if got := uidOf(t, c, o); got != before[o.key()] {
+			t.Errorf("%s: uid %s, was %s before the failover: deleted and created again", o.key(), got, before[o.key()])
+		}
+	}
+	// What left the environment is gone: the killed leader wrote an
+	// inventory of both revisions before applying, so its successor
+	// knew to prune it.
+	var dropped corev1.ConfigMap
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "failover-keep", Name: "dropped"}, &dropped); err == nil {
+		t.Errorf("failover-keep/dropped, which revision 2 removed, is still there")
+	}
+
+	// The audit log: every write either controller made (the leader's
+	// requests in flight when it died included: the server completed and
+	// logged them). Give the server a moment to log the last responses.
+	time.Sleep(time.Second)
+	events, err = cluster.AuditWrites()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFailoverAudit(t, events, present, leader, successor, killed, dead, pushed, ready)
+}
+
+// checkFailoverAudit checks the writes the audit log shows and reports
+// the failover's figures. present are the objects of revision 2 found in
+// the cluster with their content; the leader was killed at killed and
+// reaped at dead.
+func checkFailoverAudit(t *testing.T, events []kubetest.AuditEvent, present map[string]bool, leader, successor string, killed, dead, pushed, ready time.Time) {
+	t.Helper()
+	objects := map[string]bool{}
+	for _, o := range failoverObjectsOf(1) {
+		objects[o.key()] = true
+	}
+	for _, o := range failoverObjectsOf(2) {
+		objects[o.key()] = true
+	}
+	// Per object of the environment: its writes (create, update, patch:
+	// a server-side apply is a patch, also when it creates the object),
+	// and its deletes. The inventory ConfigMap and the Environment's
+	// status are not objects of the environment: they are written on
+	// every pass by design (the inventory before and after the objects,
+	// the status at each step), so they are counted apart.
+	writes := map[string][]kubetest.AuditEvent{}
+	deletes := map[string][]kubetest.AuditEvent{}
+	var acquired, firstStatus time.Time
+	perUser := map[string]int{}
+	inventoryWrites, statusWrites := map[string]int{}, map[string]int{}
+	for _, e := range events {
+		if e.User != leader && e.User != successor {
+			continue // the controller manager, the test's own client
+		}
+		ok := e.Code >= 200 && e.Code < 300
+		switch {
+		case isLeaseWrite(e):
+			if e.User == successor && ok && acquired.IsZero() && e.Received.After(killed) {
+				acquired = e.Completed
+			}
+			continue
+		case e.Resource == "environments" && e.Subresource == "status":
+			statusWrites[e.User]++
+			if e.User == successor && ok && firstStatus.IsZero() && e.Received.After(killed) {
+				firstStatus = e.Completed
+			}
+			continue
+		case e.Resource == "configmaps" && e.Namespace == controllerNS && e.Name == inventory.Name(failoverEnv):
+			inventoryWrites[e.User]++
+			continue
+		}
+		key := auditKey(e)
+		if !objects[key] {
+			continue
+		}
+		switch e.Verb {
+		case "delete", "deletecollection":
+			deletes[key] = append(deletes[key], e)
+		default:
+			writes[key] = append(writes[key], e)
+			if ok && e.Received.After(pushed) {
+				perUser[e.User]++
+			}
+		}
+	}
+	// Nothing applied twice: each object of either revision was written
+	// exactly once in the whole test (revision 1's when revision 1 was
+	// applied, revision 2's new ones by one controller or the other).
+	//
+	// A write counts when it took effect, which its code says except for
+	// the killed leader's requests in flight at the kill: the server
+	// answers those 504 (their client has gone: the handler stops
+	// waiting for the storage write) whether or not the write it had
+	// started goes through. Which it was, the rest of the log tells:
+	//   - the successor then created the object (201 Created): the
+	//     object did not exist, so the failed request wrote nothing;
+	//   - nobody wrote the object again and it is there with its
+	//     content: the failed request wrote it, once, and the successor
+	//     found it applied.
+	// Any other failed write, or a second successful one, is an error.
+	twice, okInFlight, inFlightNothing, inFlightWritten := 0, 0, 0, 0
+	for _, key := range slices.Sorted(maps.Keys(objects)) {
+		var ok, inFlight, failed []kubetest.AuditEvent
+		for _, w := range writes[key] {
+			switch {
+			case w.Code >= 200 && w.Code < 300:
+				ok = append(ok, w)
+				if w.User == leader && w.Completed.After(killed) {
+					okInFlight++
+				}
+			case w.User == leader && w.Received.Before(dead) && !w.Completed.Before(killed):
+				inFlight = append(inFlight, w)
+			default:
+				failed = append(failed, w)
+			}
+		}
+		switch {
+		case len(failed) > 0:
+			t.Errorf("%s: failed writes: %s", key, describe(failed))
+		case len(ok) == 1 && len(inFlight) == 0:
+		case len(ok) == 1 && ok[0].User == successor && ok[0].Code == 201:
+			inFlightNothing += len(inFlight)
+		case len(ok) == 0 && len(inFlight) == 1 && present[key]:
+			inFlightWritten++
+		case len(ok) == 0 && len(inFlight) == 0:
+			t.Errorf("%s: never written", key)
+		default:
+			twice++
+			t.Errorf("%s: written more than once: %s", key, describe(append(inFlight, ok...)))
+		}
+	}
+	// Nothing pruned that should stay: the one delete is of the object
+	// revision 2 removed, by the new leader (the old one died before its
+	// prune step).
+	for key, ds := range deletes {
+		if key != "configmaps/failover-keep/dropped" {
+			t.Errorf("%s: deleted %d times, by %s", key, len(ds), ds[0].User)
+		}
+	}
+	if ds := deletes["configmaps/failover-keep/dropped"]; len(ds) != 1 || ds[0].User != successor {
+		t.Errorf("failover-keep/dropped: deletes %v, want one by %s", ds, successor)
+	}
+
+	t.Logf("audit log: %d objects of the environment; revision 2's successful writes: %d by %s (the killed leader), %d by %s; "+
+		"the killed leader's writes in flight at the kill: %d answered 2xx after it, %d answered 504 and wrote nothing (%s created the object), %d answered 504 and wrote the object (nobody wrote it again); %d objects written more than once",
+		len(objects), perUser[leader], leader, perUser[successor], successor, okInFlight, inFlightNothing, successor, inFlightWritten, twice)
+	t.Logf("audit log, excluded by design: inventory writes %v, Environment status writes %v", inventoryWrites, statusWrites)
+	if acquired.IsZero() || firstStatus.IsZero() {
+		t.Errorf("no Lease write or status write by %s after the kill in the audit log", successor)
+		return
+	}
+	t.Logf("failover: kill → %s holds the Lease %s → its first reconcile (status write) %s → Ready with revision 2 %s",
+		successor, acquired.Sub(killed).Round(time.Millisecond), firstStatus.Sub(killed).Round(time.Millisecond), ready.Sub(killed).Round(time.Millisecond))
+}
+
+// describe lists writes for an error message.
+func describe(ws []kubetest.AuditEvent) string {
+	var out []string
+	for _, w := range ws {
+		out = append(out, fmt.Sprintf("%s by %s (field manager %q) received %s, completed %s, answered %d",
+			w.Verb, w.User, w.FieldManager, w.Received.Format("15:04:05.000000"), w.Completed.Format("15:04:05.000000"), w.Code))
+	}
+	return strings.Join(out, "; ")
+}
+
+func isLeaseWrite(e kubetest.AuditEvent) bool {
+	return e.Resource == "leases" && e.APIGroup == "coordination.k8s.io" && e.Namespace == controllerNS && e.Name == leaseName
+}
+
+// auditKey names an object as failoverObject.key does.
+func auditKey(e kubetest.AuditEvent) string {
+	return e.Resource + "/" + e.Namespace + "/" + e.Name
+}
+
+// failoverObject is an object of the environment.
+type failoverObject struct {
+	kind, namespace, name, value string
+}
+
+// key is "resource/namespace/name", as the audit log names it.
+func (o failoverObject) key() string {
+	return strings.ToLower(o.kind) + "s/" + o.namespace + "/" + o.name
+}
+
+func (o failoverObject) gvk() schema.GroupVersionKind {
+	return schema.GroupVersionKind{Version: "v1", Kind: o.kind}
+}
+
+// failoverKept are revision 1's objects that revision 2 keeps, unchanged.
+func failoverKept() []failoverObject {
+	out := []failoverObject{{kind: "Namespace", name: "failover-keep"}}
+	for i := range 3 {
+		out = append(out, failoverObject{kind: "ConfigMap", namespace: "failover-keep", name: fmt.Sprintf("kept-%d", i), value: "kept"})
+	}
+	return out
+}
+
+// failoverObjectsOf returns the objects of a revision.
+func failoverObjectsOf(revision int) []failoverObject {
+	out := failoverKept()
+	if revision == 1 {
+		return append(out, failoverObject{kind: "ConfigMap", namespace: "failover-keep", name: "dropped", value: "dropped"})
+	}
+	for n := range failoverNamespaces {
+		out = append(out, failoverObject{kind: "Namespace", name: fmt.Sprintf("failover-%d", n)})
+	}
+	for i := range failoverObjects {
+		out = append(out, failoverObject{kind: "ConfigMap", namespace: fmt.Sprintf("failover-%d", i%failoverNamespaces),
+			name: fmt.Sprintf("cm-%03d", i), value: fmt.Sprintf("revision 2, object %d", i)})
+	}
+	return out
+}
+
+// failoverCUE is env.cue of a revision.
+func failoverCUE(revision int) string {
+	var b strings.Builder
+	b.WriteString(`package plinth
+
+cluster: {version: "1.34.4", runtime: "containerd", nodes: {controlPlane: 1, workers: 1}}
+network: mirrors: images: "nexus.failover.local:8443"
+objects: {
+`)
+	for _, o := range failoverObjectsOf(revision) {
+		if o.kind == "Namespace" {
+			fmt.Fprintf(&b, "\t%q: {apiVersion: \"v1\", kind: \"Namespace\", metadata: name: %q}\n", "ns-"+o.name, o.name)
+		} else {
+			fmt.Fprintf(&b, "\t%q: {apiVersion: \"v1\", kind: \"ConfigMap\", metadata: {name: %q, namespace: %q}, data: value: %q}\n",
+				o.namespace+"-"+o.name, o.name, o.namespace, o.value)
+		}
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+func uidOf(t *testing.T, c client.Client, o failoverObject) string {
+	t.Helper()
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(o.gvk())
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: o.namespace, Name: o.name}, m); err != nil {
+		t.Fatalf("%s: %v", o.key(), err)
+	}
+	return string(m.UID)
+}
+
+// countNew counts revision 2's new ConfigMaps in the cluster.
+func countNew(t *testing.T, c client.Client) int {
+	t.Helper()
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(schema.GroupVersionKind{Version: "v1", Kind: "ConfigMapList"})
+	if err := c.List(context.Background(), list, client.MatchingLabels{manifest.LabelEnvironment: failoverEnv}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range list.Items {
+		if strings.HasPrefix(m.Name, "cm-") {
+			n++
+		}
+	}
+	return n
+}
+
+// waitApplied waits until the Environment is Ready with revision rev
+// applied.
+func waitApplied(t *testing.T, c client.Client, rev string, timeout time.Duration) bool {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		var e v1.Environment
+		if err := c.Get(context.Background(), client.ObjectKey{Namespace: controllerNS, Name: failoverEnv}, &e); err != nil {
+			continue
+		}
+		if e.Status.LastAppliedRevision == rev && apimeta.IsStatusConditionTrue(e.Status.Conditions, v1.ConditionReady) {
+			return true
+		}
+	}
+	return false
+}
+
+// controllerProcess is a plinth controller: the test binary as
+// "plinth", which testscript.Main put on $PATH, as its own process.
+type controllerProcess struct {
+	cmd     *exec.Cmd
+	logPath string
+	done    chan struct{}
+}
+
+// startControllerProcess starts plinth controller with leader election,
+// as user name (its own client certificate, so the audit log tells the
+// two apart), with its own work directory; it is stopped when the test
+// ends, and killed with the test binary however that ends.
+func startControllerProcess(t *testing.T, cluster *kubetest.Cluster, name string) *controllerProcess {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command("plinth", "controller",
+		"--kubeconfig="+cluster.KubeconfigAs(t, name),
+		"--leader-elect", "--leader-election-namespace="+controllerNS,
+		"--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:0", "--report-bind-address=",
+		"--work-dir="+filepath.Join(dir, "work"))
+	cmd.Env = append(os.Environ(), "PLINTH_CACHE_DIR="+filepath.Join(dir, "cache"))
+	p := &controllerProcess{cmd: cmd, logPath: filepath.Join(dir, "controller.log"), done: make(chan struct{})}
+	logFile, err := os.Create(p.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close() // the child has its own descriptor
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// A controller outliving the test (a panic, go test's -timeout)
+	// would retry against a dead API server for ever.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	started := make(chan error)
+	go func() {
+		// Linux sends the signal when the thread that started the
+		// process ends (golang/go#27505): this goroutine keeps its
+		// thread until the process has exited.
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		_ = cmd.Wait()
+		close(p.done)
+	}()
+	if err := <-started; err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+			return
+		default:
+		}
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// logTail returns the last n lines of the process's log.
+func (p *controllerProcess) logTail(n int) string {
+	data, err := os.ReadFile(p.logPath)
+	if err != nil {
+		return err.Error()
+	}
+	return kubetest.Tail(strings.TrimSpace(string(data)), n)
+}
+
+// commitAll commits every file of dir, as git-commit does, and returns
+// the commit. The first commit creates the repository, on branch main.
+func commitAll(dir, message string) (plumbing.Hash, error) {
+	repo, err := git.PlainOpen(dir)
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		repo, err = git.PlainInitWithOptions(dir, &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName("main")}})
+	}
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	sig := &object.Signature{Name: "plinth test", Email: "test@example.invalid", When: time.Now()}
+	return wt.Commit(message, &git.CommitOptions{Author: sig, Committer: sig})
+}
+
+// installCRDFile installs the Environment CRD (generated by make
+// generate), as kube-crd does, and waits until it is served.
+func installCRDFile(cluster *kubetest.Cluster) error {
+	paths, _ := filepath.Glob("../../overlays/plinth-controller/crd/*.yaml")
+	if len(paths) == 0 {
+		return errors.New("the Environment CRD is missing: run make generate")
+	}
+	data, err := os.ReadFile(paths[0])
+	if err != nil {
+		return err
+	}
+	crd := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal(data, &crd.Object); err != nil {
+		return err
+	}
+	c, err := client.New(cluster.Config(), client.Options{})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if err := c.Create(ctx, crd); err != nil {
+		return fmt.Errorf("creating the CRD: %w", err)
+	}
+	list := &unstructured.UnstructuredList{}
+	list.SetAPIVersion("plinth.dev/v1alpha1")
+	list.SetKind("EnvironmentList")
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		// A new client each time: one made before the CRD was served
+		// keeps a mapping of kinds without it.
+		if c2, err := client.New(cluster.Config(), client.Options{}); err == nil && c2.List(ctx, list) == nil {
+			return nil
+		}
+	}
+	return errors.New("the Environment CRD is not served")
+}
