@@ -21,4 +21,11 @@
 // get EndpointSlices, aggregated ClusterRoles are aggregated. There is no
 // scheduler and no kubelet: Pods stay Pending, so Deployments never become
 // available.
+//
+// A test that counts writes from the server's side starts a cluster of
+// its own with StartWith(Options{Audit: true}): the API server then logs
+// every write (Metadata level: verb, object, user, field manager, code),
+// and Cluster.AuditWrites reads the log back. Clients given
+// Cluster.KubeconfigAs act as users of their own, so the log tells them
+// apart (two replicas of a controller, in cmd/plinth's TestFailover).
 package kubetest
