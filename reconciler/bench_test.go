@@ -133,6 +133,9 @@ func BenchmarkController(b *testing.B) {
 			DriftInterval: metav1.Duration{Duration: 5 * time.Second},
 		},
 	}
+	if err := cluster.Share(ctx, env.Spec.Environment); err != nil {
+		b.Fatal(err)
+	}
 	ctl := startBenchController(b, types.NamespacedName{Namespace: ns, Name: env.Name})
 	if err := c.Create(ctx, env); err != nil {
 		b.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/plinth-platform/plinth/lib/apply"
+	"github.com/plinth-platform/plinth/lib/clustermark"
 	"github.com/plinth-platform/plinth/lib/drift"
 	"github.com/plinth-platform/plinth/lib/gitrepo"
 	"github.com/plinth-platform/plinth/lib/notify"
@@ -42,6 +43,19 @@ func (e *stageError) Unwrap() error { return e.Err }
 // retryable is a failure that may pass by itself (a server, the network).
 func retryable(reason string, err error) error { return &stageError{Reason: reason, Err: err} }
 
+// clusterFailure is a failure of the target cluster, retried: the
+// cluster not answering (ClusterUnreachable), marked for another
+// environment (ClusterMismatch, fixed in the cluster), or else reason.
+func clusterFailure(reason string, err error) error {
+	if _, refused := errors.AsType[*clustermark.MismatchError](err); refused {
+		return retryable("ClusterMismatch", err)
+	}
+	if unreachable(err) {
+		return retryable("ClusterUnreachable", err)
+	}
+	return retryable(reason, err)
+}
+
 // terminal is a failure that retrying the same commit cannot fix.
 func terminal(reason string, err error) error {
 	return &stageError{Reason: reason, Terminal: true, Err: err}
@@ -61,6 +75,8 @@ type pass struct {
 	auth     gitrepo.Auth
 	head     string
 	rendered *pipeline.Set
+	// cfg is the cluster the pass applies to (target).
+	cfg *rest.Config
 }
 
 func (r *Reconciler) newPass(env *v1.Environment, key types.NamespacedName) *pass {
@@ -168,12 +184,19 @@ func (p *pass) render(ctx context.Context) error {
 // apply applies the rendered revision (and prunes, per spec) and
 // remembers it as what the cluster runs.
 func (p *pass) apply(ctx context.Context) error {
-	a, err := p.st.applierFor(p.r.Config)
+	cfg, err := p.target(ctx)
+	if err != nil {
+		return err
+	}
+	a, err := p.st.applierFor(cfg)
 	if err != nil {
 		return retryable("ApplyFailed", err)
 	}
 	res, err := a.Apply(ctx, p.env.Spec.Environment, p.rendered.Components, apply.Options{
 		Prune: p.env.Spec.Prune == nil || *p.env.Spec.Prune, Revision: p.head, Timeout: p.timeout,
+		// Never onto a cluster marked for another environment; moving a
+		// cluster is a person's decision (plinth apply --adopt-cluster).
+		Claim: true,
 		// Under the correct policy the repository wins over changes by
 		// hand; under report, a field someone changed stops the apply
 		// as a conflict until the platform owners decide. Objects of
@@ -187,7 +210,7 @@ func (p *pass) apply(ctx context.Context) error {
 		return terminal("ValidationFailed", err)
 	}
 	if err != nil {
-		return retryable("ApplyFailed", err)
+		return clusterFailure("ApplyFailed", err)
 	}
 	st := p.st
 	st.rendered, st.applied, st.appliedAt, st.generation, st.inventory = p.rendered, p.head, p.r.now(), p.env.Generation, inventorySummary(p.rendered)
@@ -217,14 +240,18 @@ func (p *pass) checkDrift(ctx context.Context) error {
 	if p.r.now().Before(p.st.nextDrift) {
 		return nil
 	}
-	c, err := p.st.checkerFor(p.r.Config)
+	cfg, err := p.target(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := p.st.checkerFor(cfg)
 	if err != nil {
 		return retryable("DriftCheckFailed", err)
 	}
 	report, err := c.Check(ctx, p.env.Spec.Environment, p.st.rendered.Components,
-		drift.Options{Ignore: p.st.rendered.Settings.Drift.Ignore, Correct: p.env.Spec.DriftPolicy == v1.DriftCorrect})
+		drift.Options{Ignore: p.st.rendered.Settings.Drift.Ignore, Correct: p.env.Spec.DriftPolicy == v1.DriftCorrect, Claim: true})
 	if err != nil {
-		return retryable("DriftCheckFailed", err)
+		return clusterFailure("DriftCheckFailed", err)
 	}
 	p.driftChecked(ctx, report)
 	p.st.nextDrift = p.r.now().Add(jitter(durationOr(p.env.Spec.DriftInterval, 10*time.Minute)))

@@ -47,7 +47,8 @@ const defaultTimeout = 10 * time.Minute
 type Reconciler struct {
 	// Client reads Environments and Secrets and writes status.
 	Client client.Client
-	// Config is the cluster apply and drift write to (the same cluster).
+	// Config is the cluster the controller runs in: apply and drift write
+	// to it, unless an Environment names another in spec.kubeConfig.
 	Config *rest.Config
 	// Render renders a checked-out revision; nil is what plinth
 	// controller runs: lib/pipeline in its sandbox child within
@@ -104,6 +105,9 @@ type envState struct {
 	// stalled is "<generation>/<revision>" of a terminal failure: nothing
 	// is retried until one of them changes.
 	stalled string
+	// target is the kubeconfig the applier and checker were made for
+	// (a hash; empty: the controller's own cluster).
+	target string
 	// applier and checker are made on first use and serve every pass.
 	applier *apply.Applier
 	checker *drift.Checker

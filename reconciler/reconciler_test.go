@@ -33,6 +33,9 @@ import (
 func newEnvironment(t *testing.T, r *repo, env string, mutate func(*v1.Environment)) (client.Client, *v1.Environment) {
 	t.Helper()
 	installCRD(t)
+	if err := cluster.Share(context.Background(), env); err != nil {
+		t.Fatal(err)
+	}
 	c, err := client.New(cluster.Config(), client.Options{Scheme: scheme(t)})
 	if err != nil {
 		t.Fatal(err)

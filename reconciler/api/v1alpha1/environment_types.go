@@ -31,7 +31,8 @@ const (
 )
 
 // Environment keeps one environment of an environments repository
-// applied to the cluster it runs in.
+// applied to a cluster: the one the controller runs in, or the one of
+// spec.kubeConfig.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
@@ -81,6 +82,13 @@ type EnvironmentSpec struct {
 	// +kubebuilder:default="10m"
 	// +optional
 	Timeout metav1.Duration `json:"timeout,omitempty"`
+	// KubeConfig names a Secret in the Environment's namespace holding a
+	// kubeconfig for the cluster to apply to (as Flux's Kustomization).
+	// Without it, the cluster the controller runs in. The kubeconfig
+	// carries its credentials inline: exec plugins, auth providers and
+	// file paths are refused.
+	// +optional
+	KubeConfig *KubeConfigReference `json:"kubeConfig,omitempty"`
 	// Decryption holds the keys of the environment's encrypted Secrets
 	// (environments/<env>/secrets/*.yaml, sops with age).
 	// +optional
@@ -98,6 +106,20 @@ type Decryption struct {
 	// SecretRef names a Secret in the Environment's namespace whose keys
 	// ending in .agekey hold age identities (age-keygen's output).
 	SecretRef LocalObjectReference `json:"secretRef"`
+}
+
+// KubeConfigReference locates the kubeconfig of a remote cluster.
+type KubeConfigReference struct {
+	// SecretRef names the Secret and the key holding the kubeconfig.
+	SecretRef SecretKeyReference `json:"secretRef"`
+}
+
+// SecretKeyReference names a key of a Secret in the same namespace.
+type SecretKeyReference struct {
+	Name string `json:"name"`
+	// Key is the Secret's key holding the value (default value).
+	// +optional
+	Key string `json:"key,omitempty"`
 }
 
 // GitSource locates the environments repository.
