@@ -113,6 +113,10 @@ var ruleCases = []struct {
 		`components: plinth: {enabled: true, patches: [{patch: "spec: {}", path: "p.yaml"}]}`,
 		`components: plinth: {enabled: true, patches: [{target: kind: "Service"}]}`,
 	}, pass: `components: plinth: {enabled: true, patches: [{patch: "spec: {}"}, {path: "p.yaml"}]}`},
+	{rule: "PLINTH-1", fail: []string{
+		`components: plinth: {enabled: true, shards: ["batch", "ml", "batch"]}`,
+		`components: plinth: {enabled: true, shards: ["` + strings.Repeat("a", 46) + `"]}`,
+	}, pass: `components: plinth: {enabled: true, shards: ["batch", "ml", "` + strings.Repeat("a", 45) + `"]}`},
 	{rule: "TENANT-1", fail: []string{`tenants: ds: {quota: {cpu: "4", memory: "8Gi", gpu: 1}, owners: ["group:ds"]}`}, pass: `tenants: ds: {quota: {cpu: "4", memory: "8Gi"}, owners: ["group:ds"]}`},
 }
 

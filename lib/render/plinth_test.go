@@ -2,11 +2,15 @@ package render
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/plinth-platform/plinth/lib/manifest"
 	"github.com/plinth-platform/plinth/lib/platform"
@@ -145,5 +149,91 @@ components: plinth: enabled: true
 	}
 	if !found {
 		t.Errorf("want EGRESS-1 naming ghcr.io, got %v", p.Findings)
+	}
+}
+
+// TestPlinthShards: one Deployment per shard besides plinth-controller,
+// each running --shard=<name> with pods labelled with their shard; no
+// Deployment's selector matches another's pods (plinth-controller's stays
+// as installed); each has a Service selecting its pods only, and the
+// ServiceMonitor selects every Service.
+func TestPlinthShards(t *testing.T) {
+	p := evaluateSource(t, `
+cluster: version: "1.34.4"
+components: {monitoring: enabled: true, plinth: {enabled: true, replicas: 3, shards: ["batch", "ml"]}}
+`)
+	if !p.Valid() {
+		t.Fatal(p.Findings)
+	}
+	comps, err := p.Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type controller struct {
+		selector, pods labels.Set
+		args           []string
+	}
+	deployments := map[string]controller{}
+	services, serviceLabels := map[string]labels.Set{}, map[string]labels.Set{}
+	var monitor labels.Set
+	for _, o := range comps["plinth"].Objects {
+		u := unstructured.Unstructured{Object: o}
+		switch u.GetKind() {
+		case "Deployment":
+			sel, _, _ := unstructured.NestedStringMap(o, "spec", "selector", "matchLabels")
+			pods, _, _ := unstructured.NestedStringMap(o, "spec", "template", "metadata", "labels")
+			containers, _, _ := unstructured.NestedSlice(o, "spec", "template", "spec", "containers")
+			var args []string
+			for _, a := range containers[0].(map[string]any)["args"].([]any) {
+				args = append(args, a.(string))
+			}
+			if r, _, _ := unstructured.NestedInt64(o, "spec", "replicas"); r != 3 {
+				t.Errorf("Deployment %s: replicas %d, want 3", u.GetName(), r)
+			}
+			deployments[u.GetName()] = controller{selector: sel, pods: pods, args: args}
+		case "Service":
+			sel, _, _ := unstructured.NestedStringMap(o, "spec", "selector")
+			services[u.GetName()], serviceLabels[u.GetName()] = sel, u.GetLabels()
+		case "ServiceMonitor":
+			monitor, _, _ = unstructured.NestedStringMap(o, "spec", "selector", "matchLabels")
+		}
+	}
+	want := map[string]string{"plinth-controller": "", "plinth-controller-batch": "batch", "plinth-controller-ml": "ml"}
+	if len(deployments) != len(want) {
+		t.Fatalf("Deployments: %v, want %v", slices.Sorted(maps.Keys(deployments)), slices.Sorted(maps.Keys(want)))
+	}
+	for name, shard := range want {
+		d, ok := deployments[name]
+		if !ok {
+			t.Errorf("no Deployment %s", name)
+			continue
+		}
+		shardArgs := slices.DeleteFunc(slices.Clone(d.args), func(a string) bool { return !strings.HasPrefix(a, "--shard") })
+		if shard == "" {
+			if len(shardArgs) != 0 || d.pods["plinth.dev/shard"] != "" {
+				t.Errorf("%s: shard args %v, labels %v; want neither", name, shardArgs, d.pods)
+			}
+			// Immutable: a different selector would break the upgrade of every install.
+			if !maps.Equal(d.selector, labels.Set{"app.kubernetes.io/name": "plinth-controller"}) {
+				t.Errorf("%s: selector %v changed", name, d.selector)
+			}
+		} else if !slices.Equal(shardArgs, []string{"--shard=" + shard}) || d.pods["plinth.dev/shard"] != shard {
+			t.Errorf("%s: shard args %v, labels %v; want --shard=%s and plinth.dev/shard: %s", name, shardArgs, d.pods, shard, shard)
+		}
+		svc, ok := services[name]
+		if !ok {
+			t.Errorf("no Service %s", name)
+		}
+		for other, o := range deployments {
+			if matches := labels.SelectorFromSet(d.selector).Matches(o.pods); matches != (other == name) {
+				t.Errorf("Deployment %s's selector %v matches the pods of %s (%v): %v", name, d.selector, other, o.pods, matches)
+			}
+			if matches := labels.SelectorFromSet(svc).Matches(o.pods); ok && matches != (other == name) {
+				t.Errorf("Service %s's selector %v matches the pods of %s (%v): %v", name, svc, other, o.pods, matches)
+			}
+		}
+		if !labels.SelectorFromSet(monitor).Matches(serviceLabels[name]) {
+			t.Errorf("the ServiceMonitor (%v) does not scrape Service %s (%v)", monitor, name, serviceLabels[name])
+		}
 	}
 }
