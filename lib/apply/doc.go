@@ -2,7 +2,12 @@
 // server-side apply (github.com/fluxcd/pkg/ssa, field manager "plinth"),
 // safely:
 //
-//  1. Plan: every object is applied in server-side dry-run mode, as
+//  0. Claim (Options.Claim): a cluster whose marker names other
+//     environments is refused before anything is read or written
+//     (package clustermark), unless Options.AdoptCluster.
+//  1. Plan: the objects are listed once per kind; an object whose live
+//     copy shows it unchanged (cluster.Unchanged) is planned from the
+//     list, every other one is applied in server-side dry-run mode, as
 //     plinth (without taking fields other managers own, unless the
 //     environment adopts them). The plan says per object: create, change
 //     (with the diff), unchanged, recreate. Any failure (invalid object,
@@ -13,8 +18,9 @@
 //     objects of a namespace the set creates are dry-run in the namespace
 //     "default" (only their namespace differs), custom resources of a
 //     CRD the set installs against that CRD's schema.
-//  2. Inventory: the union of the previous inventory and the set is
-//     recorded before the first write (package inventory).
+//  2. Marker and inventory: an unmarked (or adopted) cluster is marked
+//     for the environment, and the union of the previous inventory and
+//     the set is recorded, before the first write (package inventory).
 //  3. Stages: CRDs and Namespaces first, waiting for CRDs to be
 //     established; then the components layer by layer in dependsOn order,
 //     waiting for each layer to be ready (kstatus) when asked to. Objects in
