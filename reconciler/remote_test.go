@@ -137,6 +137,21 @@ func TestRemoteCluster(t *testing.T) {
 	if err := inB.Get(context.Background(), client.ObjectKey{Namespace: "remote-objects", Name: "settings"}, cm); err != nil || cm.Data["value"] != "two" {
 		t.Errorf("B's settings after it came back: %v %v", cm.Data, err)
 	}
+
+	// A second Environment pointed at B by mistake: B is marked for
+	// remote, so nothing of intruder is written there.
+	r.env("intruder", "intruder-objects", map[string]string{"settings": "one"})
+	r.push("intruder")
+	_, intruder := newEnvironment(t, r, "intruder", kubeConfigSecret(t, "cluster-b-too", "value", kubeconfig))
+	cur = waitFor(t, c, intruder, "ClusterMismatch", func(e *v1.Environment) bool {
+		return isFalse(e, v1.ConditionReady, "ClusterMismatch")
+	})
+	if msg := condition(cur, v1.ConditionReady).Message; !strings.Contains(msg, "refusing to write environment intruder to a cluster marked for environment remote") {
+		t.Errorf("ClusterMismatch says %q", msg)
+	}
+	if exists(t, inB, "intruder-objects", "settings") || exists(t, inB, inventory.Namespace, inventory.Name("intruder")) {
+		t.Error("B holds objects or an inventory of an environment it is not marked for")
+	}
 }
 
 // A kubeconfig that would run a program or read a file of the

@@ -3,7 +3,7 @@
 // safely:
 //
 //  0. Claim (Options.Claim): a cluster whose marker names other
-//     environments is refused before anything is read or written
+//     environments is refused before the plan reads or writes anything
 //     (package clustermark), unless Options.AdoptCluster.
 //  1. Plan: the objects are listed once per kind; an object whose live
 //     copy shows it unchanged (cluster.Unchanged) is planned from the
