@@ -10,9 +10,11 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -130,10 +132,16 @@ func runController(ctx context.Context, f *controllerFlags, s Streams) error {
 		return err
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: f.metricsAddr},
-		HealthProbeBindAddress:  f.probeAddr,
-		Cache:                   shardCache,
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: f.metricsAddr},
+		HealthProbeBindAddress: f.probeAddr,
+		Cache:                  shardCache,
+		// Secrets (git credentials, age keys, kubeconfigs) are read when a
+		// pass needs one, never cached: a cache would list and watch every
+		// Secret of the cluster, Helm's releases of up to 1 MiB each among
+		// them, into the controller's memory, and need list and watch
+		// rights on all of them (the ClusterRole plinth-controller grants get).
+		Client:                  client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 		LeaderElection:          f.leaderElect,
 		LeaderElectionID:        reconciler.LeaderElectionID(f.shard),
 		LeaderElectionNamespace: f.leaderNS,
