@@ -19,6 +19,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -37,11 +38,15 @@ import (
 // The environment TestFailover applies: revision 1 is small; revision 2
 // keeps its objects but one, and adds failoverObjects ConfigMaps over
 // failoverNamespaces namespaces, enough that its apply takes long enough
-// to be killed half-way.
+// to be killed half-way; revision 3, pushed while there is no leader,
+// removes failoverOrphans of the ConfigMaps the killed leader created
+// and failoverUnborn of those it never reached.
 const (
 	failoverEnv        = "failover"
 	failoverObjects    = 400
 	failoverNamespaces = 4
+	failoverOrphans    = 20
+	failoverUnborn     = 5
 	// leaseName is the controller's Lease (no --shard).
 	leaseName = "plinth-controller"
 	// controllerNS holds the Lease, the Environment and the inventory.
@@ -54,9 +59,11 @@ const (
 // not from plinth's own account, that the other one takes over and
 // converges: every object there with its content, nothing pruned that
 // should stay (an object of the previous revision keeps its uid, no
-// delete but of the one object that left the environment), and nothing
-// applied twice (every object of the environment written once, across
-// both processes).
+// delete but of the objects that left the environment), nothing lost to
+// prune (objects the killed leader created and the next revision drops
+// are deleted: the inventory listed them before they were created), and
+// nothing applied twice (every object of the environment written once,
+// across both processes).
 func TestFailover(t *testing.T) {
 	cluster, err := kubetest.StartWith(kubetest.Options{Audit: true})
 	if err != nil {
@@ -93,7 +100,7 @@ func TestFailover(t *testing.T) {
 	repo := t.TempDir()
 	writeFiles(t, repo, map[string]string{
 		"cue.mod/module.cue":                       "module: \"failover.example/platform\"\nlanguage: version: \"v0.17.0\"\n",
-		"environments/" + failoverEnv + "/env.cue": failoverCUE(1),
+		"environments/" + failoverEnv + "/env.cue": failoverCUE(failoverObjectsOf(1)),
 	})
 	rev1, err := commitAll(repo, "revision 1")
 	if err != nil {
@@ -135,9 +142,8 @@ func TestFailover(t *testing.T) {
 	}
 
 	// Revision 2.
-	writeFiles(t, repo, map[string]string{"environments/" + failoverEnv + "/env.cue": failoverCUE(2)})
-	rev2, err := commitAll(repo, "revision 2")
-	if err != nil {
+	writeFiles(t, repo, map[string]string{"environments/" + failoverEnv + "/env.cue": failoverCUE(failoverObjectsOf(2))})
+	if _, err := commitAll(repo, "revision 2"); err != nil {
 		t.Fatal(err)
 	}
 	pushed := time.Now()
@@ -148,7 +154,7 @@ func TestFailover(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("revision 2's apply did not start within 90 s")
 		}
-		n := countNew(t, c)
+		n := len(newInCluster(t, c))
 		if n == failoverObjects {
 			t.Fatalf("revision 2's apply wrote all %d ConfigMaps before the test caught it half-way: make failoverObjects bigger", n)
 		}
@@ -179,22 +185,58 @@ func TestFailover(t *testing.T) {
 	}
 	<-procs[leader].done
 	dead := time.Now()
-	atDeath := countNew(t, c)
+	existed := newInCluster(t, c)
 	successor := "plinth-a"
 	if leader == successor {
 		successor = "plinth-b"
 	}
 	t.Logf("killed %s (the leader) %s after revision 2 was pushed, with %d of %d new ConfigMaps applied (%d once it was dead)",
-		leader, killed.Sub(pushed).Round(time.Millisecond), atKill, failoverObjects, atDeath)
+		leader, killed.Sub(pushed).Round(time.Millisecond), atKill, failoverObjects, len(existed))
 
-	if !waitApplied(t, c, rev2.String(), 90*time.Second) {
-		t.Fatalf("revision 2 not applied after the leader was killed")
+	// Revision 3, while nobody leads: without some of the ConfigMaps the
+	// killed leader created (orphans, had it recorded only what it had
+	// applied) and some it never reached (unborn). The successor applies
+	// revision 3 straight away, never revision 2.
+	var rev2New []string
+	for _, o := range failoverObjectsOf(2) {
+		if strings.HasPrefix(o.name, "cm-") {
+			rev2New = append(rev2New, o.key())
+		}
+	}
+	slices.Sort(rev2New)
+	removed := map[string]bool{}
+	orphans := slices.Sorted(maps.Keys(existed))[:failoverOrphans]
+	var unborn []string
+	for i := len(rev2New) - 1; len(unborn) < failoverUnborn; i-- {
+		if !existed[rev2New[i]] {
+			unborn = append(unborn, rev2New[i])
+		}
+	}
+	for _, key := range append(slices.Clone(orphans), unborn...) {
+		removed[key] = true
+	}
+	var rev3Objects []failoverObject
+	for _, o := range failoverObjectsOf(2) {
+		if !removed[o.key()] {
+			rev3Objects = append(rev3Objects, o)
+		}
+	}
+	writeFiles(t, repo, map[string]string{"environments/" + failoverEnv + "/env.cue": failoverCUE(rev3Objects)})
+	rev3, err := commitAll(repo, "revision 3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("pushed revision 3 %s after the kill, without %d ConfigMaps the killed leader created and %d it never reached",
+		time.Since(killed).Round(time.Millisecond), len(orphans), len(unborn))
+
+	if !waitApplied(t, c, rev3.String(), 90*time.Second) {
+		t.Fatalf("revision 3 not applied after the leader was killed")
 	}
 	ready := time.Now()
 
-	// Every object of revision 2, with its content.
+	// Every object of revision 3, with its content.
 	present := map[string]bool{}
-	for _, o := range failoverObjectsOf(2) {
+	for _, o := range rev3Objects {
 		if o.kind == "Namespace" {
 			var ns corev1.Namespace
 			if err := c.Get(ctx, client.ObjectKey{Name: o.name}, &ns); err != nil {
@@ -216,19 +258,24 @@ func TestFailover(t *testing.T) {
 		present[o.key()] = true
 	}
 	// Nothing pruned that should stay: revision 1's objects that
-	// revision 2 keeps are the same objects (never deleted and created
-	// again).
+	// revisions 2 and 3 keep are the same objects (never deleted and
+	// created again).
 	for _, o := range failoverKept() {
 		if got := uidOf(t, c, o); got != before[o.key()] {
 			t.Errorf("%s: uid %s, was %s before the failover: deleted and created again", o.key(), got, before[o.key()])
 		}
 	}
-	// What left the environment is gone: the killed leader wrote an
-	// inventory of both revisions before applying, so its successor
-	// knew to prune it.
-	var dropped corev1.ConfigMap
-	if err := c.Get(ctx, client.ObjectKey{Namespace: "failover-keep", Name: "dropped"}, &dropped); err == nil {
-		t.Errorf("failover-keep/dropped, which revision 2 removed, is still there")
+	// Nothing lost to prune: what left the environment is gone. The
+	// killed leader wrote an inventory of revisions 1 and 2 before
+	// applying, so its successor knew of the orphans though nobody had
+	// recorded them as applied.
+	gone := append([]string{"configmaps/failover-keep/dropped"}, orphans...)
+	for _, key := range append(gone, unborn...) {
+		_, ns, name := splitKey(key)
+		var cm corev1.ConfigMap
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &cm); !apierrors.IsNotFound(err) {
+			t.Errorf("%s, which left the environment, is still there (or reading it failed: %v)", key, err)
+		}
 	}
 
 	// The audit log: every write either controller made (the leader's
@@ -239,15 +286,34 @@ func TestFailover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkFailoverAudit(t, events, present, leader, successor, killed, dead, pushed, ready)
+	for key := range existed {
+		present[key] = true // the orphans, deleted since
+	}
+	checkFailoverAudit(t, events, failoverAudit{seen: present, gone: gone, unborn: unborn,
+		leader: leader, successor: successor, killed: killed, dead: dead, pushed: pushed, ready: ready})
+}
+
+// failoverAudit is what checkFailoverAudit checks the audit log against.
+type failoverAudit struct {
+	// seen are the objects found in the cluster with their content,
+	// at the end or when the leader had died.
+	seen map[string]bool
+	// gone are the objects pruned: each deleted once, by the successor.
+	// unborn are those that left before anyone created them: never
+	// written.
+	gone, unborn []string
+	// The killed leader and the one that took over.
+	leader, successor string
+	// When revision 2 was pushed, the leader killed and reaped, and
+	// revision 3 seen Ready.
+	pushed, killed, dead, ready time.Time
 }
 
 // checkFailoverAudit checks the writes the audit log shows and reports
-// the failover's figures. present are the objects of revision 2 found in
-// the cluster with their content; the leader was killed at killed and
-// reaped at dead.
-func checkFailoverAudit(t *testing.T, events []kubetest.AuditEvent, present map[string]bool, leader, successor string, killed, dead, pushed, ready time.Time) {
+// the failover's figures.
+func checkFailoverAudit(t *testing.T, events []kubetest.AuditEvent, f failoverAudit) {
 	t.Helper()
+	leader, successor, killed, dead := f.leader, f.successor, f.killed, f.dead
 	objects := map[string]bool{}
 	for _, o := range failoverObjectsOf(1) {
 		objects[o.key()] = true
@@ -296,7 +362,7 @@ func checkFailoverAudit(t *testing.T, events []kubetest.AuditEvent, present map[
 			deletes[key] = append(deletes[key], e)
 		default:
 			writes[key] = append(writes[key], e)
-			if ok && e.Received.After(pushed) {
+			if ok && e.Received.After(f.pushed) {
 				perUser[e.User]++
 			}
 		}
@@ -338,28 +404,33 @@ func checkFailoverAudit(t *testing.T, events []kubetest.AuditEvent, present map[
 		case len(ok) == 1 && len(inFlight) == 0:
 		case len(ok) == 1 && ok[0].User == successor && ok[0].Code == 201:
 			inFlightNothing += len(inFlight)
-		case len(ok) == 0 && len(inFlight) == 1 && present[key]:
+		case len(ok) == 0 && len(inFlight) == 1 && f.seen[key]:
 			inFlightWritten++
+		case len(ok) == 0 && len(inFlight) == 0 && slices.Contains(f.unborn, key):
 		case len(ok) == 0 && len(inFlight) == 0:
 			t.Errorf("%s: never written", key)
+		case slices.Contains(f.unborn, key):
+			t.Errorf("%s: left the environment before anyone created it, yet written: %s", key, describe(append(inFlight, ok...)))
 		default:
 			twice++
 			t.Errorf("%s: written more than once: %s", key, describe(append(inFlight, ok...)))
 		}
 	}
-	// Nothing pruned that should stay: the one delete is of the object
-	// revision 2 removed, by the new leader (the old one died before its
-	// prune step).
+	// Nothing pruned that should stay: the only deletes are of the
+	// objects that left, once each, by the new leader (the old one died
+	// before its prune step).
 	for key, ds := range deletes {
-		if key != "configmaps/failover-keep/dropped" {
-			t.Errorf("%s: deleted %d times, by %s", key, len(ds), ds[0].User)
+		if !slices.Contains(f.gone, key) {
+			t.Errorf("%s: deleted: %s", key, describe(ds))
 		}
 	}
-	if ds := deletes["configmaps/failover-keep/dropped"]; len(ds) != 1 || ds[0].User != successor {
-		t.Errorf("failover-keep/dropped: deletes %v, want one by %s", ds, successor)
+	for _, key := range f.gone {
+		if ds := deletes[key]; len(ds) != 1 || ds[0].User != successor || ds[0].Code != 200 {
+			t.Errorf("%s: deletes %s; want one by %s", key, describe(ds), successor)
+		}
 	}
 
-	t.Logf("audit log: %d objects of the environment; revision 2's successful writes: %d by %s (the killed leader), %d by %s; "+
+	t.Logf("audit log: %d objects of the environment; successful writes since revision 2 was pushed: %d by %s (the killed leader), %d by %s; "+
 		"the killed leader's writes in flight at the kill: %d answered 2xx after it, %d answered 504 and wrote nothing (%s created the object), %d answered 504 and wrote the object (nobody wrote it again); %d objects written more than once",
 		len(objects), perUser[leader], leader, perUser[successor], successor, okInFlight, inFlightNothing, successor, inFlightWritten, twice)
 	t.Logf("audit log, excluded by design: inventory writes %v, Environment status writes %v", inventoryWrites, statusWrites)
@@ -367,8 +438,8 @@ func checkFailoverAudit(t *testing.T, events []kubetest.AuditEvent, present map[
 		t.Errorf("no Lease write or status write by %s after the kill in the audit log", successor)
 		return
 	}
-	t.Logf("failover: kill → %s holds the Lease %s → its first reconcile (status write) %s → Ready with revision 2 %s",
-		successor, acquired.Sub(killed).Round(time.Millisecond), firstStatus.Sub(killed).Round(time.Millisecond), ready.Sub(killed).Round(time.Millisecond))
+	t.Logf("failover: kill → %s holds the Lease %s → its first reconcile (status write) %s → Ready with revision 3 %s",
+		successor, acquired.Sub(killed).Round(time.Millisecond), firstStatus.Sub(killed).Round(time.Millisecond), f.ready.Sub(killed).Round(time.Millisecond))
 }
 
 // describe lists writes for an error message.
@@ -429,8 +500,8 @@ func failoverObjectsOf(revision int) []failoverObject {
 	return out
 }
 
-// failoverCUE is env.cue of a revision.
-func failoverCUE(revision int) string {
+// failoverCUE is env.cue of an environment of these objects.
+func failoverCUE(objects []failoverObject) string {
 	var b strings.Builder
 	b.WriteString(`package plinth
 
@@ -438,7 +509,7 @@ cluster: {version: "1.34.4", runtime: "containerd", nodes: {controlPlane: 1, wor
 network: mirrors: images: "nexus.failover.local:8443"
 objects: {
 `)
-	for _, o := range failoverObjectsOf(revision) {
+	for _, o := range objects {
 		if o.kind == "Namespace" {
 			fmt.Fprintf(&b, "\t%q: {apiVersion: \"v1\", kind: \"Namespace\", metadata: name: %q}\n", "ns-"+o.name, o.name)
 		} else {
@@ -460,21 +531,28 @@ func uidOf(t *testing.T, c client.Client, o failoverObject) string {
 	return string(m.UID)
 }
 
-// countNew counts revision 2's new ConfigMaps in the cluster.
-func countNew(t *testing.T, c client.Client) int {
+// newInCluster returns the keys of revision 2's new ConfigMaps in the
+// cluster.
+func newInCluster(t *testing.T, c client.Client) map[string]bool {
 	t.Helper()
 	list := &metav1.PartialObjectMetadataList{}
 	list.SetGroupVersionKind(schema.GroupVersionKind{Version: "v1", Kind: "ConfigMapList"})
 	if err := c.List(context.Background(), list, client.MatchingLabels{manifest.LabelEnvironment: failoverEnv}); err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	out := map[string]bool{}
 	for _, m := range list.Items {
 		if strings.HasPrefix(m.Name, "cm-") {
-			n++
+			out[failoverObject{kind: "ConfigMap", namespace: m.Namespace, name: m.Name}.key()] = true
 		}
 	}
-	return n
+	return out
+}
+
+// splitKey splits a key into resource, namespace and name.
+func splitKey(key string) (resource, namespace, name string) {
+	parts := strings.SplitN(key, "/", 3)
+	return parts[0], parts[1], parts[2]
 }
 
 // waitApplied waits until the Environment is Ready with revision rev
