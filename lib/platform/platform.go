@@ -77,7 +77,16 @@ func Evaluate(ctx context.Context, env Environment) (*Platform, error) {
 		return p, nil
 	}
 	p.user = user
-	p.Value = schema.LookupPath(platformDef).FillPath(envPath, user)
+	// The schema's objects take the form the environment wrote, the keyed
+	// map or the deprecated list, chosen here before the objects are
+	// unified: a disjunction of the two forms made CUE evaluate every
+	// object under both (vet of 1,000 objects: 500 MB and 1.5 s of CPU,
+	// 250 MB and 1.0 s without).
+	platform := schema.LookupPath(platformDef)
+	if user.LookupPath(objectsPath).IncompleteKind() == cue.ListKind {
+		platform = platform.FillPath(cue.MakePath(cue.Str("env"), cue.Def("#objectsListed")), true)
+	}
+	p.Value = platform.FillPath(envPath, user)
 	if err := p.Value.LookupPath(envPath).Validate(cue.Concrete(true), cue.Final(), cue.All()); err != nil {
 		// CUE stops checking a struct at its first failed disjunction, so
 		// unknown fields next to another error would go unreported.
@@ -504,6 +513,12 @@ func keyHint(m cue.Value, name string) string {
 		case *ast.BinaryExpr:
 			find(n.X)
 			find(n.Y)
+		case *ast.IndexExpr: // [if #objectsListed {[...]}, {[Key=#ObjectKey]: T}][0]
+			find(n.X)
+		case *ast.ListLit:
+			for _, e := range n.Elts {
+				find(e)
+			}
 		case *ast.StructLit:
 			for _, e := range n.Elts {
 				f, ok := e.(*ast.Field)

@@ -512,8 +512,40 @@ func (g *envDoc) typeOf(x ast.Expr) typ {
 		}
 	case *ast.StructLit:
 		return g.structType(x)
+	case *ast.IndexExpr:
+		if forms, ok := chosenForms(x); ok {
+			return g.disjunction(forms)
+		}
 	}
 	return codeType(formatExpr(x))
+}
+
+// chosenForms reads the forms of a field whose form plinth chooses, not
+// a disjunction (objects: [if #objectsListed {[...#Object]}, {map}][0]):
+// the unconditional form (the default) first, then the conditional ones.
+func chosenForms(x *ast.IndexExpr) ([]ast.Expr, bool) {
+	l, ok := x.X.(*ast.ListLit)
+	if !ok {
+		return nil, false
+	}
+	var always, conditional []ast.Expr
+	for _, e := range l.Elts {
+		c, ok := e.(*ast.Comprehension)
+		if !ok {
+			always = append(always, e)
+			continue
+		}
+		s, ok := c.Value.(*ast.StructLit)
+		if !ok || len(s.Elts) != 1 {
+			return nil, false
+		}
+		embed, ok := s.Elts[0].(*ast.EmbedDecl)
+		if !ok {
+			return nil, false
+		}
+		conditional = append(conditional, embed.Expr)
+	}
+	return append(always, conditional...), len(always)+len(conditional) > 1
 }
 
 // disjunction renders a | b | c: all values when they are literals, else
