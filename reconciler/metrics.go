@@ -70,3 +70,14 @@ func (m *Metrics) drift(r *drift.Report) {
 		}
 	}
 }
+
+// forget drops every series of env: a deleted Environment, or one moved
+// to another shard, must not show its last figures for ever.
+func (m *Metrics) forget(env string) {
+	if m == nil {
+		return
+	}
+	for _, vec := range []*prometheus.MetricVec{m.duration.MetricVec, m.lastApplied.MetricVec, m.drifted.MetricVec, m.errors.MetricVec} {
+		vec.DeletePartialMatch(prometheus.Labels{"environment": env})
+	}
+}

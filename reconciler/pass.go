@@ -82,7 +82,7 @@ type pass struct {
 func (r *Reconciler) newPass(env *v1.Environment, key types.NamespacedName) *pass {
 	status := env.Status.DeepCopy()
 	status.ObservedGeneration = env.Generation
-	return &pass{r: r, env: env, st: r.stateOf(key), status: status, timeout: durationOr(env.Spec.Timeout, defaultTimeout)}
+	return &pass{r: r, env: env, st: r.stateOf(key, env.Spec.Environment), status: status, timeout: durationOr(env.Spec.Timeout, defaultTimeout)}
 }
 
 // lookUpHead asks the git server for the commit the ref names, with the

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -89,6 +91,9 @@ type Reconciler struct {
 
 // envState is what the controller remembers between reconciles.
 type envState struct {
+	// environment is the Environment's spec.environment: what its metrics
+	// and drift report are named by.
+	environment string
 	// checkout is the directory of the last fetched revision.
 	checkout, revision string
 	rendered           *pipeline.Set
@@ -127,7 +132,9 @@ func (r *Reconciler) now() time.Time {
 	return time.Now()
 }
 
-func (r *Reconciler) stateOf(key types.NamespacedName) *envState {
+// stateOf returns what the controller remembers of the Environment key,
+// whose spec.environment is environment (under the lock: forget reads it).
+func (r *Reconciler) stateOf(key types.NamespacedName, environment string) *envState {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.state == nil {
@@ -136,6 +143,7 @@ func (r *Reconciler) stateOf(key types.NamespacedName) *envState {
 	if r.state[key] == nil {
 		r.state[key] = &envState{}
 	}
+	r.state[key].environment = environment
 	return r.state[key]
 }
 
@@ -144,8 +152,19 @@ func (r *Reconciler) stateOf(key types.NamespacedName) *envState {
 // neither their memory nor their disk.
 func (r *Reconciler) forget(key types.NamespacedName) {
 	r.mu.Lock()
+	var env string
+	if st := r.state[key]; st != nil {
+		env = st.environment
+	}
 	delete(r.state, key)
+	// Its metrics and drift report go too, unless another Environment
+	// (in another namespace) keeps the same environment.
+	shared := slices.ContainsFunc(slices.Collect(maps.Values(r.state)), func(st *envState) bool { return st.environment == env })
 	r.mu.Unlock()
+	if env != "" && !shared {
+		r.Metrics.forget(env)
+		r.Reports.forget(env)
+	}
 	if r.WorkDir != "" {
 		os.RemoveAll(filepath.Join(r.WorkDir, key.Namespace, key.Name))
 	}

@@ -500,11 +500,33 @@ func TestDeletedEnvironmentIsForgotten(t *testing.T) {
 	ns := "app-" + strings.ToLower(t.Name()[4:12])
 	r.env("eta", ns, map[string]string{"settings": "one"})
 	first := r.push("first")
-	ctl := startController(t, "")
+	registry := prometheus.NewRegistry()
+	ctl := startController(t, "", func(r *reconciler.Reconciler) { r.Metrics = reconciler.NewMetrics(registry) })
 	c, e := newEnvironment(t, r, "eta", nil)
-	waitFor(t, c, e, "the first commit applied", func(e *v1.Environment) bool {
-		return e.Status.LastAppliedRevision == first && isTrue(e, v1.ConditionReady)
+	waitFor(t, c, e, "the first commit applied and checked", func(e *v1.Environment) bool {
+		return e.Status.LastAppliedRevision == first && isTrue(e, v1.ConditionReady) && e.Status.LastDrift != nil
 	})
+	remembered := func() (series int, report int) {
+		families, err := registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "environment" && l.GetValue() == "eta" {
+						series++
+					}
+				}
+			}
+		}
+		rec := httptest.NewRecorder()
+		ctl.reconciler.Reports.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/drift/eta.json", nil))
+		return series, rec.Code
+	}
+	if series, code := remembered(); series == 0 || code != http.StatusOK {
+		t.Fatalf("before the deletion: %d metric series of eta, its drift report %d", series, code)
+	}
 	dir := filepath.Join(ctl.reconciler.WorkDir, e.Namespace, e.Name)
 	if _, err := os.Stat(filepath.Join(dir, first)); err != nil {
 		t.Fatalf("the applied revision's checkout: %v", err)
@@ -515,6 +537,9 @@ func TestDeletedEnvironmentIsForgotten(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			if series, code := remembered(); series != 0 || code != http.StatusNotFound {
+				t.Errorf("after the deletion: %d metric series of eta, its drift report %d", series, code)
+			}
 			return
 		}
 		if time.Now().After(deadline) {

@@ -29,6 +29,16 @@ func (rs *Reports) put(env string, r *drift.Report) {
 	rs.reports[env] = r
 }
 
+// forget drops env's report.
+func (rs *Reports) forget(env string) {
+	if rs == nil {
+		return
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	delete(rs.reports, env)
+}
+
 // ServeHTTP serves the reports.
 func (rs *Reports) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	name := strings.TrimPrefix(req.URL.Path, "/drift/")
