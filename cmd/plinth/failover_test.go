@@ -141,6 +141,25 @@ func TestFailover(t *testing.T) {
 		before[o.key()] = uidOf(t, c, o)
 	}
 
+	// Whoever holds the Lease, the one that applied revision 1: the
+	// last user that wrote it. Only the leader writes it (a standby reads
+	// it until it has expired; the loser of the first race to create it
+	// got 409). Looked up now, not at the kill, which reading the log
+	// would delay.
+	events, err := cluster.AuditWrites()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := ""
+	for _, e := range events {
+		if isLeaseWrite(e) && procs[e.User] != nil && e.Code >= 200 && e.Code < 300 {
+			leader = e.User
+		}
+	}
+	if leader == "" {
+		t.Fatalf("no write of Lease %s/%s by either controller in the audit log", controllerNS, leaseName)
+	}
+
 	// Revision 2.
 	writeFiles(t, repo, map[string]string{"environments/" + failoverEnv + "/env.cue": failoverCUE(failoverObjectsOf(2))})
 	if _, err := commitAll(repo, "revision 2"); err != nil {
@@ -162,22 +181,6 @@ func TestFailover(t *testing.T) {
 			atKill = n
 			break
 		}
-	}
-	// Whoever holds the Lease: the last user that wrote it. Only the
-	// leader writes it (a standby reads it until it has expired; the
-	// loser of the first race to create it got 409).
-	events, err := cluster.AuditWrites()
-	if err != nil {
-		t.Fatal(err)
-	}
-	leader := ""
-	for _, e := range events {
-		if isLeaseWrite(e) && procs[e.User] != nil && e.Code >= 200 && e.Code < 300 {
-			leader = e.User
-		}
-	}
-	if leader == "" {
-		t.Fatalf("no write of Lease %s/%s by either controller in the audit log", controllerNS, leaseName)
 	}
 	killed := time.Now()
 	if err := procs[leader].cmd.Process.Kill(); err != nil {
@@ -430,6 +433,11 @@ func checkFailoverAudit(t *testing.T, events []kubetest.AuditEvent, f failoverAu
 		}
 	}
 
+	// The process killed was the one applying, and the other one
+	// finished: both wrote part of revision 2.
+	if perUser[leader] == 0 || perUser[successor] == 0 {
+		t.Errorf("writes of revision 2's objects: %d by %s (killed as the leader), %d by %s: want both", perUser[leader], leader, perUser[successor], successor)
+	}
 	t.Logf("audit log: %d objects of the environment; successful writes since revision 2 was pushed: %d by %s (the killed leader), %d by %s; "+
 		"the killed leader's writes in flight at the kill: %d answered 2xx after it, %d answered 504 and wrote nothing (%s created the object), %d answered 504 and wrote the object (nobody wrote it again); %d objects written more than once",
 		len(objects), perUser[leader], leader, perUser[successor], successor, okInFlight, inFlightNothing, successor, inFlightWritten, twice)
