@@ -224,13 +224,14 @@ update-golden: docs testbin ## Rewrite every expected output (CLI scripts, rende
 # built here) and git server; then one summary table. RUNS (5) runs of
 # each, PUSHES (5) pushes for the controller. About 30 minutes on 2 cores.
 .PHONY: bench
-bench: build tools testbin $(TESTBIN)/kubectl ## Measure vet, render, diff, apply, drift and the controller against cue, helm, kustomize and kubectl (bench/*.sh).
+bench: build tools testbin $(TESTBIN)/kubectl ## Measure vet, render, diff, apply, drift, the controller and a fleet of 30 environments on 3 clusters against cue, helm, kustomize and kubectl (bench/*.sh).
 	$(GO) build -o $(BIN)/plinth-demo-cluster ./demo/cluster
 	bench/vet.sh $(BIN)/plinth
 	FIXTURES=$(FIXTURES) bench/render.sh
 	FIXTURES=$(FIXTURES) bench/diff.sh
 	KUBEBUILDER_ASSETS=$(TESTBIN) KUBECTL=$(TESTBIN)/kubectl bench/apply.sh
 	KUBEBUILDER_ASSETS=$(TESTBIN) KUBECTL=$(TESTBIN)/kubectl bench/controller.sh
+	KUBEBUILDER_ASSETS=$(TESTBIN) KUBECTL=$(TESTBIN)/kubectl bench/fleet.sh
 	bench/summary.sh
 
 .PHONY: clean
