@@ -18,6 +18,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -294,6 +295,26 @@ func TestFailover(t *testing.T) {
 	}
 	checkFailoverAudit(t, events, failoverAudit{seen: present, gone: gone, unborn: unborn,
 		leader: leader, successor: successor, killed: killed, dead: dead, pushed: pushed, ready: ready})
+
+	// A leader stopped as Kubernetes stops a pod (SIGTERM: a rolling
+	// update, a drained node) hands the Lease over as it exits instead of
+	// leaving the next replica 15 s without a leader: it leaves the Lease
+	// without a holder.
+	if err := procs[successor].cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-procs[successor].done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s did not exit within 30 s of SIGTERM:\n%s", successor, procs[successor].logTail(20))
+	}
+	var lease coordinationv1.Lease
+	if err := c.Get(ctx, client.ObjectKey{Namespace: controllerNS, Name: leaseName}, &lease); err != nil {
+		t.Fatal(err)
+	}
+	if h := lease.Spec.HolderIdentity; h != nil && *h != "" {
+		t.Errorf("after SIGTERM, Lease %s/%s is still held by %s: the next replica waits for it to expire", controllerNS, leaseName, *h)
+	}
 }
 
 // failoverAudit is what checkFailoverAudit checks the audit log against.

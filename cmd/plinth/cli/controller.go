@@ -145,6 +145,11 @@ func runController(ctx context.Context, f *controllerFlags, s Streams) error {
 		LeaderElection:          f.leaderElect,
 		LeaderElectionID:        reconciler.LeaderElectionID(f.shard),
 		LeaderElectionNamespace: f.leaderNS,
+		// A leader stopped as pods are (SIGTERM) hands the Lease over as
+		// it exits, instead of leaving the next replica 15 s without a
+		// leader. Safe because the process ends when the manager stops:
+		// runController returns mgr.Start's result to main.
+		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
 		return err
