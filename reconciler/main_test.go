@@ -262,34 +262,69 @@ func (p *proxy) down() {
 
 // controller is one running controller (a manager with the reconciler).
 type controller struct {
+	name       string
 	reconciler *reconciler.Reconciler
 	renders    atomic.Int64
 	logs       *syncBuffer
 	stop       context.CancelFunc
 	done       chan struct{}
+
+	mu     sync.Mutex
+	perEnv map[string]int // renders per environment
+}
+
+// rendered is how many times the controller rendered env.
+func (c *controller) rendered(env string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.perEnv[env]
 }
 
 // startController starts a manager running the reconciler, after
 // configure; leader election in namespace leaderNS when set.
 func startController(t *testing.T, leaderNS string, configure ...func(*reconciler.Reconciler)) *controller {
 	t.Helper()
-	installCRD(t)
-	c := &controller{logs: &syncBuffer{}, done: make(chan struct{})}
-	logger := zap.New(zap.WriteTo(c.logs), zap.UseDevMode(true))
-	mgr, err := ctrl.NewManager(cluster.Config(), ctrl.Options{
-		Scheme:                  scheme(t),
-		Metrics:                 metricsserver.Options{BindAddress: "0"},
-		Logger:                  logger,
+	return startManaged(t, "controller", ctrl.Options{
 		LeaderElection:          leaderNS != "",
 		LeaderElectionID:        "plinth-controller-test",
 		LeaderElectionNamespace: leaderNS,
-		// Long enough that a loaded CI machine does not lose the lease.
-		LeaseDuration: durationPtr(15 * time.Second),
-		RenewDeadline: durationPtr(10 * time.Second),
-		RetryPeriod:   durationPtr(time.Second),
-		// Several controllers run in this one test process.
-		Controller: config.Controller{SkipNameValidation: &skipNameValidation},
-	})
+	}, configure...)
+}
+
+// startShardController starts a replica of shard's controller, set up as
+// plinth controller --shard sets it up (reconciler.ShardCache and
+// reconciler.LeaderElectionID), electing its leader in leaderNS.
+func startShardController(t *testing.T, name, shard, leaderNS string) *controller {
+	t.Helper()
+	cache, err := reconciler.ShardCache(shard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startManaged(t, name, ctrl.Options{
+		Cache:                   cache,
+		LeaderElection:          true,
+		LeaderElectionID:        reconciler.LeaderElectionID(shard),
+		LeaderElectionNamespace: leaderNS,
+	}, func(r *reconciler.Reconciler) { r.Shard = shard })
+}
+
+// startManaged starts a manager with opts (the test's scheme, logger,
+// lease timings and no metrics server added) running the reconciler,
+// after configure, counting its renders.
+func startManaged(t *testing.T, name string, opts ctrl.Options, configure ...func(*reconciler.Reconciler)) *controller {
+	t.Helper()
+	installCRD(t)
+	c := &controller{name: name, logs: &syncBuffer{}, done: make(chan struct{}), perEnv: map[string]int{}}
+	opts.Scheme = scheme(t)
+	opts.Metrics = metricsserver.Options{BindAddress: "0"}
+	opts.Logger = zap.New(zap.WriteTo(c.logs), zap.UseDevMode(true))
+	// Long enough that a loaded CI machine does not lose the lease.
+	opts.LeaseDuration = durationPtr(15 * time.Second)
+	opts.RenewDeadline = durationPtr(10 * time.Second)
+	opts.RetryPeriod = durationPtr(time.Second)
+	// Several controllers run in this one test process.
+	opts.Controller = config.Controller{SkipNameValidation: &skipNameValidation}
+	mgr, err := ctrl.NewManager(cluster.Config(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,6 +336,9 @@ func startController(t *testing.T, leaderNS string, configure ...func(*reconcile
 		Reports: &reconciler.Reports{},
 		Render: func(ctx context.Context, req pipeline.Request) (*pipeline.Set, error) {
 			c.renders.Add(1)
+			c.mu.Lock()
+			c.perEnv[req.Env.Name]++
+			c.mu.Unlock()
 			return pipeline.Objects(ctx, req, pipeline.DefaultLimits())
 		},
 	}
@@ -315,7 +353,7 @@ func startController(t *testing.T, leaderNS string, configure ...func(*reconcile
 	go func() {
 		defer close(c.done)
 		if err := mgr.Start(ctx); err != nil {
-			t.Errorf("manager: %v", err)
+			t.Errorf("manager %s: %v", name, err)
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-c.done })

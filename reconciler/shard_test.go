@@ -8,91 +8,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/plinth-platform/plinth/lib/pipeline"
 	"github.com/plinth-platform/plinth/reconciler"
 	v1 "github.com/plinth-platform/plinth/reconciler/api/v1alpha1"
 )
-
-// shardController is one replica of a shard's controller, set up as
-// plinth controller --shard sets it up (reconciler.ShardCache and
-// reconciler.LeaderElectionID), counting its renders per environment.
-type shardController struct {
-	name       string
-	reconciler *reconciler.Reconciler
-	logs       *syncBuffer
-	mu         sync.Mutex
-	renders    map[string]int
-}
-
-func (c *shardController) rendered(env string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.renders[env]
-}
-
-// startShardController starts a replica of shard's controller, electing
-// its leader in leaderNS.
-func startShardController(t *testing.T, name, shard, leaderNS string) *shardController {
-	t.Helper()
-	installCRD(t)
-	cache, err := reconciler.ShardCache(shard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &shardController{name: name, logs: &syncBuffer{}, renders: map[string]int{}}
-	mgr, err := ctrl.NewManager(cluster.Config(), ctrl.Options{
-		Scheme:                  scheme(t),
-		Cache:                   cache,
-		Metrics:                 metricsserver.Options{BindAddress: "0"},
-		Logger:                  zap.New(zap.WriteTo(c.logs), zap.UseDevMode(true)),
-		LeaderElection:          true,
-		LeaderElectionID:        reconciler.LeaderElectionID(shard),
-		LeaderElectionNamespace: leaderNS,
-		LeaseDuration:           durationPtr(15 * time.Second),
-		RenewDeadline:           durationPtr(10 * time.Second),
-		RetryPeriod:             durationPtr(time.Second),
-		Controller:              config.Controller{SkipNameValidation: &skipNameValidation},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.reconciler = &reconciler.Reconciler{
-		Client:  mgr.GetClient(),
-		Config:  cluster.Config(),
-		WorkDir: t.TempDir(),
-		Shard:   shard,
-		Render: func(ctx context.Context, req pipeline.Request) (*pipeline.Set, error) {
-			c.mu.Lock()
-			c.renders[req.Env.Name]++
-			c.mu.Unlock()
-			return pipeline.Objects(ctx, req, pipeline.DefaultLimits())
-		},
-	}
-	if err := c.reconciler.SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			t.Errorf("manager %s: %v", name, err)
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	return c
-}
 
 // TestShards: controllers of shards a and b and of the default shard
 // never reconcile each other's Environments; the two replicas of shard a
@@ -112,7 +36,7 @@ func TestShards(t *testing.T) {
 	a2 := startShardController(t, "a2", "a", leaderNS)
 	b := startShardController(t, "b", "b", leaderNS)
 	def := startShardController(t, "default", "", leaderNS)
-	all := []*shardController{a1, a2, b, def}
+	all := []*controller{a1, a2, b, def}
 
 	var c client.Client
 	objs := map[string]*v1.Environment{}
@@ -130,7 +54,7 @@ func TestShards(t *testing.T) {
 	}
 
 	// Each Environment was rendered by its shard's controllers alone.
-	owners := map[string][]*shardController{"shard-a": {a1, a2}, "shard-b": {b}, "unsharded": {def}}
+	owners := map[string][]*controller{"shard-a": {a1, a2}, "shard-b": {b}, "unsharded": {def}}
 	for env, own := range owners {
 		for _, ctl := range all {
 			if n := ctl.rendered(env); n > 0 && !slices.Contains(own, ctl) {
