@@ -108,7 +108,7 @@ $(TESTBIN)/etcd:
 	mkdir -p $(TESTBIN)
 	cd testbin/etcd && $(GO) build -o $@ .
 
-# kubectl of the same version, for bench/apply.sh and bench/controller.sh
+# kubectl of the same version, for bench/apply.sh, bench/controller.sh and bench/fleet.sh
 # (not part of testbin); `make bin/k8s-<version>/kubectl` builds it too.
 KUBECTL_LDFLAGS := $(foreach p,k8s.io/component-base/version k8s.io/client-go/pkg/version,\
 	-X $(p).gitVersion=$(K8S_VERSION) -X $(p).gitMajor=1 -X $(p).gitMinor=34)
@@ -221,8 +221,10 @@ update-golden: docs testbin ## Rewrite every expected output (CLI scripts, rende
 # Whole processes, as shipped (a copy of bin/plinth, each run its own
 # process): render against helm and kustomize, apply and drift against
 # kubectl, the controller, on a local API server (make demo's helper,
-# built here) and git server; then one summary table. RUNS (5) runs of
-# each, PUSHES (5) pushes for the controller. About 30 minutes on 2 cores.
+# built here) and git server, then a fleet (one controller, three target
+# API servers, 30 Environments); then one summary table. RUNS (5) runs of
+# each, PUSHES (5) pushes for the controller (3, plus one to all, for the
+# fleet). About 40 minutes on 2 cores (the fleet 8 to 9).
 .PHONY: bench
 bench: build tools testbin $(TESTBIN)/kubectl ## Measure vet, render, diff, apply, drift, the controller and a fleet of 30 environments on 3 clusters against cue, helm, kustomize and kubectl (bench/*.sh).
 	$(GO) build -o $(BIN)/plinth-demo-cluster ./demo/cluster
