@@ -247,7 +247,9 @@ EOF
 	done | k 0 apply --server-side -f - > /dev/null
 
 	# Every change of every Environment's status, stamped on arrival:
-	# "time name attempted applied ready-reason".
+	# "time name attempted applied ready-reason". Created first: the
+	# readers below may start before the process substitution opens it.
+	: > "$work/status.log"
 	k 0 get -n plinth-system environments.plinth.dev --watch \
 		-o jsonpath='{.metadata.name} {.status.lastAttemptedRevision} {.status.lastAppliedRevision} {.status.conditions[?(@.type=="Ready")].reason}{"\n"}' 2> "$work/log/watch.err" \
 		> >(while read -r n attempted applied reason; do echo "$(now) $n ${attempted:--} ${applied:--} ${reason:--}"; done > "$work/status.log") &
