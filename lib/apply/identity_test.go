@@ -101,6 +101,18 @@ data: {env: `+env+`}
 	_, err = a.Apply(ctx, "ident-a", comps("ident-a"), apply.Options{Claim: true})
 	refused(err, "ident-a", "ident-b")
 
+	// A marker emptied by hand marks the cluster for nobody: the next
+	// claiming apply takes it, as an unmarked cluster.
+	cm.Data = map[string]string{clustermark.EnvironmentsKey: "\n"}
+	if err := cluster.Client(t).Update(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, a, "ident-a", comps("ident-a"), apply.Options{Claim: true})
+	if got := marked(); !slices.Equal(got, []string{"ident-a"}) {
+		t.Fatalf("marker after an apply to an emptied marker = %v, want [ident-a]", got)
+	}
+	mustApply(t, a, "ident-b", comps("ident-b"), apply.Options{Claim: true, AdoptCluster: true})
+
 	// drift --correct claims like apply: the adopted environment corrects.
 	if err := cluster.Client(t).Delete(ctx, get(t, "v1", "ConfigMap", ns, "info-ident-b")); err != nil {
 		t.Fatal(err)

@@ -84,7 +84,9 @@ func Check(ctx context.Context, c client.Client, env string, adopt bool) (*Claim
 		return nil, fmt.Errorf("reading the cluster's marker %s/%s: %w", inventory.Namespace, Name, err)
 	}
 	claim := &Claim{client: c, env: env, marker: cm, adopt: adopt}
-	if marked := Environments(cm); !slices.Contains(marked, env) && !adopt {
+	// A marker listing no environment (emptied by hand) marks the cluster
+	// for nobody: the first apply claims it, as an unmarked one.
+	if marked := Environments(cm); len(marked) > 0 && !slices.Contains(marked, env) && !adopt {
 		return nil, &MismatchError{Environment: env, MarkedFor: marked, Marked: cm.Annotations[annotationMarked]}
 	}
 	return claim, nil
@@ -126,13 +128,16 @@ func (cl *Claim) Mark(ctx context.Context) error {
 		return nil
 	case slices.Contains(Environments(cl.marker), cl.env):
 		return nil
-	default: // adopted
+	default: // adopted, or listing no environment
 		cm := cl.marker.DeepCopy()
 		from := strings.Join(Environments(cm), ", ")
 		if cm.Annotations == nil {
 			cm.Annotations = map[string]string{}
 		}
 		cm.Annotations[annotationMarked] = "moved from " + from + " to " + cl.env + " at " + now
+		if from == "" {
+			cm.Annotations[annotationMarked] = "marked for " + cl.env + " at " + now
+		}
 		cm.Data = map[string]string{EnvironmentsKey: cl.env + "\n"}
 		// The resource version read by Check: a marker changed since then
 		// fails the update rather than being overwritten.
