@@ -82,6 +82,9 @@ corrected), 2 error.`,
 				return fail(err)
 			}
 			correct := f.correct || set.Settings.Drift.Policy == "correct"
+			if f.adopt && !correct {
+				return fail(fmt.Errorf("--adopt-cluster moves the cluster to %s when drift writes: it takes --correct (or drift.policy \"correct\")", set.Environment))
+			}
 			done := p.Start("comparing " + set.Environment + " with the cluster")
 			report, err := c.Check(cmd.Context(), set.Environment, set.Components, drift.Options{
 				Ignore: set.Settings.Drift.Ignore, Correct: correct, Claim: true, AdoptCluster: f.adopt,
