@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -184,10 +183,10 @@ func TestFailover(t *testing.T) {
 		}
 	}
 	killed := time.Now()
-	if err := procs[leader].cmd.Process.Kill(); err != nil {
+	if err := procs[leader].Cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	<-procs[leader].done
+	<-procs[leader].Done
 	dead := time.Now()
 	existed := newInCluster(t, c)
 	successor := "plinth-a"
@@ -300,11 +299,11 @@ func TestFailover(t *testing.T) {
 	// update, a drained node) hands the Lease over as it exits instead of
 	// leaving the next replica 15 s without a leader: it leaves the Lease
 	// without a holder.
-	if err := procs[successor].cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := procs[successor].Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-procs[successor].done:
+	case <-procs[successor].Done:
 	case <-time.After(30 * time.Second):
 		t.Fatalf("%s did not exit within 30 s of SIGTERM:\n%s", successor, procs[successor].logTail(20))
 	}
@@ -603,9 +602,8 @@ func waitApplied(t *testing.T, c client.Client, rev string, timeout time.Duratio
 // controllerProcess is a plinth controller: the test binary as
 // "plinth", which testscript.Main put on $PATH, as its own process.
 type controllerProcess struct {
-	cmd     *exec.Cmd
+	*kubetest.Child
 	logPath string
-	done    chan struct{}
 }
 
 // startControllerProcess starts plinth controller with leader election,
@@ -621,45 +619,30 @@ func startControllerProcess(t *testing.T, cluster *kubetest.Cluster, name string
 		"--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:0", "--report-bind-address=",
 		"--work-dir="+filepath.Join(dir, "work"))
 	cmd.Env = append(os.Environ(), "PLINTH_CACHE_DIR="+filepath.Join(dir, "cache"))
-	p := &controllerProcess{cmd: cmd, logPath: filepath.Join(dir, "controller.log"), done: make(chan struct{})}
-	logFile, err := os.Create(p.logPath)
+	logPath := filepath.Join(dir, "controller.log")
+	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer logFile.Close() // the child has its own descriptor
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// A controller outliving the test (a panic, go test's -timeout)
-	// would retry against a dead API server for ever.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	started := make(chan error)
-	go func() {
-		// Linux sends the signal when the thread that started the
-		// process ends (golang/go#27505): this goroutine keeps its
-		// thread until the process has exited.
-		runtime.LockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		_ = cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
+	child, err := kubetest.StartChild(cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
+	p := &controllerProcess{Child: child, logPath: logPath}
 	t.Cleanup(func() {
 		select {
-		case <-p.done:
+		case <-p.Done:
 			return
 		default:
 		}
 		_ = cmd.Process.Signal(syscall.SIGINT)
 		select {
-		case <-p.done:
+		case <-p.Done:
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
-			<-p.done
+			<-p.Done
 		}
 	})
 	return p

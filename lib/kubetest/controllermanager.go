@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"syscall"
 	"time"
 
@@ -46,11 +45,9 @@ const (
 
 // controllerManager is a running kube-controller-manager.
 type controllerManager struct {
-	cmd          *exec.Cmd
+	*Child
 	logPath      string
-	done         chan struct{} // closed when the process has exited
-	err          error         // its exit status, set before done is closed
-	exitExpected bool          // stop sent SIGTERM, or the exit is already reported
+	exitExpected bool // stop sent SIGTERM, or the exit is already reported
 }
 
 // controllerManagerPath returns kube-controller-manager in the assets
@@ -100,28 +97,11 @@ func startControllerManager(path, certDir string, kubeconfig []byte, cfg *rest.C
 	)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
-	// Where the system allows, it dies with the test binary, however
-	// that ends (a panic, go test's -timeout): it would otherwise retry
-	// against a dead API server for ever.
-	cmd.SysProcAttr = dieWithParent()
-	cm := &controllerManager{cmd: cmd, logPath: logPath, done: make(chan struct{})}
-	started := make(chan error)
-	go func() {
-		// Linux sends the signal when the thread that started the
-		// process ends, not the process (golang/go#27505): this
-		// goroutine keeps its thread until the process has exited.
-		runtime.LockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		cm.err = cmd.Wait()
-		close(cm.done)
-	}()
-	if err := <-started; err != nil {
+	child, err := StartChild(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", controllerManagerBinary, err)
 	}
+	cm := &controllerManager{Child: child, logPath: logPath}
 	if err := cm.waitWorking(cfg); err != nil {
 		cm.exitExpected = true // err says so if it has exited
 		return nil, errors.Join(err, cm.stop())
@@ -149,8 +129,8 @@ func (cm *controllerManager) waitWorking(cfg *rest.Config) error {
 			return nil
 		}
 		select {
-		case <-cm.done:
-			return fmt.Errorf("%s exited while starting: %v\n%s", controllerManagerBinary, cm.err, cm.logTail())
+		case <-cm.Done:
+			return fmt.Errorf("%s exited while starting: %v\n%s", controllerManagerBinary, cm.Err, cm.logTail())
 		case <-ctx.Done():
 			return fmt.Errorf("%s not working after %s (no ConfigMap default/kube-root-ca.crt with the API server's CA; last error: %v)\n%s",
 				controllerManagerBinary, controllerManagerStartTimeout, err, cm.logTail())
@@ -164,26 +144,26 @@ func (cm *controllerManager) waitWorking(cfg *rest.Config) error {
 // process died during the tests) as an error, with the log's tail.
 func (cm *controllerManager) stop() error {
 	select {
-	case <-cm.done:
+	case <-cm.Done:
 		if cm.exitExpected {
 			return nil
 		}
-		return fmt.Errorf("%s exited before the end of the tests: %v\n%s", controllerManagerBinary, cm.err, cm.logTail())
+		return fmt.Errorf("%s exited before the end of the tests: %v\n%s", controllerManagerBinary, cm.Err, cm.logTail())
 	default:
 	}
 	cm.exitExpected = true
-	if err := cm.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := cm.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		return fmt.Errorf("stopping %s: %w", controllerManagerBinary, err)
 	}
 	select {
-	case <-cm.done:
+	case <-cm.Done:
 		return nil
 	case <-time.After(controllerManagerStopTimeout):
 	}
-	if err := cm.cmd.Process.Kill(); err != nil {
+	if err := cm.Cmd.Process.Kill(); err != nil {
 		return fmt.Errorf("killing %s: %w", controllerManagerBinary, err)
 	}
-	<-cm.done
+	<-cm.Done
 	return nil
 }
 

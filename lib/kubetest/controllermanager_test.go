@@ -12,10 +12,10 @@ func TestControllerManagerDying(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.kcm.cmd.Process.Kill(); err != nil {
+	if err := c.kcm.Cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	<-c.kcm.done
+	<-c.kcm.Done
 	err = c.Stop()
 	if err == nil {
 		t.Fatal("Stop after the controller manager died succeeded")
