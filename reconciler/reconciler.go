@@ -277,19 +277,30 @@ func (r *Reconciler) gitAuth(ctx context.Context, env *v1.Environment) (gitrepo.
 	if env.Spec.Git.SecretRef == nil {
 		return gitrepo.Auth{}, nil
 	}
-	var secret corev1.Secret
-	key := types.NamespacedName{Namespace: env.Namespace, Name: env.Spec.Git.SecretRef.Name}
-	if err := r.Client.Get(ctx, key, &secret); err != nil {
-		if apierrors.IsNotFound(err) {
-			return gitrepo.Auth{}, fmt.Errorf("secret %s not found", key)
-		}
-		return gitrepo.Auth{}, fmt.Errorf("secret %s: %w", key, err)
+	secret, err := r.secret(ctx, "secret", env.Namespace, env.Spec.Git.SecretRef.Name)
+	if err != nil {
+		return gitrepo.Auth{}, err
 	}
 	auth, err := gitrepo.AuthFromSecret(secret.Data)
 	if err != nil {
-		return gitrepo.Auth{}, fmt.Errorf("secret %s: %w", key, err)
+		return gitrepo.Auth{}, fmt.Errorf("secret %s/%s: %w", secret.Namespace, secret.Name, err)
 	}
 	return auth, nil
+}
+
+// secret reads Secret ns/name, one an Environment names (git
+// credentials, age keys, a kubeconfig), from the API server: the errors
+// call it what ("decryption secret ns/name not found").
+func (r *Reconciler) secret(ctx context.Context, what, ns, name string) (*corev1.Secret, error) {
+	key := types.NamespacedName{Namespace: ns, Name: name}
+	var secret corev1.Secret
+	if err := r.Client.Get(ctx, key, &secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("%s %s not found", what, key)
+		}
+		return nil, fmt.Errorf("%s %s: %w", what, key, err)
+	}
+	return &secret, nil
 }
 
 func (r *Reconciler) writeStatus(ctx context.Context, env *v1.Environment, status *v1.EnvironmentStatus) error {

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/plinth-platform/plinth/lib/manifest"
@@ -59,14 +57,11 @@ func (r *Reconciler) decryptionKeys(ctx context.Context, env *v1.Environment) (s
 	if env.Spec.Decryption == nil || env.Spec.Decryption.SecretRef.Name == "" {
 		return secrets.Identities{}, errors.New("the environment has encrypted Secrets and spec.decryption.secretRef names no Secret with their age key")
 	}
-	key := types.NamespacedName{Namespace: env.Namespace, Name: env.Spec.Decryption.SecretRef.Name}
-	var secret corev1.Secret
-	if err := r.Client.Get(ctx, key, &secret); err != nil {
-		if apierrors.IsNotFound(err) {
-			return secrets.Identities{}, fmt.Errorf("decryption secret %s not found", key)
-		}
-		return secrets.Identities{}, fmt.Errorf("decryption secret %s: %w", key, err)
+	secret, err := r.secret(ctx, "decryption secret", env.Namespace, env.Spec.Decryption.SecretRef.Name)
+	if err != nil {
+		return secrets.Identities{}, err
 	}
+	key := types.NamespacedName{Namespace: secret.Namespace, Name: secret.Name}
 	var text []string
 	for _, k := range slices.Sorted(maps.Keys(secret.Data)) {
 		if !strings.HasSuffix(k, ageKeySuffix) {

@@ -11,9 +11,6 @@ import (
 	"slices"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -63,13 +60,9 @@ func (p *pass) target(ctx context.Context) (*rest.Config, error) {
 // kubeConfig reads the kubeconfig of a Secret in namespace ns. Its errors
 // name the Secret and key, never the content.
 func (r *Reconciler) kubeConfig(ctx context.Context, ns string, ref v1.SecretKeyReference) ([]byte, error) {
-	key := types.NamespacedName{Namespace: ns, Name: ref.Name}
-	var secret corev1.Secret
-	if err := r.Client.Get(ctx, key, &secret); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("kubeconfig secret %s not found", key)
-		}
-		return nil, fmt.Errorf("kubeconfig secret %s: %w", key, err)
+	secret, err := r.secret(ctx, "kubeconfig secret", ns, ref.Name)
+	if err != nil {
+		return nil, err
 	}
 	k := ref.Key
 	if k == "" {
@@ -77,7 +70,7 @@ func (r *Reconciler) kubeConfig(ctx context.Context, ns string, ref v1.SecretKey
 	}
 	data, ok := secret.Data[k]
 	if !ok || len(data) == 0 {
-		return nil, fmt.Errorf("kubeconfig secret %s has no key %s", key, k)
+		return nil, fmt.Errorf("kubeconfig secret %s/%s has no key %s", ns, ref.Name, k)
 	}
 	return data, nil
 }
