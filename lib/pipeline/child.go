@@ -18,9 +18,10 @@ import (
 
 // The sandbox handlers: the stages that run in the child.
 const (
-	handlerRender = "render"
-	handlerVet    = "vet"
-	handlerPlan   = "plan"
+	handlerRender  = "render"
+	handlerVet     = "vet"
+	handlerPlan    = "plan"
+	handlerUpgrade = "upgrade"
 )
 
 // Serve makes this process the pipeline's sandbox child when its parent
@@ -36,7 +37,8 @@ func Serve() {
 			}
 			return p.Findings, nil
 		},
-		handlerPlan: handlePlan,
+		handlerPlan:    handlePlan,
+		handlerUpgrade: handleUpgrade,
 	})
 }
 
@@ -47,6 +49,25 @@ func evaluateInput(ctx context.Context, input json.RawMessage) (*platform.Platfo
 		return nil, err
 	}
 	return platform.Evaluate(ctx, env)
+}
+
+// evaluateValid evaluates env; an environment with error findings is an
+// error listing them.
+func evaluateValid(ctx context.Context, env platform.Environment) (*platform.Platform, error) {
+	p, err := platform.Evaluate(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Valid() {
+		var errs []error
+		for _, f := range p.Findings {
+			if f.Severity == platform.SeverityError {
+				errs = append(errs, errors.New(f.String()))
+			}
+		}
+		return nil, fmt.Errorf("environment %s is not valid (plinth vet):\n%w", env.Name, errors.Join(errs...))
+	}
+	return p, nil
 }
 
 func handlePlan(ctx context.Context, input json.RawMessage) (any, error) {
@@ -157,18 +178,9 @@ func objectsReply(p *platform.Platform, result *render.Result) (*renderReply, er
 
 // evaluate evaluates env, which must be valid, and reads the lock.
 func evaluate(ctx context.Context, env platform.Environment, lockFile string) (*platform.Platform, *source.Lock, error) {
-	p, err := platform.Evaluate(ctx, env)
+	p, err := evaluateValid(ctx, env)
 	if err != nil {
 		return nil, nil, err
-	}
-	if !p.Valid() {
-		var errs []error
-		for _, f := range p.Findings {
-			if f.Severity == platform.SeverityError {
-				errs = append(errs, errors.New(f.String()))
-			}
-		}
-		return nil, nil, fmt.Errorf("environment %s is not valid (plinth vet):\n%w", env.Name, errors.Join(errs...))
 	}
 	// Without a lock, only environments that need no sources render (dev);
 	// the others fail naming the first source missing from it.

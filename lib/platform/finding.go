@@ -23,8 +23,11 @@ type Rule struct {
 	Message   string   `json:"message"`
 	Source    string   `json:"source"`
 	Paths     []string `json:"paths"`
-	Violated  bool     `json:"-"`
-	Detail    string   `json:"-"`
+	// Action is the work on the cluster the rule's fix takes, when it is
+	// more than a changed field (a runtime or storage migration).
+	Action   string `json:"action,omitempty"`
+	Violated bool   `json:"-"`
+	Detail   string `json:"-"`
 }
 
 // Position is a place in a file, relative to the repository root.

@@ -76,6 +76,48 @@ func Evaluate(ctx context.Context, env Environment) (*Platform, error) {
 		p.Findings = tidy(cueFindings(env, err, schema))
 		return p, nil
 	}
+	return evaluateUser(ctx, schema, p, user)
+}
+
+// EvaluateState evaluates state, an environment's own value as plain data
+// (see State), as Evaluate evaluates the environment's files: the
+// upgrade planner's way to try a changed environment without writing it.
+// Findings carry no file positions; they name env's directory.
+func EvaluateState(ctx context.Context, env Environment, state map[string]any) (*Platform, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cctx := cuecontext.New()
+	schema, err := loadSchema(cctx)
+	if err != nil {
+		return nil, err
+	}
+	user := cctx.Encode(state)
+	if err := user.Err(); err != nil {
+		return nil, fmt.Errorf("environment %s: encoding a state: %w", env.Name, err)
+	}
+	return evaluateUser(ctx, schema, &Platform{Environment: env}, user)
+}
+
+// State is the environment's own value as plain data: what its files and
+// layers set, evaluated, without the schema's defaults. Changing a field
+// of it and evaluating it with EvaluateState is evaluating the
+// environment with that field changed.
+func (p *Platform) State() (map[string]any, error) {
+	if !p.user.Exists() {
+		return nil, fmt.Errorf("environment %s: not evaluated", p.Environment.Name)
+	}
+	var state map[string]any
+	if err := p.user.Decode(&state); err != nil {
+		return nil, fmt.Errorf("environment %s: its value is not concrete: %w", p.Environment.Name, err)
+	}
+	return state, nil
+}
+
+// evaluateUser checks user, an environment's own value, against the schema
+// and, when it conforms, evaluates every rule (Evaluate's second half).
+func evaluateUser(ctx context.Context, schema cue.Value, p *Platform, user cue.Value) (*Platform, error) {
+	env := p.Environment
 	p.user = user
 	// The schema's objects take the form the environment wrote, the keyed
 	// map or the deprecated list, chosen here before the objects are
@@ -155,6 +197,11 @@ func decodeRules(v cue.Value) ([]Rule, error) {
 		if violated := rv.LookupPath(cue.ParsePath("violated")); violated.IsConcrete() {
 			if r.Violated, err = violated.Bool(); err != nil {
 				return nil, fmt.Errorf("rule %s: violated: %w", r.ID, err)
+			}
+		}
+		if a := rv.LookupPath(cue.ParsePath("action")); a.Exists() {
+			if r.Action, err = a.String(); err != nil {
+				return nil, fmt.Errorf("rule %s: action: %w", r.ID, err)
 			}
 		}
 		if d := rv.LookupPath(cue.ParsePath("detail")); d.Exists() {

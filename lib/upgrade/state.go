@@ -1,0 +1,81 @@
+package upgrade
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+)
+
+// State is an environment's own value as plain data (platform.State):
+// what its files set, without the schema's defaults. The planner changes
+// fields of it and evaluates the result.
+type State map[string]any
+
+// Get returns the value at a dotted path, when the state sets it.
+func (s State) Get(path string) (any, bool) {
+	var cur any = map[string]any(s)
+	for _, part := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[part]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// With returns a copy of s with the field at path set to v; the maps on
+// the way are copied, the rest is shared (states are never modified).
+func (s State) With(path string, v any) State {
+	parts := strings.Split(path, ".")
+	var set func(m map[string]any, i int) map[string]any
+	set = func(m map[string]any, i int) map[string]any {
+		out := make(map[string]any, len(m)+1)
+		for k, x := range m {
+			out[k] = x
+		}
+		if i == len(parts)-1 {
+			out[parts[i]] = v
+			return out
+		}
+		child, _ := m[parts[i]].(map[string]any)
+		out[parts[i]] = set(child, i+1)
+		return out
+	}
+	return set(s, 0)
+}
+
+// key identifies a state: its JSON, whose object keys encoding/json sorts.
+func (s State) key() string {
+	data, err := json.Marshal(s)
+	if err != nil {
+		// A state decoded from CUE is JSON data; anything else is a bug.
+		panic(fmt.Sprintf("upgrade: state is not JSON data: %v", err))
+	}
+	return string(data)
+}
+
+// version parses a version as environments write them: "1.34.4", "v1.1.0", "26.03".
+func version(v any) (*semver.Version, bool) {
+	s, ok := v.(string)
+	if !ok {
+		return nil, false
+	}
+	parsed, err := semver.NewVersion(s)
+	return parsed, err == nil
+}
+
+// minorOf is a version's major*1000+minor, the order of Kubernetes minors.
+func minorOf(v *semver.Version) int { return int(v.Major())*1000 + int(v.Minor()) }
+
+// show writes a field's value for people: "(unset)" when there is none.
+func show(v any) string {
+	if v == nil {
+		return "(unset)"
+	}
+	return fmt.Sprint(v)
+}
