@@ -22,6 +22,7 @@ const (
 	handlerVet     = "vet"
 	handlerPlan    = "plan"
 	handlerUpgrade = "upgrade"
+	handlerState   = "state"
 )
 
 // Serve makes this process the pipeline's sandbox child when its parent
@@ -39,6 +40,7 @@ func Serve() {
 		},
 		handlerPlan:    handlePlan,
 		handlerUpgrade: handleUpgrade,
+		handlerState:   handleState,
 	})
 }
 

@@ -20,25 +20,54 @@ type upgradeRequest struct {
 type upgradeReply struct {
 	Plan        *upgrade.Plan        `json:",omitempty"`
 	States      []upgrade.State      `json:",omitempty"`
+	Origin      *upgrade.Origin      `json:",omitempty"`
 	Unreachable *upgrade.Unreachable `json:",omitempty"`
 }
 
 // Upgrade plans env's upgrade to targets (upgrade.ParseTargets) in the
 // sandbox within limits, which bound the search with maxEvaluations (0:
-// upgrade.DefaultMaxEvaluations). A target no path reaches is an
-// *upgrade.Unreachable.
-func Upgrade(ctx context.Context, env platform.Environment, targets map[string]any, maxEvaluations int, limits sandbox.Limits) (*upgrade.Plan, error) {
+// upgrade.DefaultMaxEvaluations), and says where the environment's files
+// set the fields its steps change (for upgrade.Write). A target no path
+// reaches is an *upgrade.Unreachable.
+func Upgrade(ctx context.Context, env platform.Environment, targets map[string]any, maxEvaluations int, limits sandbox.Limits) (*upgrade.Plan, *upgrade.Origin, error) {
 	reply, err := run[upgradeReply](ctx, handlerUpgrade, env.Name, limits, upgradeRequest{Env: env, Targets: targets, MaxEvaluations: maxEvaluations})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if reply.Unreachable != nil {
-		return nil, reply.Unreachable
+		return nil, nil, reply.Unreachable
 	}
 	for i := range reply.Plan.Steps {
 		reply.Plan.Steps[i].State = reply.States[i]
 	}
-	return reply.Plan, nil
+	return reply.Plan, reply.Origin, nil
+}
+
+// Evaluated is an environment as vet sees it: its findings and, when it
+// conforms to the schema, its state (platform.State).
+type Evaluated struct {
+	Findings []platform.Finding
+	State    upgrade.State
+}
+
+// Evaluate evaluates env in the sandbox within limits: what plinth
+// upgrade checks each step it wrote with.
+func Evaluate(ctx context.Context, env platform.Environment, limits sandbox.Limits) (*Evaluated, error) {
+	return run[Evaluated](ctx, handlerState, env.Name, limits, env)
+}
+
+func handleState(ctx context.Context, input json.RawMessage) (any, error) {
+	p, err := evaluateInput(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	out := Evaluated{Findings: p.Findings}
+	if p.Valid() {
+		if out.State, err = p.State(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func handleUpgrade(ctx context.Context, input json.RawMessage) (any, error) {
@@ -72,7 +101,11 @@ func handleUpgrade(ctx context.Context, input json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	reply := upgradeReply{Plan: plan}
+	paths := make([]string, len(fields))
+	for i, f := range fields {
+		paths[i] = f.Path
+	}
+	reply := upgradeReply{Plan: plan, Origin: &upgrade.Origin{Start: start, Files: p.Files(), Sources: p.Sources(paths)}}
 	for _, s := range plan.Steps {
 		reply.States = append(reply.States, s.State)
 	}

@@ -172,8 +172,8 @@ func (noRegistry) ModuleVersions(context.Context, string) ([]string, error) {
 
 // loadEnvironment builds the user's environment package: the files of
 // env.Dir and the same-package files of every parent directory up to
-// env.Root. A repository without cue.mod gets one in memory.
-func loadEnvironment(cctx *cue.Context, env Environment) (cue.Value, error) {
+// env.Root, whose names it returns too. A repository without cue.mod gets one in memory.
+func loadEnvironment(cctx *cue.Context, env Environment) (cue.Value, []string, error) {
 	cfg := &load.Config{
 		Dir:        env.Dir,
 		ModuleRoot: env.Root,
@@ -190,8 +190,12 @@ func loadEnvironment(cctx *cue.Context, env Environment) (cue.Value, error) {
 	}
 	insts := load.Instances([]string{"."}, cfg)
 	if err := insts[0].Err; err != nil {
-		return cue.Value{}, err
+		return cue.Value{}, nil, err
+	}
+	var files []string
+	for _, f := range insts[0].BuildFiles {
+		files = append(files, f.Filename)
 	}
 	v := cctx.BuildInstance(insts[0])
-	return v, v.Err()
+	return v, files, v.Err()
 }

@@ -38,6 +38,8 @@ type Platform struct {
 	// user is the environment's own value, before the schema: where its
 	// files set something (Value's positions may be the schema's).
 	user cue.Value
+	// files are the CUE files of the environment and its layers, absolute.
+	files []string
 }
 
 // Valid reports whether the environment has no error findings.
@@ -71,7 +73,8 @@ func Evaluate(ctx context.Context, env Environment) (*Platform, error) {
 		sortFindings(p.Findings)
 		return p, nil
 	}
-	user, err := loadEnvironment(cctx, env)
+	user, files, err := loadEnvironment(cctx, env)
+	p.files = files
 	if err != nil {
 		p.Findings = tidy(cueFindings(env, err, schema))
 		return p, nil

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/cuecontext"
 )
 
@@ -63,4 +64,46 @@ func (p *Platform) Field(path string) (any, bool) {
 		return nil, false
 	}
 	return out, true
+}
+
+// FieldSource is where an environment's files set a field.
+type FieldSource struct {
+	// File is the file, relative to the repository root.
+	File string `json:"file"`
+	// Start and End are the byte offsets of the value's expression in
+	// File, when one expression of the field sets it; otherwise Editable
+	// is false and Line says where the field is.
+	Start    int  `json:"start"`
+	End      int  `json:"end"`
+	Line     int  `json:"line"`
+	Editable bool `json:"editable"`
+}
+
+// Files are the CUE files of the environment and of the layers above it
+// (same-package files of parent directories), relative to the root.
+func (p *Platform) Files() []string {
+	out := make([]string, len(p.files))
+	for i, f := range p.files {
+		out[i] = relPath(p.Environment.Root, f)
+	}
+	return out
+}
+
+// Sources says where the environment's files set each of paths; a path
+// they do not set (the schema's default applies) is absent.
+func (p *Platform) Sources(paths []string) map[string]FieldSource {
+	out := map[string]FieldSource{}
+	for _, path := range paths {
+		v := p.user.LookupPath(cue.ParsePath(path))
+		if !v.Exists() || !v.Pos().IsValid() {
+			continue
+		}
+		src := FieldSource{File: relPath(p.Environment.Root, v.Pos().Filename()), Line: v.Pos().Line()}
+		// One field of one file sets it: its value's bytes can be replaced.
+		if f, ok := v.Source().(*ast.Field); ok && f.Value != nil && f.Value.Pos().Filename() == v.Pos().Filename() {
+			src.Start, src.End, src.Editable = f.Value.Pos().Offset(), f.Value.End().Offset(), true
+		}
+		out[path] = src
+	}
+	return out
 }

@@ -105,6 +105,12 @@ type Step struct {
 	Actions []Action `json:"actions,omitempty"`
 	// Warnings are the state's warning findings (it has no errors).
 	Warnings []platform.Finding `json:"warnings,omitempty"`
+	// RemovedAPIs are the objects the state before the step renders with
+	// API versions the step's Kubernetes no longer serves; APICheck says
+	// why they were not looked for, when they were not (sources not
+	// vendored, say). Filled by the caller, who renders.
+	RemovedAPIs []RemovedAPI `json:"removedAPIs,omitempty"`
+	APICheck    string       `json:"apiCheck,omitempty"`
 	// State is the environment's own value at this step.
 	State State `json:"-"`
 }
@@ -123,6 +129,13 @@ type Change struct {
 	// Kubernetes without this change passes vet) or "with" (neither does:
 	// change both in one maintenance window).
 	When string `json:"when,omitempty"`
+}
+
+// RemovedAPI is a rendered object whose API version a step's Kubernetes removes.
+type RemovedAPI struct {
+	Component string `json:"component"`
+	Object    string `json:"object"`
+	Message   string `json:"message"`
 }
 
 // Reason is why a change is made.
@@ -713,7 +726,7 @@ func (p *planner) step(ctx context.Context, kind string, a, b, forced State) (St
 		}
 		c := Change{Field: f.Path, Name: f.Name, From: from, To: to}
 		if f.Path == KubernetesField {
-			c.Reasons = []Reason{{Rule: ReasonSkew, Detail: fmt.Sprintf("one minor per step: %s", f.Source)}}
+			c.Reasons = []Reason{{Rule: ReasonSkew, Detail: "one minor per step", Source: f.Source}}
 			if t, ok := p.targets[f.Path]; ok && equal(t, to) {
 				c.Reasons = append(c.Reasons, Reason{Rule: ReasonTarget})
 			}
@@ -744,7 +757,8 @@ func (p *planner) step(ctx context.Context, kind string, a, b, forced State) (St
 			c.Reasons = append(c.Reasons, Reason{Rule: ReasonTarget})
 		}
 		if len(c.Reasons) == 0 && f.MinorsPerStep > 0 {
-			c.Reasons = append(c.Reasons, Reason{Rule: ReasonSkew, Detail: fmt.Sprintf("moved ahead of need: a later step needs a newer release and %s moves %d minor per step (%s)", f.Name, f.MinorsPerStep, f.Source)})
+			c.Reasons = append(c.Reasons, Reason{Rule: ReasonSkew, Source: f.Source,
+				Detail: fmt.Sprintf("moved ahead: %s moves %d minor per step and a later step needs a newer release", f.Name, f.MinorsPerStep)})
 		}
 		if kind == StepKubernetes {
 			before, err := p.eval(ctx, a.With(f.Path, to))

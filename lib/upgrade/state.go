@@ -79,3 +79,35 @@ func show(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// Same reports whether two states are equal, and names the first field
+// that differs when they are not.
+func Same(a, b State) (string, bool) {
+	if a.key() == b.key() {
+		return "", true
+	}
+	return firstDiff(map[string]any(a), map[string]any(b), ""), false
+}
+
+func firstDiff(a, b any, path string) string {
+	am, aok := a.(map[string]any)
+	bm, bok := b.(map[string]any)
+	if !aok || !bok {
+		return path
+	}
+	for _, k := range sortedKeys(am) {
+		p := strings.TrimPrefix(path+"."+k, ".")
+		if _, ok := bm[k]; !ok {
+			return p
+		}
+		if State(map[string]any{"v": am[k]}).key() != State(map[string]any{"v": bm[k]}).key() {
+			return firstDiff(am[k], bm[k], p)
+		}
+	}
+	for _, k := range sortedKeys(bm) {
+		if _, ok := am[k]; !ok {
+			return strings.TrimPrefix(path+"."+k, ".")
+		}
+	}
+	return path
+}

@@ -167,7 +167,7 @@ SIGTERM (outputs are left as they were).`,
 	cmd.PersistentFlags().StringVar(&g.root, "root", "", "repository root holding environments/ (default: the nearest parent directory that has one)")
 	cmd.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "no progress on a terminal (progress is never shown when stderr is not a terminal)")
 	setVersionFlag(cmd)
-	cmd.AddCommand(newVetCommand(g, s), newVendorCommand(g, s), newRenderCommand(g, s), newImagesCommand(g, s), newMirrorCommand(g, s), newDiffCommand(g, s), newApplyCommand(g, s), newDriftCommand(g, s), newControllerCommand(g, s), newInitCommand(g, s), newVersionCommand(s))
+	cmd.AddCommand(newVetCommand(g, s), newVendorCommand(g, s), newRenderCommand(g, s), newImagesCommand(g, s), newMirrorCommand(g, s), newDiffCommand(g, s), newApplyCommand(g, s), newDriftCommand(g, s), newUpgradeCommand(g, s), newControllerCommand(g, s), newInitCommand(g, s), newVersionCommand(s))
 	return cmd
 }
 
