@@ -55,7 +55,7 @@ func (p *Platform) Field(path string) (any, bool) {
 	if !p.Value.Exists() {
 		return nil, false
 	}
-	v := p.Value.LookupPath(envPath).LookupPath(cue.ParsePath(path))
+	v, _ := p.Value.LookupPath(envPath).LookupPath(cue.ParsePath(path)).Default()
 	if !v.Exists() || !v.IsConcrete() {
 		return nil, false
 	}

@@ -603,9 +603,8 @@ func (p *planner) levers(rule string, changed []string, migrations bool) []platf
 		if !ok || path == KubernetesField || slices.Contains(changed, path) || (f.Migration && !migrations) {
 			continue
 		}
-		if t, pinned := p.targets[path]; pinned && equal(t, p.startValues[path]) {
-			continue // the target keeps it
-		}
+		// A field the target holds at its value has no candidates; it
+		// stays, to say so when nothing else helps.
 		out = append(out, f)
 	}
 	return out
@@ -674,9 +673,9 @@ func (p *planner) noCandidate(f platform.UpgradeField, s, base State) string {
 		return fmt.Sprintf("%s: the target holds it at %s", f.Path, show(t))
 	}
 	if f.MinorsPerStep > 0 {
-		return fmt.Sprintf("%s: no release after %s within %d minor per step (%s) in the matrix", f.Path, show(p.value(base, f.Path)), f.MinorsPerStep, f.Source)
+		return fmt.Sprintf("%s: the matrix has no release after %s within %d minor per step (%s); a newer release goes into cue/matrix.cue", f.Path, show(p.value(base, f.Path)), f.MinorsPerStep, f.Source)
 	}
-	return fmt.Sprintf("%s: no value after %s in the matrix", f.Path, show(cur))
+	return fmt.Sprintf("%s: the matrix has no value after %s; a newer release goes into cue/matrix.cue", f.Path, show(cur))
 }
 
 // value is field path of s as evaluated (its default when s leaves it unset).
