@@ -111,6 +111,8 @@ type Step struct {
 	// vendored, say). Filled by the caller, who renders.
 	RemovedAPIs []RemovedAPI `json:"removedAPIs,omitempty"`
 	APICheck    string       `json:"apiCheck,omitempty"`
+	// CheckedObjects counts the rendered objects checked, when they were.
+	CheckedObjects int `json:"checkedObjects,omitempty"`
 	// State is the environment's own value at this step.
 	State State `json:"-"`
 }
@@ -837,17 +839,27 @@ func (p *planner) eval(ctx context.Context, s State) (Result, error) {
 	return e.res, e.err
 }
 
-// each evaluates states, Parallel at a time, and calls fn with each
-// result in order until fn returns false: the nearest candidates first,
-// and no more evaluations than the search uses.
+// batch is how many candidates each evaluates ahead, whatever the
+// machine's cores: a plan and its count of evaluations do not depend on
+// where it runs.
+const batch = 4
+
+// each evaluates states, a batch at a time (Parallel at once), and calls
+// fn with each result in order until fn returns false: the nearest
+// candidates first, and few evaluations beyond those the search uses.
 func (p *planner) each(ctx context.Context, states []State, fn func(int, Result) (bool, error)) error {
-	for lo := 0; lo < len(states); lo += p.opts.Parallel {
-		batch := states[lo:min(lo+p.opts.Parallel, len(states))]
+	sem := make(chan struct{}, p.opts.Parallel)
+	for lo := 0; lo < len(states); lo += batch {
+		batch := states[lo:min(lo+batch, len(states))]
 		results := make([]Result, len(batch))
 		errs := make([]error, len(batch))
 		var wg sync.WaitGroup
 		for i, s := range batch {
-			wg.Go(func() { results[i], errs[i] = p.eval(ctx, s) })
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				results[i], errs[i] = p.eval(ctx, s)
+			})
 		}
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {

@@ -111,6 +111,8 @@ func (p *Plan) WriteText(w io.Writer) error {
 		}
 		if s.APICheck != "" {
 			fmt.Fprintf(&b, "  removed APIs not checked: %s\n", s.APICheck)
+		} else if s.CheckedObjects > 0 && len(s.RemovedAPIs) == 0 {
+			fmt.Fprintf(&b, "  removed APIs: none among the %d objects the state before renders\n", s.CheckedObjects)
 		}
 		for _, f := range s.Warnings {
 			fmt.Fprintf(&b, "  warning %s %s: %s\n", f.Rule, f.Path, f.Detail)
@@ -163,6 +165,8 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 		}
 		if s.APICheck != "" {
 			fmt.Fprintf(&b, "\nRemoved APIs not checked: %s\n", safetext.MarkdownText(s.APICheck, " "))
+		} else if s.CheckedObjects > 0 && len(s.RemovedAPIs) == 0 {
+			fmt.Fprintf(&b, "\nRemoved APIs: none among the %d objects the state before renders.\n", s.CheckedObjects)
 		}
 		if len(s.Warnings) > 0 {
 			b.WriteString("\nWarnings of the new state (vet passes):\n\n")

@@ -255,6 +255,9 @@ func removedAPIs(ctx context.Context, p *progress, env platform.Environment, dir
 			step.APICheck = "the state before the step does not render from the vendored sources (" + first + ")"
 			continue
 		}
+		for _, c := range set.Components {
+			step.CheckedObjects += len(c.Objects)
+		}
 		for _, v := range policy.Check(policy.Facts{Environment: env.Name, KubernetesVersion: step.Kubernetes}, set.Components) {
 			if v.Rule == policy.RuleAPIRemoved {
 				step.RemovedAPIs = append(step.RemovedAPIs, upgrade.RemovedAPI{Component: v.Component, Object: v.Object.String(), Message: v.Message})
