@@ -102,6 +102,31 @@ not in the table:
 		}
 		writeRow(&b, r.ID, string(r.Severity), md.text(r.Condition), md.text(r.Message), md.text(r.Source), strings.Join(fields, ", "))
 	}
+	// The rules whose fix is work on the cluster (a rule's action).
+	var actions []platform.Rule
+	for _, r := range rules {
+		if r.Action != "" {
+			actions = append(actions, r)
+		}
+	}
+	if len(actions) > 0 {
+		b.WriteString(`
+## Work on the cluster
+
+The rules below are fixed by work on the cluster, not only by a changed
+field: a runtime or in-tree storage migration. Each names that work in its
+` + "`action`" + `. ` + "`plinth upgrade`" + ` plans the change of the field as a
+migration step of its own, at the Kubernetes version the cluster runs,
+just before the Kubernetes step that would violate the rule, and puts the
+action in the runbook of that step (under "Work on the cluster" in the
+Markdown runbook, "action" in the text output, ` + "`actions`" + ` in the JSON;
+see [upgrade.md](upgrade.md)).
+
+`)
+		for _, r := range actions {
+			fmt.Fprintf(&b, "- **%s** (%s): %s\n", r.ID, string(r.Severity), md.text(r.Action))
+		}
+	}
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("rules doc: %w", err)
 	}
