@@ -208,7 +208,7 @@ func checklist(s Step) []string {
 			items = append(items, "in the same window, move "+strings.Join(with, ", ")+" (neither the old Kubernetes with it nor the new one without it passes vet)")
 		}
 	case StepMigration:
-		items = append(items, "do the work on the cluster above, node by node")
+		items = append(items, "do the work on the cluster above, then apply the step")
 	}
 	if len(after) > 0 {
 		items = append(items, "then move "+strings.Join(after, ", ")+" (each needs the new Kubernetes)")

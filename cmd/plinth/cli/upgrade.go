@@ -252,7 +252,10 @@ func removedAPIs(ctx context.Context, p *progress, env platform.Environment, dir
 		done()
 		if err != nil {
 			first, _, _ := strings.Cut(err.Error(), "\n")
-			step.APICheck = "the state before the step does not render from the vendored sources (" + first + ")"
+			step.APICheck = "the state before the step does not render from " + lockFile + " and its vendored sources"
+			if !strings.Contains(first, "not vendored") {
+				step.APICheck += ": " + first
+			}
 			continue
 		}
 		for _, c := range set.Components {
