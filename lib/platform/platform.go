@@ -60,11 +60,7 @@ func (p *Platform) KubernetesVersion() (string, error) {
 // evaluates every compatibility rule. The error is for failures to load
 // at all (a missing directory, a CUE syntax error is a finding).
 func Evaluate(ctx context.Context, env Environment) (*Platform, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	cctx := cuecontext.New()
-	schema, err := loadSchema(cctx)
+	cctx, schema, err := start(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -87,11 +83,7 @@ func Evaluate(ctx context.Context, env Environment) (*Platform, error) {
 // upgrade planner's way to try a changed environment without writing it.
 // Findings carry no file positions; they name env's directory.
 func EvaluateState(ctx context.Context, env Environment, state map[string]any) (*Platform, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	cctx := cuecontext.New()
-	schema, err := loadSchema(cctx)
+	cctx, schema, err := start(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +92,17 @@ func EvaluateState(ctx context.Context, env Environment, state map[string]any) (
 		return nil, fmt.Errorf("environment %s: encoding a state: %w", env.Name, err)
 	}
 	return evaluateUser(ctx, schema, &Platform{Environment: env}, user)
+}
+
+// start begins an evaluation: a fresh CUE context (contexts only grow)
+// holding the schema.
+func start(ctx context.Context) (*cue.Context, cue.Value, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, cue.Value{}, err
+	}
+	cctx := cuecontext.New()
+	schema, err := loadSchema(cctx)
+	return cctx, schema, err
 }
 
 // State is the environment's own value as plain data: what its files and

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path"
@@ -101,7 +102,7 @@ func (v *vendorer) fromIndex(ctx context.Context, s Source, root string, candida
 
 	versions := idx.Entries[s.Chart]
 	if len(versions) == 0 {
-		return nil, fmt.Errorf("index %s has no chart %s (it has %s)", at, s.Chart, listSome(sortedKeys(idx.Entries), 20))
+		return nil, fmt.Errorf("index %s has no chart %s (it has %s)", at, s.Chart, listSome(slices.Sorted(maps.Keys(idx.Entries)), 20))
 	}
 	i := slices.IndexFunc(versions, func(e indexEntry) bool { return e.Version == s.Version })
 	if i < 0 {
@@ -260,15 +261,6 @@ func validateChart(data []byte, s Source) error {
 		return fmt.Errorf("archive holds chart %q version %q", name, version)
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // newestFirst sorts versions by semantic version, newest first; versions

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"sort"
@@ -268,7 +269,7 @@ func New(ctx context.Context, env string, start State, targets map[string]any, o
 	}
 	p.startValues = res.Values
 	plan := &Plan{Environment: env}
-	for _, path := range sortedKeys(targets) {
+	for _, path := range slices.Sorted(maps.Keys(targets)) {
 		f, ok := p.fields[path]
 		if !ok {
 			return nil, fmt.Errorf("plinth upgrade cannot change %s", path)
@@ -451,7 +452,7 @@ func (p *planner) finish(ctx context.Context, s State) ([]Step, bool, error) {
 			continue
 		}
 		var sol State
-		err := p.solve(ctx, next, s, sortedKeys(p.targets), false, func(x State) bool {
+		err := p.solve(ctx, next, s, slices.Sorted(maps.Keys(p.targets)), false, func(x State) bool {
 			sol = x
 			return false
 		})
@@ -474,7 +475,7 @@ func (p *planner) finish(ctx context.Context, s State) ([]Step, bool, error) {
 // withTargets sets the target's values in s: its migrations only, or every
 // value but the migrations.
 func (p *planner) withTargets(s State, migrations bool) State {
-	for _, path := range sortedKeys(p.targets) {
+	for _, path := range slices.Sorted(maps.Keys(p.targets)) {
 		if path == KubernetesField || p.fields[path].Migration != migrations {
 			continue
 		}
@@ -969,13 +970,4 @@ func join(vs []any) string {
 		parts[i] = show(v)
 	}
 	return strings.Join(parts, ", ")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -3,6 +3,8 @@ package upgrade
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -95,7 +97,7 @@ func firstDiff(a, b any, path string) string {
 	if !aok || !bok {
 		return path
 	}
-	for _, k := range sortedKeys(am) {
+	for _, k := range slices.Sorted(maps.Keys(am)) {
 		p := strings.TrimPrefix(path+"."+k, ".")
 		if _, ok := bm[k]; !ok {
 			return p
@@ -104,7 +106,7 @@ func firstDiff(a, b any, path string) string {
 			return firstDiff(am[k], bm[k], p)
 		}
 	}
-	for _, k := range sortedKeys(bm) {
+	for _, k := range slices.Sorted(maps.Keys(bm)) {
 		if _, ok := am[k]; !ok {
 			return strings.TrimPrefix(path+"."+k, ".")
 		}
