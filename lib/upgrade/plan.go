@@ -547,12 +547,27 @@ func (p *planner) solveFrom(ctx context.Context, s, base State, changed []string
 		}
 	}
 	if !fixed {
+		tried = append(tried, p.held(first.Rule, s, changed)...)
 		if len(tried) == 0 {
-			tried = append(tried, "it names no field plinth upgrade may change here (cue/upgrade.cue)")
+			tried = append(tried, "it names no field plinth upgrade may change (cue/upgrade.cue)")
 		}
 		p.noteBlock(s, first, tried)
 	}
 	return true, nil
+}
+
+// held says why the fields rule names that the step may not change stay.
+func (p *planner) held(rule string, s State, changed []string) []string {
+	var out []string
+	for _, path := range p.rules[rule].Paths {
+		switch {
+		case path == KubernetesField && p.targets[KubernetesField] == nil:
+			out = append(out, fmt.Sprintf("%s: --to names no Kubernetes version, so it stays at %s", path, show(p.value(s, path))))
+		case path != KubernetesField && slices.Contains(changed, path):
+			out = append(out, fmt.Sprintf("%s: this step sets it to %s", path, show(p.value(s, path))))
+		}
+	}
+	return out
 }
 
 // polish clears the warnings that s has and base, the state before the

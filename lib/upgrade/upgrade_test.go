@@ -239,6 +239,8 @@ func TestUnreachable(t *testing.T) {
 	}{
 		// The target holds Kubeflow at 1.2, which works up to 1.20.
 		{"../../testdata/casestudy", "attempt3-final", []string{"kubernetes=1.22.0", "kubeflow=1.2.0"}, "1.21.0", "KF-K8S-2", "components.kubeflow.version: the target holds it at 1.2.0"},
+		// Kubeflow 1.11 needs Kubernetes 1.32, and --to names no Kubernetes version.
+		{"testdata", "lab", []string{"kubeflow=1.11.0"}, "1.25.16", "KF-K8S-1", "cluster.version: --to names no Kubernetes version, so it stays at 1.25.16"},
 		// No Kubespray release of the matrix installs 1.36.
 		{"testdata", "edge", []string{"kubernetes=1.36.0"}, "1.36.0", "KSPRAY-1", "cluster.installer.version: the matrix has no release after v2.31.0"},
 	} {
