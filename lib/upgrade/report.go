@@ -9,31 +9,19 @@ import (
 	"github.com/plinth-platform/plinth/lib/safetext"
 )
 
-// from is the Kubernetes version a plan starts from.
+// from is the Kubernetes version a plan (with steps) starts from: a
+// first step either moves it or is a migration at it.
 func (p *Plan) from() string {
-	for _, c := range p.Target {
+	for _, c := range p.Steps[0].Changes {
 		if c.Field == KubernetesField {
 			return show(c.From)
 		}
 	}
-	if len(p.Steps) > 0 {
-		for _, c := range p.Steps[0].Changes {
-			if c.Field == KubernetesField {
-				return show(c.From)
-			}
-		}
-		return p.Steps[0].Kubernetes
-	}
-	return ""
+	return p.Steps[0].Kubernetes
 }
 
-// to is the Kubernetes version a plan ends at.
-func (p *Plan) to() string {
-	if len(p.Steps) == 0 {
-		return p.from()
-	}
-	return p.Steps[len(p.Steps)-1].Kubernetes
-}
+// to is the Kubernetes version a plan (with steps) ends at.
+func (p *Plan) to() string { return p.Steps[len(p.Steps)-1].Kubernetes }
 
 // skewSources are the sources of the plan's one-minor-per-step limits.
 func (p *Plan) skewSources() []string {
@@ -83,6 +71,11 @@ func (c Change) why() string {
 // WriteText writes the plan for a terminal: one block per step.
 func (p *Plan) WriteText(w io.Writer) error {
 	var b strings.Builder
+	if len(p.Steps) == 0 {
+		fmt.Fprintf(&b, "plinth upgrade %s: nothing to do, the environment has the target's versions\n", p.Environment)
+		_, err := io.WriteString(w, safetext.Escape(b.String(), "\n"))
+		return err
+	}
 	fmt.Fprintf(&b, "plinth upgrade %s: %d step(s) from Kubernetes %s to %s, every state passes vet (%d states evaluated)\n",
 		p.Environment, len(p.Steps), p.from(), p.to(), p.Evaluations)
 	for _, c := range p.Target {
@@ -127,6 +120,10 @@ func (p *Plan) WriteText(w io.Writer) error {
 // cluster, what to check.
 func (p *Plan) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
+	if len(p.Steps) == 0 {
+		_, err := fmt.Fprintf(w, "# Upgrade runbook: %s\n\nNothing to do: the environment has the target's versions.\n", safetext.MarkdownText(p.Environment, " "))
+		return err
+	}
 	code := func(v any) string { return safetext.TableCell(safetext.CodeSpan(show(v), "⏎")) }
 	text := func(s string) string { return safetext.TableCell(safetext.MarkdownText(s, " ")) }
 	fmt.Fprintf(&b, "# Upgrade runbook: %s, Kubernetes %s → %s\n\n", safetext.MarkdownText(p.Environment, " "), safetext.MarkdownText(p.from(), " "), safetext.MarkdownText(p.to(), " "))

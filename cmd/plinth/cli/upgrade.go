@@ -134,38 +134,11 @@ func runUpgrade(ctx context.Context, g *globalFlags, s Streams, f *upgradeFlags,
 	if err != nil {
 		return exitError, err
 	}
-	// The steps are written (to a temporary directory without --write),
-	// checked, and rendered for the removed-API check.
-	tmp, err := stepsDir(f.write)
-	if err != nil {
-		return exitError, err
-	}
-	defer os.RemoveAll(tmp)
-	done = p.Start("writing and checking the steps")
-	written, err := upgrade.Write(tmp, root, env, plan, *origin, fields)
-	if err == nil {
-		err = checkSteps(ctx, tmp, written, plan)
-	}
-	done()
-	if err != nil {
-		return exitError, err
-	}
-	vendorDir, lockFile := f.sources.resolve(root)
-	removedAPIs(ctx, p, env, tmp, written, plan, vendorDir, lockFile)
-	if f.write != "" {
-		var runbook strings.Builder
-		if err := plan.WriteMarkdown(&runbook); err != nil {
+	var written *upgrade.Written
+	if len(plan.Steps) > 0 {
+		vendorDir, lockFile := f.sources.resolve(root)
+		if written, err = writeSteps(ctx, p, f.write, root, env, plan, *origin, fields, vendorDir, lockFile); err != nil {
 			return exitError, err
-		}
-		if err := os.WriteFile(filepath.Join(tmp, "upgrade.md"), []byte(runbook.String()), 0o644); err != nil {
-			return exitError, err
-		}
-		// An empty directory the user made is replaced by the steps.
-		if err := os.Remove(f.write); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return exitError, fmt.Errorf("--write %s: %w", f.write, err)
-		}
-		if err := os.Rename(tmp, f.write); err != nil {
-			return exitError, fmt.Errorf("--write %s: %w", f.write, err)
 		}
 	}
 	switch f.output.value {
@@ -177,7 +150,7 @@ func runUpgrade(ctx context.Context, g *globalFlags, s Streams, f *upgradeFlags,
 		err = plan.WriteMarkdown(s.Out)
 	default:
 		err = plan.WriteText(s.Out)
-		if err == nil && f.write != "" {
+		if err == nil && written != nil && f.write != "" {
 			fmt.Fprintf(s.Out, "\nwrote %d step(s) under %s (%s … %s) and the runbook %s\n", len(written.Steps), f.write,
 				written.Steps[0], written.Steps[len(written.Steps)-1], filepath.Join(f.write, "upgrade.md"))
 		}
@@ -186,6 +159,46 @@ func runUpgrade(ctx context.Context, g *globalFlags, s Streams, f *upgradeFlags,
 		return exitError, err
 	}
 	return 0, nil
+}
+
+// writeSteps writes the plan's steps to out (to a temporary directory
+// when out is ""), checks them, renders each state before a Kubernetes
+// step for the removed-API check, and with out renames them into place
+// beside the runbook.
+func writeSteps(ctx context.Context, p *progress, out, root string, env platform.Environment, plan *upgrade.Plan, origin upgrade.Origin, fields []platform.UpgradeField, vendorDir, lockFile string) (*upgrade.Written, error) {
+	tmp, err := stepsDir(out)
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	done := p.Start("writing and checking the steps")
+	written, err := upgrade.Write(tmp, root, env, plan, origin, fields)
+	if err == nil {
+		err = checkSteps(ctx, tmp, written, plan)
+	}
+	done()
+	if err != nil {
+		return nil, err
+	}
+	removedAPIs(ctx, p, env, tmp, written, plan, vendorDir, lockFile)
+	if out == "" {
+		return written, nil
+	}
+	var runbook strings.Builder
+	if err := plan.WriteMarkdown(&runbook); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "upgrade.md"), []byte(runbook.String()), 0o644); err != nil {
+		return nil, err
+	}
+	// An empty directory the user made is replaced by the steps.
+	if err := os.Remove(out); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("--write %s: %w", out, err)
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		return nil, fmt.Errorf("--write %s: %w", out, err)
+	}
+	return written, nil
 }
 
 // stepsDir is where the steps are written first: beside --write's
