@@ -1,11 +1,9 @@
 package upgrade
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/plinth-platform/plinth/lib/platform"
 )
@@ -44,13 +42,13 @@ func (p *planner) step(ctx context.Context, kind string, a, b, forced State) (St
 			if t, ok := p.targets[f.Path]; ok && equal(t, to) {
 				c.Reasons = append(c.Reasons, Reason{Rule: ReasonTarget})
 			}
-			st.Changes = append(st.Changes, c)
+			st.Changes = slices.Insert(st.Changes, 0, c) // Kubernetes first, then the fields in path order
 			continue
 		}
 		// The rules b without this change violates are why it is made.
 		without := b.With(f.Path, from)
 		if _, set := a.Get(f.Path); !set {
-			without = unset(b, f.Path)
+			without = b.Without(f.Path)
 		}
 		resW, err := p.eval(ctx, without)
 		if err != nil {
@@ -98,40 +96,5 @@ func (p *planner) step(ctx context.Context, kind string, a, b, forced State) (St
 		}
 		st.Changes = append(st.Changes, c)
 	}
-	slices.SortStableFunc(st.Changes, func(x, y Change) int {
-		// Kubernetes first, then the fields in path order.
-		return cmp.Compare(rank(x.Field), rank(y.Field))
-	})
 	return st, nil
-}
-
-func rank(path string) int {
-	if path == KubernetesField {
-		return 0
-	}
-	return 1
-}
-
-// unset returns s without the field at path.
-func unset(s State, path string) State {
-	i := strings.LastIndexByte(path, '.')
-	parent := State(s)
-	if i >= 0 {
-		m, ok := s.Get(path[:i])
-		if !ok {
-			return s
-		}
-		pm, _ := m.(map[string]any)
-		parent = State(pm)
-	}
-	cp := map[string]any{}
-	for k, v := range parent {
-		if k != path[i+1:] {
-			cp[k] = v
-		}
-	}
-	if i < 0 {
-		return cp
-	}
-	return s.With(path[:i], cp)
 }

@@ -54,21 +54,24 @@ func (p *planner) eval(ctx context.Context, s State) (Result, error) {
 // where it runs.
 const batch = 4
 
-// each evaluates states, a batch at a time (Parallel at once), and calls
-// fn with each result in order until fn returns false: the nearest
-// candidates first, and few evaluations beyond those the search uses.
-func (p *planner) each(ctx context.Context, states []State, fn func(int, Result) (bool, error)) error {
+// each evaluates s with the field at path set to each of values, a batch
+// at a time (Parallel at once), and calls fn with each value, state and
+// result in order until fn returns false: the nearest candidates first,
+// and few evaluations beyond those the search uses.
+func (p *planner) each(ctx context.Context, s State, path string, values []any, fn func(any, State, Result) (bool, error)) error {
 	sem := make(chan struct{}, p.opts.Parallel)
-	for lo := 0; lo < len(states); lo += batch {
-		batch := states[lo:min(lo+batch, len(states))]
-		results := make([]Result, len(batch))
-		errs := make([]error, len(batch))
+	for lo := 0; lo < len(values); lo += batch {
+		vs := values[lo:min(lo+batch, len(values))]
+		states := make([]State, len(vs))
+		results := make([]Result, len(vs))
+		errs := make([]error, len(vs))
 		var wg sync.WaitGroup
-		for i, s := range batch {
+		for i, v := range vs {
+			states[i] = s.With(path, v)
 			wg.Go(func() {
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				results[i], errs[i] = p.eval(ctx, s)
+				results[i], errs[i] = p.eval(ctx, states[i])
 			})
 		}
 		wg.Wait()
@@ -76,7 +79,7 @@ func (p *planner) each(ctx context.Context, states []State, fn func(int, Result)
 			return err
 		}
 		for i, r := range results {
-			more, err := fn(lo+i, r)
+			more, err := fn(vs[i], states[i], r)
 			if err != nil || !more {
 				return err
 			}

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
+
+	"github.com/Masterminds/semver/v3"
 
 	"github.com/plinth-platform/plinth/lib/platform"
 )
@@ -21,26 +22,6 @@ func (p *planner) search(ctx context.Context, s State, m int) ([]Step, bool, err
 	}
 	p.active[key] = true
 	defer delete(p.active, key)
-	var found []Step
-	var searchErr error
-	try := func(bumped State) (bool, error) {
-		err := p.solve(ctx, bumped, s, nil, true, func(sol State) bool {
-			steps, ok, err := p.advance(ctx, s, bumped, sol, m+1)
-			if err != nil {
-				searchErr = err
-				return false
-			}
-			if ok {
-				found = steps
-				return false
-			}
-			return !p.greedy
-		})
-		if err == nil {
-			err = searchErr
-		}
-		return found != nil, err
-	}
 	bumped := s.With(KubernetesField, p.kubeVersion(m+1))
 	var variants []State
 	if m+1 == p.kt {
@@ -65,9 +46,11 @@ func (p *planner) search(ctx context.Context, s State, m int) ([]Step, bool, err
 			continue
 		}
 		seen[v.key()] = true
-		ok, err := try(v)
+		steps, ok, err := p.firstPath(ctx, v, s, nil, true, func(sol State) ([]Step, bool, error) {
+			return p.advance(ctx, s, v, sol, m+1)
+		})
 		if err != nil || ok {
-			return found, ok, err
+			return steps, ok, err
 		}
 	}
 	p.failed[key] = true
@@ -85,46 +68,51 @@ func (p *planner) advance(ctx context.Context, s, bumped, sol State, m int) ([]S
 		}
 	}
 	if len(migrated) == 0 {
-		sol, err := p.polish(ctx, sol, s)
-		if err != nil {
-			return nil, false, err
-		}
-		rest, ok, err := p.search(ctx, sol, m)
-		if !ok || err != nil {
-			return nil, false, err
-		}
-		step, err := p.step(ctx, StepKubernetes, s, sol, nil)
-		return append([]Step{step}, rest...), err == nil, err
+		return p.then(ctx, StepKubernetes, s, sol, m, nil)
 	}
 	// The migration is a step of its own at the Kubernetes version s runs.
 	mig := s
 	for _, path := range migrated {
 		mig = mig.With(path, p.value(sol, path))
 	}
-	var found []Step
-	var searchErr error
-	err := p.solve(ctx, mig, s, migrated, false, func(msol State) bool {
-		msol, searchErr = p.polish(ctx, msol, s)
-		if searchErr != nil {
-			return false
-		}
-		steps, ok, err := p.search(ctx, msol, m-1)
-		if err != nil {
-			searchErr = err
-			return false
-		}
-		if ok {
-			var step Step
-			step, searchErr = p.step(ctx, StepMigration, s, msol, bumped)
-			found = append([]Step{step}, steps...)
-			return false
-		}
-		return !p.greedy
+	return p.firstPath(ctx, mig, s, migrated, false, func(msol State) ([]Step, bool, error) {
+		return p.then(ctx, StepMigration, s, msol, m-1, bumped)
+	})
+}
+
+// then makes sol, a solution of the step from s, the step's state (its
+// warnings polished), finds the path on from it at Kubernetes minor m and
+// puts the step before it; forced is as for step.
+func (p *planner) then(ctx context.Context, kind string, s, sol State, m int, forced State) ([]Step, bool, error) {
+	sol, err := p.polish(ctx, sol, s)
+	if err != nil {
+		return nil, false, err
+	}
+	rest, ok, err := p.search(ctx, sol, m)
+	if !ok || err != nil {
+		return nil, false, err
+	}
+	step, err := p.step(ctx, kind, s, sol, forced)
+	if err != nil {
+		return nil, false, err
+	}
+	return append([]Step{step}, rest...), true, nil
+}
+
+// firstPath calls next with each solution of s (as solve) until next
+// finds a path on from one; a greedy search takes the first solution only.
+func (p *planner) firstPath(ctx context.Context, s, base State, changed []string, migrations bool, next func(State) ([]Step, bool, error)) ([]Step, bool, error) {
+	var steps []Step
+	var found bool
+	var nextErr error
+	err := p.solve(ctx, s, base, changed, migrations, func(sol State) bool {
+		steps, found, nextErr = next(sol)
+		return nextErr == nil && !found && !p.greedy
 	})
 	if err == nil {
-		err = searchErr
+		err = nextErr
 	}
-	return found, found != nil, err
+	return steps, found && err == nil, err
 }
 
 // finish applies the target's remaining values at the target's Kubernetes
@@ -208,20 +196,16 @@ func (p *planner) solveFrom(ctx context.Context, s, base State, changed []string
 			tried = append(tried, p.noCandidate(f, s, base))
 			continue
 		}
-		states := make([]State, len(cands))
-		for i, c := range cands {
-			states[i] = s.With(f.Path, c)
-		}
 		var helped []string
 		more := true
-		err := p.each(ctx, states, func(i int, r Result) (bool, error) {
+		err := p.each(ctx, s, f.Path, cands, func(v any, next State, r Result) (bool, error) {
 			if violates(r.Findings, first.Rule, platform.SeverityError) {
 				return true, nil
 			}
-			helped = append(helped, show(cands[i]))
+			helped = append(helped, show(v))
 			fixed = true
 			var err error
-			more, err = p.solveFrom(ctx, states[i], base, append(slices.Clip(changed), f.Path), migrations, yield)
+			more, err = p.solveFrom(ctx, next, base, append(slices.Clip(changed), f.Path), migrations, yield)
 			return more && err == nil, err
 		})
 		if err != nil || !more {
@@ -258,61 +242,59 @@ func (p *planner) held(rule string, s State, changed []string) []string {
 // polish clears the warnings that s has and base, the state before the
 // step, has not, when a change of one field clears one without an error
 // or a new warning (Kubeflow to the release validated on the new
-// Kubernetes, say), nearest value first; never a migration.
+// Kubernetes, say), nearest value first; never a migration. What each
+// field's move cleared is kept for the step's reasons.
 func (p *planner) polish(ctx context.Context, s, base State) (State, error) {
 	before, err := p.eval(ctx, base)
 	if err != nil {
 		return nil, err
 	}
-	changed := []string{}
+	var changed []string
 	cleared := map[string][]platform.Finding{}
-	defer func() {
-		if len(cleared) > 0 {
-			p.mu.Lock()
-			p.cleared[s.key()] = cleared
-			p.mu.Unlock()
-		}
-	}()
 	for {
-		res, err := p.eval(ctx, s)
+		next, path, w, err := p.clearOne(ctx, s, base, before.Findings, changed)
 		if err != nil {
 			return nil, err
 		}
-		better := false
-		for _, w := range severity(res.Findings, platform.SeverityWarning) {
-			if slices.Contains(before.Findings, w) {
-				continue // the same warning as before the step: not its business
-			}
-			for _, f := range p.levers(w.Rule, changed, false) {
-				cands := p.candidates(f, s, base)
-				states := make([]State, len(cands))
-				for i, c := range cands {
-					states[i] = s.With(f.Path, c)
-				}
-				err := p.each(ctx, states, func(i int, r Result) (bool, error) {
-					if len(severity(r.Findings, platform.SeverityError)) == 0 && fewerWarnings(r.Findings, res.Findings, w.Rule) {
-						s, better = states[i], true
-						changed = append(changed, f.Path)
-						cleared[f.Path] = append(cleared[f.Path], w)
-						return false, nil
-					}
-					return true, nil
-				})
-				if err != nil {
-					return nil, err
-				}
-				if better {
-					break
-				}
-			}
-			if better {
-				break
-			}
+		if next == nil {
+			break
 		}
-		if !better {
-			return s, nil
+		s, changed, cleared[path] = next, append(changed, path), append(cleared[path], w)
+	}
+	if len(cleared) > 0 {
+		p.mu.Lock()
+		p.cleared[s.key()] = cleared
+		p.mu.Unlock()
+	}
+	return s, nil
+}
+
+// clearOne finds the first warning of s that the step brought (before
+// has not) and a change of one field clears: the state with the change,
+// the field and the warning; a nil state when there is none.
+func (p *planner) clearOne(ctx context.Context, s, base State, before []platform.Finding, changed []string) (State, string, platform.Finding, error) {
+	res, err := p.eval(ctx, s)
+	if err != nil {
+		return nil, "", platform.Finding{}, err
+	}
+	for _, w := range severity(res.Findings, platform.SeverityWarning) {
+		if slices.Contains(before, w) {
+			continue // the same warning as before the step: not its business
+		}
+		for _, f := range p.levers(w.Rule, changed, false) {
+			var found State
+			err := p.each(ctx, s, f.Path, p.candidates(f, s, base), func(_ any, next State, r Result) (bool, error) {
+				if len(severity(r.Findings, platform.SeverityError)) == 0 && fewerWarnings(r.Findings, res.Findings, w.Rule) {
+					found = next
+				}
+				return found == nil, nil
+			})
+			if err != nil || found != nil {
+				return found, f.Path, w, err
+			}
 		}
 	}
+	return nil, "", platform.Finding{}, nil
 }
 
 // levers are the fields rule names that the planner may change.
@@ -356,34 +338,37 @@ func (p *planner) candidates(f platform.UpgradeField, s, base State) []any {
 		return nil
 	}
 	baseV, _ := version(p.value(base, f.Path))
-	var vs []any
-	seen := map[string]bool{}
+	limit, _ := version(target) // nil without a target
 	values := f.Values
 	if hasTarget {
 		values = append(slices.Clip(values), target)
 	}
+	type candidate struct {
+		value   any
+		version *semver.Version
+	}
+	var cs []candidate
+	seen := map[string]bool{}
 	for _, v := range values {
 		parsed, ok := version(v)
-		if !ok || !parsed.GreaterThan(curV) || seen[parsed.String()] {
+		switch {
+		case !ok, !parsed.GreaterThan(curV), seen[parsed.String()]:
 			continue
-		}
-		if hasTarget {
-			if tv, ok := version(target); ok && parsed.GreaterThan(tv) {
-				continue
-			}
-		}
-		if f.MinorsPerStep > 0 && baseV != nil && (parsed.Major() != baseV.Major() || int(parsed.Minor()-baseV.Minor()) > f.MinorsPerStep) {
-			continue
+		case limit != nil && parsed.GreaterThan(limit):
+			continue // past the target
+		case f.MinorsPerStep > 0 && baseV != nil &&
+			(parsed.Major() != baseV.Major() || int(parsed.Minor())-int(baseV.Minor()) > f.MinorsPerStep):
+			continue // more minors than one step may move
 		}
 		seen[parsed.String()] = true
-		vs = append(vs, v)
+		cs = append(cs, candidate{v, parsed})
 	}
-	sort.SliceStable(vs, func(i, j int) bool {
-		a, _ := version(vs[i])
-		b, _ := version(vs[j])
-		return a.LessThan(b)
-	})
-	return vs
+	slices.SortStableFunc(cs, func(a, b candidate) int { return a.version.Compare(b.version) })
+	out := make([]any, len(cs))
+	for i, c := range cs {
+		out[i] = c.value
+	}
+	return out
 }
 
 // noCandidate says why field f has no value to try.

@@ -36,9 +36,9 @@ func (s State) With(path string, v any) State {
 	parts := strings.Split(path, ".")
 	var set func(m map[string]any, i int) map[string]any
 	set = func(m map[string]any, i int) map[string]any {
-		out := make(map[string]any, len(m)+1)
-		for k, x := range m {
-			out[k] = x
+		out := maps.Clone(m)
+		if out == nil {
+			out = map[string]any{}
 		}
 		if i == len(parts)-1 {
 			out[parts[i]] = v
@@ -49,6 +49,32 @@ func (s State) With(path string, v any) State {
 		return out
 	}
 	return set(s, 0)
+}
+
+// Without returns a copy of s without the field at path (the maps on
+// the way copied, as With).
+func (s State) Without(path string) State {
+	parent, name := "", path
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		parent, name = path[:i], path[i+1:]
+	}
+	m := map[string]any(s)
+	if parent != "" {
+		v, _ := s.Get(parent)
+		var ok bool
+		if m, ok = v.(map[string]any); !ok {
+			return s
+		}
+	}
+	if _, ok := m[name]; !ok {
+		return s
+	}
+	cp := maps.Clone(m)
+	delete(cp, name)
+	if parent == "" {
+		return cp
+	}
+	return s.With(parent, cp)
 }
 
 // key identifies a state: its JSON, whose object keys encoding/json sorts.
