@@ -22,7 +22,6 @@ const (
 	handlerVet     = "vet"
 	handlerPlan    = "plan"
 	handlerUpgrade = "upgrade"
-	handlerState   = "state"
 )
 
 // Serve makes this process the pipeline's sandbox child when its parent
@@ -30,18 +29,29 @@ const (
 // it first thing in main, and in TestMain of tests that run the pipeline.
 func Serve() {
 	sandbox.Serve(map[string]sandbox.Handler{
-		handlerRender: handleRender,
-		handlerVet: func(ctx context.Context, input json.RawMessage) (any, error) {
-			p, err := evaluateInput(ctx, input)
-			if err != nil {
-				return nil, err
-			}
-			return p.Findings, nil
-		},
+		handlerRender:  handleRender,
+		handlerVet:     handleVet,
 		handlerPlan:    handlePlan,
 		handlerUpgrade: handleUpgrade,
-		handlerState:   handleState,
 	})
+}
+
+func handleVet(ctx context.Context, input json.RawMessage) (any, error) {
+	var req vetRequest
+	if err := json.Unmarshal(input, &req); err != nil {
+		return nil, err
+	}
+	p, err := platform.Evaluate(ctx, req.Env)
+	if err != nil {
+		return nil, err
+	}
+	out := Evaluated{Findings: p.Findings}
+	if req.State && p.Valid() {
+		if out.State, err = p.State(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // evaluateInput evaluates the environment a sandbox request names.

@@ -15,6 +15,7 @@ import (
 	"github.com/plinth-platform/plinth/lib/render"
 	"github.com/plinth-platform/plinth/lib/sandbox"
 	"github.com/plinth-platform/plinth/lib/source"
+	"github.com/plinth-platform/plinth/lib/upgrade"
 )
 
 // Where an environments repository keeps its vendored sources and their
@@ -129,9 +130,30 @@ func (s *Set) Objects() map[string][]*unstructured.Unstructured {
 // Vet evaluates env in the sandbox within limits and returns its findings.
 // An evaluation stopped by its limits is a *sandbox.BudgetError.
 func Vet(ctx context.Context, env platform.Environment, limits sandbox.Limits) ([]platform.Finding, error) {
-	var findings []platform.Finding
-	err := sandbox.Run(ctx, handlerVet, limits, env, &findings)
-	return findings, err
+	var out Evaluated
+	err := sandbox.Run(ctx, handlerVet, limits, vetRequest{Env: env}, &out)
+	return out.Findings, err
+}
+
+// Evaluated is an environment as vet sees it: its findings and, when it
+// is valid, its state (platform.State).
+type Evaluated struct {
+	Findings []platform.Finding
+	State    upgrade.State `json:",omitempty"`
+}
+
+// Evaluate evaluates env in the sandbox within limits, as Vet, and
+// returns its state too: what plinth upgrade checks each step it wrote
+// with.
+func Evaluate(ctx context.Context, env platform.Environment, limits sandbox.Limits) (*Evaluated, error) {
+	return run[Evaluated](ctx, handlerVet, env.Name, limits, vetRequest{Env: env, State: true})
+}
+
+// vetRequest crosses the sandbox boundary as JSON; State asks for the
+// environment's state besides its findings.
+type vetRequest struct {
+	Env   platform.Environment
+	State bool `json:",omitempty"`
 }
 
 // Plan is what vendoring an environment needs: the sources its components

@@ -43,33 +43,6 @@ func Upgrade(ctx context.Context, env platform.Environment, targets map[string]a
 	return reply.Plan, reply.Origin, nil
 }
 
-// Evaluated is an environment as vet sees it: its findings and, when it
-// conforms to the schema, its state (platform.State).
-type Evaluated struct {
-	Findings []platform.Finding
-	State    upgrade.State
-}
-
-// Evaluate evaluates env in the sandbox within limits: what plinth
-// upgrade checks each step it wrote with.
-func Evaluate(ctx context.Context, env platform.Environment, limits sandbox.Limits) (*Evaluated, error) {
-	return run[Evaluated](ctx, handlerState, env.Name, limits, env)
-}
-
-func handleState(ctx context.Context, input json.RawMessage) (any, error) {
-	p, err := evaluateInput(ctx, input)
-	if err != nil {
-		return nil, err
-	}
-	out := Evaluated{Findings: p.Findings}
-	if p.Valid() {
-		if out.State, err = p.State(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
 func handleUpgrade(ctx context.Context, input json.RawMessage) (any, error) {
 	var req upgradeRequest
 	if err := json.Unmarshal(input, &req); err != nil {
