@@ -54,15 +54,6 @@ func handleVet(ctx context.Context, input json.RawMessage) (any, error) {
 	return out, nil
 }
 
-// evaluateInput evaluates the environment a sandbox request names.
-func evaluateInput(ctx context.Context, input json.RawMessage) (*platform.Platform, error) {
-	var env platform.Environment
-	if err := json.Unmarshal(input, &env); err != nil {
-		return nil, err
-	}
-	return platform.Evaluate(ctx, env)
-}
-
 // evaluateValid evaluates env; an environment with error findings is an
 // error listing them.
 func evaluateValid(ctx context.Context, env platform.Environment) (*platform.Platform, error) {
@@ -83,7 +74,11 @@ func evaluateValid(ctx context.Context, env platform.Environment) (*platform.Pla
 }
 
 func handlePlan(ctx context.Context, input json.RawMessage) (any, error) {
-	p, err := evaluateInput(ctx, input)
+	var env platform.Environment
+	if err := json.Unmarshal(input, &env); err != nil {
+		return nil, err
+	}
+	p, err := platform.Evaluate(ctx, env)
 	if err != nil {
 		return nil, err
 	}
