@@ -42,6 +42,7 @@ rm -rf "$work" && mkdir -p "$work/log"
 # A copy: see bench/apply.sh.
 cp "$root/bin/plinth" "$work/plinth"
 source "$root/bench/cluster.sh"
+source "$root/bench/gitserver.sh"
 
 pids=()
 cleanup() {
@@ -59,13 +60,7 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 start_cluster
 kc=("$kubectl" --kubeconfig "$kubeconfig")
 
-# The git server.
-mkdir -p "$work/git"
-"$root/bin/plinth-demo-cluster" git "$work/git" > "$work/log/git.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do grep -qs '^ready' "$work/log/git.log" && break; sleep 0.1; done
-git_url=$(awk '/^ready/ {print $2}' "$work/log/git.log")
-[ -n "$git_url" ] || { cat "$work/log/git.log" >&2; exit 1; }
+start_git_server
 
 # The environments repository: 3,000 ConfigMaps; push N sets cm-0's data.push.
 repo=$work/repo

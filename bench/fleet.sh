@@ -62,6 +62,7 @@ steady=${STEADY:-120}
 pushes=${PUSHES:-3}
 helper=$root/bin/plinth-demo-cluster
 top=$root/tmp/bench-fleet
+source "$root/bench/gitserver.sh"
 
 for f in "$KUBEBUILDER_ASSETS/kube-apiserver" "$KUBEBUILDER_ASSETS/etcd" "$kubectl" "$root/bin/plinth" "$helper"; do
 	[ -x "$f" ] || { echo "missing $f: run \`make build testbin bin/k8s-v1.34.4/kubectl\` and \`go build -o bin/plinth-demo-cluster ./demo/cluster\`" >&2; exit 1; }
@@ -203,12 +204,7 @@ run() {
 	start_clusters
 
 	# The git server and the repository (commit "push 0": every environment).
-	mkdir -p "$work/git"
-	"$helper" git "$work/git" > "$work/log/git.log" 2>&1 &
-	pids+=($!)
-	for _ in $(seq 100); do grep -qs '^ready' "$work/log/git.log" && break; sleep 0.1; done
-	git_url=$(awk '/^ready/ {print $2}' "$work/log/git.log")
-	[ -n "$git_url" ] || { cat "$work/log/git.log" >&2; exit 1; }
+	start_git_server
 	repo=$work/repo
 	git init -q -b main "$repo"
 	mkdir -p "$repo/cue.mod"
