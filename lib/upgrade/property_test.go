@@ -54,14 +54,7 @@ func TestPlanProperty(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
 	env := platform.Environment{Name: "property", Dir: filepath.Join(root, platform.EnvironmentsDir, "property"), Root: root}
-	fields, err := platform.UpgradeFields()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rules, err := platform.Rules()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fields, rules := schemaFacts(t)
 	values := map[string][]string{}
 	for _, f := range fields {
 		if f.Version {

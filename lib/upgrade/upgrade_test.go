@@ -42,6 +42,18 @@ func plan(t *testing.T, root, name string, to ...string) (*planned, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fields, rules := schemaFacts(t)
+	targets, err := upgrade.ParseTargets(to, fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := upgrade.New(context.Background(), name, start, targets, upgrade.Options{Fields: fields, Rules: rules, Evaluate: upgrade.Evaluate(env, fields)})
+	return &planned{env: env, start: start, fields: fields, plan: pl}, err
+}
+
+// schemaFacts are the schema's upgrade fields and rules.
+func schemaFacts(t *testing.T) ([]platform.UpgradeField, []platform.Rule) {
+	t.Helper()
 	fields, err := platform.UpgradeFields()
 	if err != nil {
 		t.Fatal(err)
@@ -50,12 +62,7 @@ func plan(t *testing.T, root, name string, to ...string) (*planned, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	targets, err := upgrade.ParseTargets(to, fields)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, err := upgrade.New(context.Background(), name, start, targets, upgrade.Options{Fields: fields, Rules: rules, Evaluate: upgrade.Evaluate(env, fields)})
-	return &planned{env: env, start: start, fields: fields, plan: pl}, err
+	return fields, rules
 }
 
 // get reads a dotted path of a state; the test's own reading, not the planner's.
